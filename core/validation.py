@@ -1,0 +1,116 @@
+"""Marshmallow base schema and fields shared by every package.
+
+Writes use `unknown = RAISE`, so a mistyped field is an error naming it. Default error messages
+are Chinese first with the English original after it, for people and for ERP/HIS integrators.
+Money travels as decimal strings in yuan and is converted to integer fen / yuan×10⁴ here, once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields
+
+from core.money import E4_PER_YUAN, FEN_PER_YUAN, MoneyError, e4_to_str, fen_to_str, parse_decimal
+
+_ZH = {
+    "required": "必填字段 (Missing data for required field.)",
+    "null": "不能为空 (Field may not be null.)",
+    "invalid": "格式无效 (Invalid value.)",
+    "unknown": "未知字段 (Unknown field.)",
+    "type": "数据类型无效 (Invalid input type.)",
+}
+
+
+def _localize(cls: type[fields.Field], **messages: str) -> None:
+    cls.default_error_messages = {**cls.default_error_messages, **messages}
+
+
+_localize(fields.Field, required=_ZH["required"], null=_ZH["null"], validator_failed=_ZH["invalid"])
+_localize(fields.String, invalid="须为字符串 (Not a valid string.)")
+_localize(fields.Integer, invalid="须为整数 (Not a valid integer.)")
+_localize(fields.Boolean, invalid="须为布尔值 (Not a valid boolean.)")
+_localize(fields.DateTime, invalid="日期时间格式无效 (Not a valid datetime.)")
+_localize(fields.Date, invalid="日期格式无效 (Not a valid date.)")
+_localize(fields.List, invalid="须为列表 (Not a valid list.)")
+_localize(fields.Nested, type="须为对象 (Invalid input type.)")
+_localize(fields.Enum, unknown="取值无效，可选：{choices} (Must be one of: {choices}.)")
+
+
+class BaseSchema(Schema):
+    """Rejects unknown fields; Chinese-first messages."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": _ZH["unknown"], "type": _ZH["type"]}
+
+
+class Yuan(fields.Field):
+    """Amount in yuan on the wire ("14.56"), integer fen inside. At most 2 decimals; no floats."""
+
+    default_error_messages = {"invalid": "金额须为最多两位小数的十进制字符串 (decimal string, ≤ 2 places)"}
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else fen_to_str(int(value))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise self.make_error("invalid")
+        try:
+            return int(parse_decimal(value, places=2) * FEN_PER_YUAN)
+        except MoneyError as exc:
+            raise self.make_error("invalid") from exc
+
+
+class UnitPrice(fields.Field):
+    """Price per minimum unit in yuan ("0.5200"), integer yuan×10⁴ inside. At most 4 decimals."""
+
+    default_error_messages = {"invalid": "单价须为最多四位小数的十进制字符串 (decimal string, ≤ 4 places)"}
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else e4_to_str(int(value))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise self.make_error("invalid")
+        try:
+            return int(parse_decimal(value, places=4) * E4_PER_YUAN)
+        except MoneyError as exc:
+            raise self.make_error("invalid") from exc
+
+
+class Ratio(fields.Field):
+    """A ratio as a decimal string ("0.30"), Decimal inside; never float."""
+
+    default_error_messages = {"invalid": "比例须为十进制字符串 (decimal string)"}
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise self.make_error("invalid")
+        try:
+            return parse_decimal(value, places=6)
+        except MoneyError as exc:
+            raise self.make_error("invalid") from exc
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages → {"lines.0.quantity": [...]}, the shape our errors carry."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(flatten_messages(value, name))
+            else:
+                out[name] = [str(m) for m in (value if isinstance(value, list) else [value])]
+    else:
+        out[prefix or "_schema"] = [str(m) for m in (messages if isinstance(messages, list) else [messages])]
+    return out
+
+
+__all__ = ["BaseSchema", "Ratio", "UnitPrice", "ValidationError", "Yuan", "fields", "flatten_messages"]
