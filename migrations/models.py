@@ -1,0 +1,7 @@
+"""Every model module, imported so the metadata is complete for autogenerate and drift checks.
+
+Migrations never import today's models in revision files; only env.py uses this.
+"""
+
+import core.audit
+import core.organizations  # noqa: F401
