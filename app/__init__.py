@@ -1,0 +1,62 @@
+"""The web and CLI shell: create_app() wires config, database, auth, API, errors and commands.
+
+Nothing happens at import time; create_app() only configures and registers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, Response
+
+from app.config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask application from `config` (default: the environment)."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=_instance_path(config))
+    config = (config or Config.from_env()).resolve(app.instance_path)
+    app.config.update(
+        VBP=config,
+        SECRET_KEY=config.secret_key,
+        TESTING=config.testing,
+        MAX_CONTENT_LENGTH=config.max_content_length,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.production,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
+    logging.basicConfig(level=logging.INFO if not config.testing else logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from app import auth, cli, db, errors
+    from app.api import init_api
+
+    db.init_app(app, config.database_url or "")
+    errors.register_error_handlers(app)
+    auth.init_app(app)
+    init_api(app, config)
+    cli.init_app(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _instance_path(config: Config | None) -> str:
+    if config is not None and config.instance_path:
+        return str(Path(config.instance_path).resolve())
+    from os import environ
+
+    if environ.get("VBP_INSTANCE_PATH"):
+        return str(Path(environ["VBP_INSTANCE_PATH"]).resolve())
+    return str(Path(__file__).resolve().parent.parent / "instance")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,131 @@
+"""`flask` commands: database migrations, bootstrap, demo, audit verification.
+
+Each command is one unit of work (commit on success, roll back on failure).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from app.db import get_db, unit_of_work
+from core import audit, clock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    """Alembic config for `url` (independent of the Flask app, usable from tests too)."""
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Bring the configured database to REVISION (default: head)."""
+    command.upgrade(alembic_config(current_app.config["VBP"].database_url), revision)
+    click.echo(f"数据库已升级到 {revision} (database upgraded to {revision})")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str) -> None:
+    """Step the schema back to REVISION (default: one step)."""
+    command.downgrade(alembic_config(current_app.config["VBP"].database_url), revision)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's current revision."""
+    command.current(alembic_config(current_app.config["VBP"].database_url), verbose=False)
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree (schema drift)."""
+    command.check(alembic_config(current_app.config["VBP"].database_url))
+    click.echo("模型与迁移一致 (no drift)")
+
+
+audit_cli = AppGroup("audit", help="Audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 at the first tampered event."""
+    with unit_of_work(get_db().sessionmaker()) as session:
+        report = audit.verify_chain(session)
+    if report.ok:
+        click.echo(f"审计链完整：{report.checked} 条 (audit chain intact: {report.checked} events)")
+        return
+    click.echo(
+        f"审计链被破坏：第 {report.first_bad_seq} 条，{report.problem} "
+        f"(audit chain broken at seq {report.first_bad_seq}: {report.problem})",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@click.command("bootstrap")
+@with_appcontext
+@click.option("--bureau-name", required=True, help="e.g. 四川省医疗保障局")
+@click.option("--uscc", required=True, help="统一社会信用代码 of the bureau")
+@click.option("--region", "region_code", required=True, help="6-digit region code, e.g. 510000")
+@click.option("--admin-username", required=True)
+@click.option("--admin-password", prompt=True, hide_input=True, confirmation_prompt=True)
+def bootstrap(
+    bureau_name: str, uscc: str, region_code: str, admin_username: str, admin_password: str
+) -> None:
+    """Create the bureau organization and its first admin on an empty platform."""
+    from core import accounts
+    from core.actors import Actor, OrgKind, Role
+
+    now, system = clock.now(), Actor.system()
+    with unit_of_work(get_db().sessionmaker()) as session:
+        org = accounts.create_organization(
+            session,
+            system,
+            kind=OrgKind.BUREAU,
+            name=bureau_name,
+            uscc=uscc,
+            region_code=region_code,
+            now=now,
+        )
+        accounts.create_user(
+            session, system, organization_id=org.id, username=admin_username, display_name="管理员",
+            password=admin_password, role=Role.ADMIN, now=now,
+        )  # fmt: skip
+    click.echo(f"已创建 {bureau_name} 与管理员 {admin_username}")
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder for the demo's documents (default: instance/demo-output)")  # fmt: skip
+def demo(out_dir: Path | None) -> None:
+    """Build (or refresh) a demo province and run the procurement cycle on it. Safe to run twice."""
+    from app.demo import run_demo
+
+    if current_app.config["VBP"].production:
+        raise click.ClickException("拒绝在生产环境运行演示 (refusing to run the demo in production)")
+    out = out_dir or Path(current_app.instance_path) / "demo-output"
+    out.mkdir(parents=True, exist_ok=True)
+    run_demo(get_db(), out_dir=out, echo=click.echo)
+
+
+def init_app(app: Flask) -> None:
+    for cmd in (db_cli, audit_cli, bootstrap, demo):
+        app.cli.add_command(cmd)

@@ -1,0 +1,94 @@
+"""Settings from the environment, validated at start-up (fail loudly, no insecure defaults)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WEAK_SECRETS = frozenset({"", "dev", "secret", "changeme", "change-me", "you-will-never-guess", "test"})
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unusable; the message says which setting and why."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept plain PostgreSQL URLs and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass
+class Config:
+    """Platform settings. `from_env` reads VBP_* / DATABASE_URL / SECRET_KEY variables."""
+
+    #: "development" | "production" | "testing"
+    env: str = "development"
+    #: SQLAlchemy URL; default: SQLite file in the instance folder.
+    database_url: str | None = None
+    secret_key: str | None = None
+    #: Instance folder: SQLite file, generated development keys, demo output.
+    instance_path: str | None = None
+    #: Bearer token lifetime (days) when the client does not ask for less.
+    token_ttl_days: int = 90
+    #: Largest accepted request body (uploads included).
+    max_content_length: int = 16 * 1024 * 1024
+    #: Where the OpenAPI interactive page loads Swagger UI from (a CDN by default; point it at an
+    #: internal mirror on networks without internet access).
+    swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def testing(self) -> bool:
+        return self.env == "testing"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        return cls(
+            env=env.get("VBP_ENV", "development"),
+            database_url=env.get("DATABASE_URL") or None,
+            secret_key=env.get("SECRET_KEY") or None,
+            instance_path=env.get("VBP_INSTANCE_PATH") or None,
+            token_ttl_days=int(env.get("VBP_TOKEN_TTL_DAYS", "90")),
+            max_content_length=int(env.get("VBP_MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
+            swagger_ui_url=env.get("VBP_SWAGGER_UI_URL", cls.swagger_ui_url),
+        )
+
+    def resolve(self, default_instance_path: str) -> Config:
+        """Fill derived defaults and validate; raises ConfigError naming the bad setting."""
+        if self.env not in ("development", "production", "testing"):
+            raise ConfigError(f"VBP_ENV must be development, production or testing, not {self.env!r}")
+        instance = Path(self.instance_path or default_instance_path)
+        instance.mkdir(parents=True, exist_ok=True)
+        self.instance_path = str(instance)
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{instance / 'vbp.sqlite3'}"
+        self.database_url = normalize_database_url(self.database_url)
+        if self.secret_key is None and not self.production:
+            self.secret_key = _development_secret(instance / "secret_key")
+        if self.secret_key is None or self.secret_key.strip().lower() in WEAK_SECRETS:
+            raise ConfigError("SECRET_KEY must be set to a random value in production (≥ 32 characters)")
+        if self.production and len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY is too short for production (≥ 32 characters)")
+        if self.token_ttl_days < 1:
+            raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
+        return self
+
+
+def _development_secret(path: Path) -> str:
+    """A per-checkout random key, generated once into the instance folder (never committed)."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,92 @@
+"""Engine and sessionmaker per app, the request session, and the one unit-of-work boundary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+EXTENSION = "vbp.db"
+
+
+class Database:
+    """One engine and one sessionmaker for one app (never created at import time)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        options: dict[str, Any] = {"echo": echo}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"timeout": 30}
+        else:
+            options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self.engine: Engine = create_engine(url, **options)
+        if self.engine.dialect.name == "sqlite":
+            _configure_sqlite(self.engine)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL, and SQLAlchemy's recipe for working SAVEPOINTs under pysqlite.
+
+    pysqlite otherwise begins transactions lazily on its own, which breaks SAVEPOINT and the
+    per-test isolation that relies on it (SQLAlchemy docs, "Serializable isolation / Savepoints").
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def init_app(app: Flask, url: str) -> Database:
+    db = Database(url)
+    app.extensions[EXTENSION] = db
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    return db
+
+
+def get_db(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions[EXTENSION]
+
+
+def request_session() -> Session:
+    """The session of the current request / CLI command (closed at app-context teardown)."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessionmaker()
+    return g.db_session
+
+
+@contextmanager
+def unit_of_work(session: Session | None = None) -> Iterator[Session]:
+    """Commit on success, roll back on any exception: the only place that commits.
+
+    Callers: API views, CLI commands, scheduler jobs. Services only flush.
+    """
+    session = session or request_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
