@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.config import Config, ConfigError
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(Config(env="production", instance_path=str(tmp_path), database_url="sqlite://"))
+
+
+@pytest.mark.parametrize("key", ["changeme", "dev", "short-but-not-weak"])
+def test_production_refuses_weak_or_short_keys(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Config(env="production", secret_key=key, instance_path=str(tmp_path)).resolve(str(tmp_path))
+
+
+def test_development_generates_and_keeps_a_secret_in_the_instance_folder(tmp_path: Path) -> None:
+    first = Config(instance_path=str(tmp_path)).resolve(str(tmp_path))
+    second = Config(instance_path=str(tmp_path)).resolve(str(tmp_path))
+    assert first.secret_key == second.secret_key
+    assert len(first.secret_key or "") == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path: Path) -> None:
+    config = Config(instance_path=str(tmp_path)).resolve(str(tmp_path))
+    assert config.database_url == f"sqlite:///{tmp_path / 'vbp.sqlite3'}"
+
+
+@pytest.mark.parametrize("url", ["postgresql://u@h/db", "postgres://u@h/db"])
+def test_plain_postgresql_urls_use_psycopg3(tmp_path: Path, url: str) -> None:
+    config = Config(instance_path=str(tmp_path), database_url=url).resolve(str(tmp_path))
+    assert config.database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_environment_is_read(tmp_path: Path) -> None:
+    config = Config.from_env({"VBP_ENV": "production", "SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite://"})
+    assert (config.env, config.secret_key, config.database_url) == ("production", "k" * 40, "sqlite://")
+
+
+def test_unknown_environment_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="VBP_ENV"):
+        Config(env="staging", instance_path=str(tmp_path)).resolve(str(tmp_path))
