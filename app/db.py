@@ -84,9 +84,16 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
     Callers: API views, CLI commands, scheduler jobs. Services only flush.
     """
     session = session or request_session()
+    if session.info.get("uow_active"):
+        # Inside an outer unit of work (an idempotent request): the outer boundary commits.
+        yield session
+        return
+    session.info["uow_active"] = True
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.info.pop("uow_active", None)
