@@ -3,5 +3,7 @@
 Migrations never import today's models in revision files; only env.py uses this.
 """
 
+import bidding.models  # noqa: F401
 import core.audit
+import core.idempotency
 import core.organizations  # noqa: F401

@@ -1,0 +1,314 @@
+"""Bid opening: decrypt, convert to unit comparable prices, select winners by the batch's rules,
+award, allocate regions and agreed volumes — one transaction, every decision stored with its reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bidding import rules
+from bidding.allocation import region_agreed_volume, split_by_largest_remainder
+from bidding.batches import get_batch, move, require_bureau_writer
+from bidding.demand import region_bases
+from bidding.models import (
+    Award,
+    BatchItem,
+    BatchStatus,
+    Bid,
+    BidResult,
+    BidStatus,
+    DemandReport,
+    ItemResult,
+    ProcurementBatch,
+    RegionAssignment,
+    VolumeAllocation,
+)
+from bidding.pricing import comparable_of
+from bidding.sealing import BidContent, BidSealer, SealBroken, receipt_digest
+from core import audit
+from core.actors import Actor
+from core.errors import InvalidState, RuleViolation
+from core.money import E4_PER_YUAN, e4_to_decimal, quantize, to_e4, to_fen, unit_price_e4_from_pack
+
+
+@dataclass(frozen=True)
+class OpeningSummary:
+    batch_id: int
+    items: int
+    bids: int
+    winners: int
+    allocations: int
+
+
+def open_bids(
+    session: Session, actor: Actor, batch_id: int, *, sealer: BidSealer, now: datetime
+) -> OpeningSummary:
+    """Open the batch's sealed bids at or after the opening time and publish nothing yet."""
+    require_bureau_writer(actor)
+    batch = get_batch(session, actor, batch_id, for_update=True)
+    if batch.status is BatchStatus.BIDDING:
+        move(session, actor, batch, BatchStatus.SEALED, now=now)  # the deadline has passed: seal first
+    if batch.status is not BatchStatus.SEALED:
+        raise InvalidState("批次不在待开标状态 (the batch is not sealed)", code="illegal_transition")
+    if now < batch.opening_at:
+        raise RuleViolation("未到开标时间 (before the opening time)", code="before_opening_time")
+    ruleset = rules.RuleSet.from_dict(batch.rules)
+    total_bids = total_winners = total_allocations = 0
+    for item in batch.items:
+        bids, winners, allocations = _open_item(session, batch, item, ruleset, sealer)
+        total_bids, total_winners, total_allocations = (
+            total_bids + bids,
+            total_winners + winners,
+            total_allocations + allocations,
+        )
+    move(session, actor, batch, BatchStatus.OPENED, now=now)
+    batch.opened_at = now
+    summary = OpeningSummary(batch.id, len(batch.items), total_bids, total_winners, total_allocations)
+    audit.record(
+        session,
+        actor,
+        "batch.open",
+        subject_type="batch",
+        subject_id=batch.id,
+        after={
+            "items": summary.items,
+            "bids": total_bids,
+            "winners": total_winners,
+            "allocations": total_allocations,
+        },
+        now=now,
+    )
+    return summary
+
+
+def _open_item(
+    session: Session, batch: ProcurementBatch, item: BatchItem, ruleset: rules.RuleSet, sealer: BidSealer
+) -> tuple[int, int, int]:
+    bids = session.scalars(
+        select(Bid).where(Bid.item_id == item.id, Bid.status == BidStatus.ACTIVE).order_by(Bid.id)
+    ).all()
+    brand_volume = dict(
+        session.execute(
+            select(DemandReport.brand_product_id, func.sum(DemandReport.quantity))
+            .where(DemandReport.item_id == item.id, DemandReport.brand_product_id.is_not(None))
+            .group_by(DemandReport.brand_product_id)
+        ).all()
+    )
+    inputs, opened = [], {}
+    for bid in bids:
+        price_fen = _unseal(sealer, bid)
+        unit_e4 = unit_price_e4_from_pack(price_fen, bid.product.units_per_pack)
+        comparable, k = comparable_of(ruleset, item, bid.product, unit_e4)
+        opened[str(bid.id)] = (bid, price_fen, unit_e4, comparable, k)
+        inputs.append(
+            rules.BidInput(
+                key=str(bid.id),
+                bidder=str(bid.manufacturer_id),
+                unit_comparable_e4=comparable,
+                submitted_at=bid.submitted_at,
+                reference_listed=bid.product.reference_listed or bid.product.originator,
+                consistency_evaluated=bid.product.consistency_evaluated,
+                dosage_form_group=item.dosage_form_group.value,
+                accepts_revival=bid.accepts_revival,
+                brand_volume=int(brand_volume.get(bid.product_id, 0)),
+            )
+        )
+    result = rules.select_winners(
+        inputs, ceiling_e4=item.ceiling_e4, rules=ruleset, dosage_form_group=item.dosage_form_group.value
+    )
+    awards: list[Award] = []
+    for decision in result.decisions:
+        bid, price_fen, unit_e4, comparable, k = opened[decision.key]
+        session.add(
+            BidResult(
+                bid_id=bid.id,
+                item_id=item.id,
+                manufacturer_id=bid.manufacturer_id,
+                pack_price_fen=price_fen,
+                unit_price_e4=unit_e4,
+                ratio_k=str(k),
+                comparable_e4=comparable,
+                valid=decision.valid,
+                invalid_reason=decision.invalid_reason,
+                rank=decision.rank,
+                shortlisted=decision.shortlisted,
+                won=decision.won,
+                route=decision.route.value if decision.route else None,
+                tie_breaker=decision.tie_breaker,
+                reason=decision.reason[:500],
+            )
+        )
+        if decision.won:
+            awards.append(_award(batch, item, bid, decision, price_fen, unit_e4, comparable, k))
+    session.add_all(awards)
+    session.flush()
+
+    winner_count = len(awards)
+    ratio = _volume_ratio(ruleset, item, winner_count)
+    allocation_log, allocations = None, 0
+    if awards:
+        allocation_log, allocations = _allocate(session, batch, item, ruleset, awards, ratio)
+    session.add(
+        ItemResult(
+            batch_id=batch.id,
+            item_id=item.id,
+            eligible_bidders=result.eligible_bidders,
+            max_shortlisted=result.max_shortlisted,
+            lowest_e4=result.lowest_e4,
+            anchor_e4=result.anchor_e4,
+            fuse_line_e4=result.fuse_line_e4,
+            revival_price_e4=result.revival_price_e4,
+            winner_count=winner_count,
+            volume_ratio=str(ratio) if awards else None,
+            rules=batch.rules,
+            allocation_log=allocation_log,
+        )
+    )
+    session.flush()
+    return len(bids), winner_count, allocations
+
+
+def _unseal(sealer: BidSealer, bid: Bid) -> int:
+    """Decrypt a bid and check its receipt digest; any mismatch is reported as tampering."""
+    content = BidContent(
+        public_id=bid.public_id,
+        batch_id=bid.batch_id,
+        item_id=bid.item_id,
+        manufacturer_id=bid.manufacturer_id,
+        product_id=bid.product_id,
+        pack_price_fen=0,
+        accepts_revival=bid.accepts_revival,
+        submitted_at=bid.submitted_at,
+    )
+    opened = sealer.open(bid.sealing_key_id, bid.sealed, content)
+    full = BidContent(**{**content.__dict__, "pack_price_fen": opened.pack_price_fen})
+    if receipt_digest(full, opened.salt) != bid.digest:
+        raise SealBroken(f"投标 {bid.id} 的回执摘要不符 (bid {bid.id}: receipt digest mismatch)")
+    return opened.pack_price_fen
+
+
+def _award(
+    batch: ProcurementBatch,
+    item: BatchItem,
+    bid: Bid,
+    decision: rules.BidDecision,
+    price_fen: int,
+    unit_e4: int,
+    comparable: int,
+    k: Decimal,
+) -> Award:
+    """Winning price: the bid itself, or the revival price converted back to the bid's spec."""
+    if decision.winning_price_e4 == comparable:
+        win_unit_e4, win_pack_fen = unit_e4, price_fen
+    else:
+        win_unit_e4 = to_e4(e4_to_decimal(decision.winning_price_e4) * k)
+        win_pack_fen = to_fen(Decimal(win_unit_e4) * bid.product.units_per_pack / E4_PER_YUAN)
+    return Award(
+        batch_id=batch.id,
+        item_id=item.id,
+        bid_id=bid.id,
+        manufacturer_id=bid.manufacturer_id,
+        product_id=bid.product_id,
+        rank=decision.rank or 0,
+        route=decision.route.value if decision.route else "",
+        comparable_e4=decision.winning_price_e4,
+        unit_price_e4=win_unit_e4,
+        pack_price_fen=win_pack_fen,
+        picks_regions=decision.picks_regions,
+    )
+
+
+def _volume_ratio(ruleset: rules.RuleSet, item: BatchItem, winner_count: int) -> Decimal:
+    if item.volume_ratio_override is not None:
+        return Decimal(item.volume_ratio_override)
+    return ruleset.volume_ratio_for(winner_count) if winner_count else Decimal(0)
+
+
+def _allocate(
+    session: Session,
+    batch: ProcurementBatch,
+    item: BatchItem,
+    ruleset: rules.RuleSet,
+    awards: list[Award],
+    ratio: Decimal,
+) -> tuple[list[object], int]:
+    bases = region_bases(session, item.id)
+    pickers = sorted((a for a in awards if a.picks_regions), key=lambda a: a.rank)
+    by_key = {str(a.id): a for a in awards}
+    regions = rules.allocate_regions([str(a.id) for a in pickers], bases, ruleset)
+    primary_of: dict[str, Award] = {}
+    for award_key, region_codes in regions.primary.items():
+        for region in region_codes:
+            primary_of[region] = by_key[award_key]
+            session.add(
+                RegionAssignment(
+                    item_id=item.id,
+                    award_id=int(award_key),
+                    region_code=region,
+                    kind="primary",
+                    pick_round=regions.round_of(region, award_key),
+                )
+            )
+    for award_key, region_codes in regions.backup.items():
+        for region in region_codes:
+            session.add(
+                RegionAssignment(
+                    item_id=item.id, award_id=int(award_key), region_code=region, kind="backup", pick_round=0
+                )
+            )
+    award_by_product = {a.product_id: a for a in awards}
+
+    # Demand per region and (hospital, supplier): brand demand goes to the named brand if it won,
+    # otherwise to the region's primary supplier (§1.5.4 按厂牌报量).
+    weights: dict[str, dict[tuple[int, int, bool], int]] = defaultdict(lambda: defaultdict(int))
+    for report in session.scalars(select(DemandReport).where(DemandReport.item_id == item.id)):
+        named = award_by_product.get(report.brand_product_id) if report.brand_product_id else None
+        supplier = named or primary_of.get(report.region_code)
+        if supplier is None:
+            continue
+        weights[report.region_code][(report.hospital_id, supplier.id, named is not None)] += report.quantity
+    count = 0
+    for region, parts in sorted(weights.items()):
+        total = region_agreed_volume(sum(parts.values()), ratio)
+        agreed = split_by_largest_remainder(total, parts, ratio)
+        merged: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+        for (hospital_id, award_id, brand), qty in parts.items():
+            entry = merged[(hospital_id, award_id)]
+            entry[0] += qty
+            entry[1] += agreed[(hospital_id, award_id, brand)]
+            entry[2] |= int(brand)
+        for (hospital_id, award_id), (base, qty, brand) in sorted(merged.items()):
+            session.add(
+                VolumeAllocation(
+                    batch_id=batch.id,
+                    item_id=item.id,
+                    hospital_id=hospital_id,
+                    region_code=region,
+                    award_id=award_id,
+                    base_quantity=base,
+                    agreed_quantity=qty,
+                    brand_specific=bool(brand),
+                )
+            )
+            count += 1
+    session.flush()
+    return regions.log_as_json(), count
+
+
+def publish_results(session: Session, actor: Actor, batch_id: int, *, now: datetime) -> ProcurementBatch:
+    """Publish the opened results: winners and winning prices become public."""
+    require_bureau_writer(actor)
+    batch = get_batch(session, actor, batch_id, for_update=True)
+    move(session, actor, batch, BatchStatus.RESULTS_PUBLISHED, now=now)
+    batch.published_at = now
+    session.flush()
+    return batch
+
+
+__all__ = ["OpeningSummary", "comparable_of", "open_bids", "publish_results", "quantize"]
