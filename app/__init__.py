@@ -8,10 +8,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response
 
 from app.config import Config
+
+if TYPE_CHECKING:
+    from bidding.sealing import BidSealer
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -60,3 +64,16 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def bid_sealer() -> BidSealer:
+    """The app's bid sealer, built from the configured key (kept out of the database)."""
+    from flask import current_app
+
+    from bidding.sealing import BidSealer
+
+    sealer = current_app.extensions.get("vbp.sealer")
+    if sealer is None:
+        sealer = BidSealer.from_base64(current_app.config["VBP"].bid_sealing_key)
+        current_app.extensions["vbp.sealer"] = sealer
+    return sealer

@@ -105,25 +105,37 @@ def bootstrap(
             now=now,
         )
         accounts.create_user(
-            session, system, organization_id=org.id, username=admin_username, display_name="管理员",
-            password=admin_password, role=Role.ADMIN, now=now,
-        )  # fmt: skip
+            session,
+            system,
+            organization_id=org.id,
+            username=admin_username,
+            display_name="管理员",
+            password=admin_password,
+            role=Role.ADMIN,
+            now=now,
+        )
     click.echo(f"已创建 {bureau_name} 与管理员 {admin_username}")
 
 
 @click.command("demo")
 @with_appcontext
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder for the demo's documents (default: instance/demo-output)")  # fmt: skip
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder for the demo's documents (default: instance/demo-output)",
+)
 def demo(out_dir: Path | None) -> None:
     """Build (or refresh) a demo province and run the procurement cycle on it. Safe to run twice."""
+    from app import bid_sealer
     from app.demo import run_demo
 
     if current_app.config["VBP"].production:
         raise click.ClickException("拒绝在生产环境运行演示 (refusing to run the demo in production)")
     out = out_dir or Path(current_app.instance_path) / "demo-output"
     out.mkdir(parents=True, exist_ok=True)
-    run_demo(get_db(), out_dir=out, echo=click.echo)
+    run_demo(get_db(), out_dir=out, echo=click.echo, sealer=bid_sealer())
 
 
 def init_app(app: Flask) -> None:

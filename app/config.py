@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,11 @@ class Config:
     #: Where the OpenAPI interactive page loads Swagger UI from (a CDN by default; point it at an
     #: internal mirror on networks without internet access).
     swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    #: AES-256 key (urlsafe base64) that seals bid prices until the opening. Keep it apart from the
+    #: database and its backups; development generates one into the instance folder.
+    bid_sealing_key: str | None = None
+    #: Province this platform serves (6-digit code); credit ratings and bids are checked against it.
+    province_code: str = "510000"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -62,6 +68,8 @@ class Config:
             token_ttl_days=int(env.get("VBP_TOKEN_TTL_DAYS", "90")),
             max_content_length=int(env.get("VBP_MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
             swagger_ui_url=env.get("VBP_SWAGGER_UI_URL", cls.swagger_ui_url),
+            bid_sealing_key=_key_from_env(env),
+            province_code=env.get("VBP_PROVINCE_CODE", "510000"),
         )
 
     def resolve(self, default_instance_path: str) -> Config:
@@ -80,15 +88,38 @@ class Config:
             raise ConfigError("SECRET_KEY must be set to a random value in production (≥ 32 characters)")
         if self.production and len(self.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short for production (≥ 32 characters)")
+        if self.bid_sealing_key is None and not self.production:
+            self.bid_sealing_key = _development_secret(instance / "bid_sealing_key", _aes_key)
+        if self.bid_sealing_key is None:
+            raise ConfigError("VBP_BID_SEALING_KEY (or VBP_BID_SEALING_KEY_FILE) must be set in production")
+        try:
+            if len(base64.urlsafe_b64decode(self.bid_sealing_key)) != 32:
+                raise ValueError
+        except ValueError as exc:
+            raise ConfigError("VBP_BID_SEALING_KEY must be 32 bytes, urlsafe-base64 encoded") from exc
+        if not (len(self.province_code) == 6 and self.province_code.isdigit()):
+            raise ConfigError("VBP_PROVINCE_CODE must be a 6-digit region code")
         if self.token_ttl_days < 1:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
         return self
 
 
-def _development_secret(path: Path) -> str:
+def _aes_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _development_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_hex(32)) -> str:
     """A per-checkout random key, generated once into the instance folder (never committed)."""
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+            fh.write(make())
     return path.read_text().strip()
+
+
+def _key_from_env(env: Mapping[str, str]) -> str | None:
+    if env.get("VBP_BID_SEALING_KEY"):
+        return env["VBP_BID_SEALING_KEY"]
+    if env.get("VBP_BID_SEALING_KEY_FILE"):
+        return Path(env["VBP_BID_SEALING_KEY_FILE"]).read_text().strip()
+    return None

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import Database, unit_of_work
+from app.demo_tendering import run_tendering, write_results
+from bidding.sealing import BidSealer
 from core import accounts, clock
 from core.actors import Actor, OrgKind, Role
 from core.organizations import HospitalLevel, Organization, User
@@ -107,9 +109,16 @@ def _org(session: Session, spec: DemoOrg) -> Organization:
     org = session.scalars(select(Organization).where(Organization.uscc == uscc)).first()
     if org is None:
         org = accounts.create_organization(
-            session, Actor.system(), kind=spec.kind, name=spec.name, uscc=uscc, region_code=spec.region,
-            hospital_level=spec.level, is_public=spec.public, now=clock.now(),
-        )  # fmt: skip
+            session,
+            Actor.system(),
+            kind=spec.kind,
+            name=spec.name,
+            uscc=uscc,
+            region_code=spec.region,
+            hospital_level=spec.level,
+            is_public=spec.public,
+            now=clock.now(),
+        )
     return org
 
 
@@ -117,9 +126,15 @@ def _user(session: Session, org: Organization, username: str, role: Role, name: 
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         user = accounts.create_user(
-            session, Actor.system(), organization_id=org.id, username=username, display_name=name,
-            password=DEMO_PASSWORD, role=role, now=clock.now(),
-        )  # fmt: skip
+            session,
+            Actor.system(),
+            organization_id=org.id,
+            username=username,
+            display_name=name,
+            password=DEMO_PASSWORD,
+            role=role,
+            now=clock.now(),
+        )
     return user
 
 
@@ -138,11 +153,17 @@ def build_organizations(session: Session) -> DemoWorld:
     return world
 
 
-def run_demo(db: Database, *, out_dir: Path, echo: Callable[[str], None]) -> DemoWorld:
+def run_demo(db: Database, *, out_dir: Path, echo: Callable[[str], None], sealer: BidSealer) -> DemoWorld:
     """Run every demo step in order; each step is one unit of work."""
     with unit_of_work(db.sessionmaker()) as session:
         world = build_organizations(session)
         echo(f"机构 {len(world.orgs)} 家，用户 {len(world.users)} 个 (organizations, users ready)")
+    with unit_of_work(db.sessionmaker()) as session:
+        world = build_organizations(session)
+        batch = run_tendering(
+            session, orgs=world.orgs, users=world.users, sealer=sealer, now=clock.now(), echo=echo
+        )
+        write_results(session, batch, out_dir, echo)
     echo("")
     echo("登录方式 (how to log in): flask run, then POST /api/v1/auth/login or open /api/v1/docs")
     echo(f"  演示密码 (demo password for every user): {DEMO_PASSWORD}")

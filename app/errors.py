@@ -23,6 +23,7 @@ from core.errors import (
     RuleViolation,
     ValidationFailed,
 )
+from core.spreadsheets import SpreadsheetError
 from core.validation import flatten_messages
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,11 @@ def handle_http_exception(exc: HTTPException) -> ResponseReturnValue:
         # webargs nests messages by location ({"json": {...}, "query": {...}}); the body's field
         # names are what clients know, so the location is dropped except for headers/files.
         for location, errs in messages.items():
-            prefix = "" if location in ("json", "query", "form", "view_args", "json_or_form") else location
+            prefix = (
+                ""
+                if location in ("json", "query", "form", "files", "view_args", "json_or_form")
+                else location
+            )
             field_errors.update(flatten_messages(errs, prefix))
     response = jsonify(error_body(code, message, field_errors))
     response.status_code = status
@@ -122,4 +127,19 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(SpreadsheetError, handle_spreadsheet_error)
     app.register_error_handler(Exception, handle_unexpected)
+
+
+def handle_spreadsheet_error(exc: SpreadsheetError) -> ResponseReturnValue:
+    """Row-level upload errors: fields named "row 3.quantity" (or "file") with the reason."""
+    field_errors: dict[str, list[str]] = {}
+    for err in exc.errors:
+        name = "file" if err.row is None else f"row {err.row}" + (f".{err.column}" if err.column else "")
+        field_errors.setdefault(name, []).append(err.message)
+    body = error_body(
+        "spreadsheet_invalid",
+        "表格数据有误，未写入任何数据 (spreadsheet rejected; nothing written)",
+        field_errors,
+    )
+    return jsonify(body), 422

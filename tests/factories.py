@@ -74,8 +74,9 @@ def actor_of(user: User) -> Actor:
 
 def bearer(session: Session, user: User) -> dict[str, str]:
     """Authorization header with a fresh token for `user`."""
+    # Long-lived, so tests that move the clock forward keep their callers signed in.
     _, plaintext = accounts.issue_token(
-        session, actor_of(user), name="test", ttl=timedelta(days=1), now=clock.now()
+        session, actor_of(user), name="test", ttl=timedelta(days=3650), now=clock.now() - timedelta(days=1)
     )
     session.flush()
     return {"Authorization": f"Bearer {plaintext}"}

@@ -10,6 +10,7 @@ from flask_smorest.pagination import PaginationParameters
 from app.api.common import PAGE, paginate
 from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
+from app.idempotency import idempotent
 from core import accounts, clock
 from core.actors import OrgKind, Role
 from core.errors import PermissionDenied
@@ -47,6 +48,7 @@ def list_organizations(query: dict[str, Any], pagination_parameters: PaginationP
 
 @blp.route("/organizations", methods=["POST"])
 @requires(OrgKind.BUREAU, roles=ADMIN)
+@idempotent()
 @blp.arguments(OrganizationCreateSchema)
 @blp.response(201, OrganizationSchema)
 def create_organization(data: dict[str, Any]) -> Any:
@@ -89,6 +91,7 @@ def list_users(org_id: int, pagination_parameters: PaginationParameters) -> Any:
 
 @blp.route("/organizations/<int:org_id>/users", methods=["POST"])
 @requires(roles=ADMIN)
+@idempotent()
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
 def create_user(data: dict[str, Any], org_id: int) -> Any:
