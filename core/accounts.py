@@ -163,17 +163,28 @@ def create_organization(
     session.add(org)
     session.flush()
     audit.record(
-        session, actor, "organization.create", subject_type="organization", subject_id=org.id,
-        subject_org_id=org.id, after=_org_snapshot(org), now=now,
-    )  # fmt: skip
+        session,
+        actor,
+        "organization.create",
+        subject_type="organization",
+        subject_id=org.id,
+        subject_org_id=org.id,
+        after=_org_snapshot(org),
+        now=now,
+    )
     return org
 
 
 def _org_snapshot(org: Organization) -> dict[str, Any]:
     return {
-        "kind": org.kind, "name": org.name, "uscc": org.uscc, "region_code": org.region_code,
-        "hospital_level": org.hospital_level, "is_public": org.is_public, "active": org.active,
-    }  # fmt: skip
+        "kind": org.kind,
+        "name": org.name,
+        "uscc": org.uscc,
+        "region_code": org.region_code,
+        "hospital_level": org.hospital_level,
+        "is_public": org.is_public,
+        "active": org.active,
+    }
 
 
 def update_organization(
@@ -189,9 +200,16 @@ def update_organization(
         setattr(org, key, value)
     session.flush()
     audit.record(
-        session, actor, "organization.update", subject_type="organization", subject_id=org.id,
-        subject_org_id=org.id, before=before, after=_org_snapshot(org), now=now,
-    )  # fmt: skip
+        session,
+        actor,
+        "organization.update",
+        subject_type="organization",
+        subject_id=org.id,
+        subject_org_id=org.id,
+        before=before,
+        after=_org_snapshot(org),
+        now=now,
+    )
     return org
 
 
@@ -232,9 +250,15 @@ def create_user(
     except IntegrityError as exc:  # a concurrent insert of the same username
         raise Conflict("用户名已存在 (username taken)", fields={"username": ["已存在 (exists)"]}) from exc
     audit.record(
-        session, actor, "user.create", subject_type="user", subject_id=user.id, subject_org_id=org.id,
-        after={"username": username, "role": role, "organization_id": org.id}, now=now,
-    )  # fmt: skip
+        session,
+        actor,
+        "user.create",
+        subject_type="user",
+        subject_id=user.id,
+        subject_org_id=org.id,
+        after={"username": username, "role": role, "organization_id": org.id},
+        now=now,
+    )
     return user
 
 
@@ -270,12 +294,23 @@ def update_user(
     if password is not None or active is False or role is not None:
         user.session_version += 1  # end existing browser sessions
     session.flush()
-    after = {"display_name": user.display_name, "role": user.role, "active": user.active,
-             "password_changed": password is not None}  # fmt: skip
+    after = {
+        "display_name": user.display_name,
+        "role": user.role,
+        "active": user.active,
+        "password_changed": password is not None,
+    }
     audit.record(
-        session, actor, "user.update", subject_type="user", subject_id=user.id,
-        subject_org_id=user.organization_id, before=before, after=after, now=now,
-    )  # fmt: skip
+        session,
+        actor,
+        "user.update",
+        subject_type="user",
+        subject_id=user.id,
+        subject_org_id=user.organization_id,
+        before=before,
+        after=after,
+        now=now,
+    )
     return user
 
 
@@ -325,9 +360,15 @@ def issue_token(
     session.add(token)
     session.flush()
     audit.record(
-        session, actor, "token.issue", subject_type="api_token", subject_id=token.id,
-        subject_org_id=actor.org_id, after={"name": name, "expires_at": token.expires_at}, now=now,
-    )  # fmt: skip
+        session,
+        actor,
+        "token.issue",
+        subject_type="api_token",
+        subject_id=token.id,
+        subject_org_id=actor.org_id,
+        after={"name": name, "expires_at": token.expires_at},
+        now=now,
+    )
     return token, plaintext
 
 
@@ -354,9 +395,14 @@ def revoke_token(session: Session, actor: Actor, token_id: int, *, now: datetime
         token.revoked_at = now
         session.flush()
         audit.record(
-            session, actor, "token.revoke", subject_type="api_token", subject_id=token.id,
-            subject_org_id=token.user.organization_id, now=now,
-        )  # fmt: skip
+            session,
+            actor,
+            "token.revoke",
+            subject_type="api_token",
+            subject_id=token.id,
+            subject_org_id=token.user.organization_id,
+            now=now,
+        )
     return token
 
 
