@@ -10,12 +10,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bidding import rules
 from bidding.allocation import region_agreed_volume, split_by_largest_remainder
 from bidding.batches import get_batch, move, require_bureau_writer
-from bidding.demand import region_bases
 from bidding.models import (
     Award,
     BatchItem,
@@ -33,6 +32,7 @@ from bidding.pricing import comparable_of
 from bidding.sealing import BidContent, BidSealer, SealBroken, receipt_digest
 from core import audit
 from core.actors import Actor
+from core.db import bulk_insert
 from core.errors import InvalidState, RuleViolation
 from core.money import E4_PER_YUAN, e4_to_decimal, quantize, to_e4, to_fen, unit_price_e4_from_pack
 
@@ -44,6 +44,46 @@ class OpeningSummary:
     bids: int
     winners: int
     allocations: int
+
+
+@dataclass
+class _BatchData:
+    """Everything the opening reads, loaded once per batch (one query per flow, not per item)."""
+
+    bids: dict[int, list[Bid]]
+    brand_volume: dict[tuple[int, int], int]
+    demand: dict[int, list[tuple[int, str, int | None, int]]]
+
+
+def _load(session: Session, batch: ProcurementBatch) -> _BatchData:
+    bids: dict[int, list[Bid]] = defaultdict(list)
+    for bid in session.scalars(
+        select(Bid)
+        .options(joinedload(Bid.product))
+        .where(Bid.batch_id == batch.id, Bid.status == BidStatus.ACTIVE)
+        .order_by(Bid.id)
+    ):
+        bids[bid.item_id].append(bid)
+    brand_volume = {
+        (item_id, product_id): int(qty)
+        for item_id, product_id, qty in session.execute(
+            select(DemandReport.item_id, DemandReport.brand_product_id, func.sum(DemandReport.quantity))
+            .where(DemandReport.batch_id == batch.id, DemandReport.brand_product_id.is_not(None))
+            .group_by(DemandReport.item_id, DemandReport.brand_product_id)
+        )
+    }
+    demand: dict[int, list[tuple[int, str, int | None, int]]] = defaultdict(list)
+    for item_id, hospital_id, region, brand, qty in session.execute(
+        select(
+            DemandReport.item_id,
+            DemandReport.hospital_id,
+            DemandReport.region_code,
+            DemandReport.brand_product_id,
+            DemandReport.quantity,
+        ).where(DemandReport.batch_id == batch.id)
+    ):
+        demand[item_id].append((hospital_id, region, brand, qty))
+    return _BatchData(bids, brand_volume, demand)
 
 
 def open_bids(
@@ -59,17 +99,14 @@ def open_bids(
     if now < batch.opening_at:
         raise RuleViolation("未到开标时间 (before the opening time)", code="before_opening_time")
     ruleset = rules.RuleSet.from_dict(batch.rules)
-    total_bids = total_winners = total_allocations = 0
+    data = _load(session, batch)
+    totals = [0, 0, 0]
     for item in batch.items:
-        bids, winners, allocations = _open_item(session, batch, item, ruleset, sealer)
-        total_bids, total_winners, total_allocations = (
-            total_bids + bids,
-            total_winners + winners,
-            total_allocations + allocations,
-        )
+        counts = _open_item(session, batch, item, ruleset, sealer, data)
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
     move(session, actor, batch, BatchStatus.OPENED, now=now)
     batch.opened_at = now
-    summary = OpeningSummary(batch.id, len(batch.items), total_bids, total_winners, total_allocations)
+    summary = OpeningSummary(batch.id, len(batch.items), *totals)
     audit.record(
         session,
         actor,
@@ -78,9 +115,9 @@ def open_bids(
         subject_id=batch.id,
         after={
             "items": summary.items,
-            "bids": total_bids,
-            "winners": total_winners,
-            "allocations": total_allocations,
+            "bids": summary.bids,
+            "winners": summary.winners,
+            "allocations": summary.allocations,
         },
         now=now,
     )
@@ -88,18 +125,14 @@ def open_bids(
 
 
 def _open_item(
-    session: Session, batch: ProcurementBatch, item: BatchItem, ruleset: rules.RuleSet, sealer: BidSealer
+    session: Session,
+    batch: ProcurementBatch,
+    item: BatchItem,
+    ruleset: rules.RuleSet,
+    sealer: BidSealer,
+    data: _BatchData,
 ) -> tuple[int, int, int]:
-    bids = session.scalars(
-        select(Bid).where(Bid.item_id == item.id, Bid.status == BidStatus.ACTIVE).order_by(Bid.id)
-    ).all()
-    brand_volume = dict(
-        session.execute(
-            select(DemandReport.brand_product_id, func.sum(DemandReport.quantity))
-            .where(DemandReport.item_id == item.id, DemandReport.brand_product_id.is_not(None))
-            .group_by(DemandReport.brand_product_id)
-        ).all()
-    )
+    bids = data.bids.get(item.id, [])
     inputs, opened = [], {}
     for bid in bids:
         price_fen = _unseal(sealer, bid)
@@ -116,36 +149,38 @@ def _open_item(
                 consistency_evaluated=bid.product.consistency_evaluated,
                 dosage_form_group=item.dosage_form_group.value,
                 accepts_revival=bid.accepts_revival,
-                brand_volume=int(brand_volume.get(bid.product_id, 0)),
+                brand_volume=data.brand_volume.get((item.id, bid.product_id), 0),
             )
         )
     result = rules.select_winners(
         inputs, ceiling_e4=item.ceiling_e4, rules=ruleset, dosage_form_group=item.dosage_form_group.value
     )
-    awards: list[Award] = []
+    results, awards = [], []
     for decision in result.decisions:
         bid, price_fen, unit_e4, comparable, k = opened[decision.key]
-        session.add(
-            BidResult(
-                bid_id=bid.id,
-                item_id=item.id,
-                manufacturer_id=bid.manufacturer_id,
-                pack_price_fen=price_fen,
-                unit_price_e4=unit_e4,
-                ratio_k=str(k),
-                comparable_e4=comparable,
-                valid=decision.valid,
-                invalid_reason=decision.invalid_reason,
-                rank=decision.rank,
-                shortlisted=decision.shortlisted,
-                won=decision.won,
-                route=decision.route.value if decision.route else None,
-                tie_breaker=decision.tie_breaker,
-                reason=decision.reason[:500],
-            )
+        results.append(
+            {
+                "bid_id": bid.id,
+                "item_id": item.id,
+                "manufacturer_id": bid.manufacturer_id,
+                "pack_price_fen": price_fen,
+                "unit_price_e4": unit_e4,
+                "ratio_k": str(k),
+                "comparable_e4": comparable,
+                "valid": decision.valid,
+                "invalid_reason": decision.invalid_reason,
+                "rank": decision.rank,
+                "shortlisted": decision.shortlisted,
+                "won": decision.won,
+                "route": decision.route.value if decision.route else None,
+                "tie_breaker": decision.tie_breaker,
+                "reason": decision.reason[:500],
+            }
         )
         if decision.won:
             awards.append(_award(batch, item, bid, decision, price_fen, unit_e4, comparable, k))
+    if results:
+        bulk_insert(session, BidResult.__table__, results)
     session.add_all(awards)
     session.flush()
 
@@ -153,7 +188,9 @@ def _open_item(
     ratio = _volume_ratio(ruleset, item, winner_count)
     allocation_log, allocations = None, 0
     if awards:
-        allocation_log, allocations = _allocate(session, batch, item, ruleset, awards, ratio)
+        allocation_log, allocations = _allocate(
+            session, batch, item, ruleset, awards, ratio, data.demand[item.id]
+        )
     session.add(
         ItemResult(
             batch_id=batch.id,
@@ -170,7 +207,6 @@ def _open_item(
             allocation_log=allocation_log,
         )
     )
-    session.flush()
     return len(bids), winner_count, allocations
 
 
@@ -237,43 +273,53 @@ def _allocate(
     ruleset: rules.RuleSet,
     awards: list[Award],
     ratio: Decimal,
+    demand: list[tuple[int, str, int | None, int]],
 ) -> tuple[list[object], int]:
-    bases = region_bases(session, item.id)
+    bases: dict[str, int] = defaultdict(int)
+    for _, region, _, qty in demand:
+        bases[region] += qty
     pickers = sorted((a for a in awards if a.picks_regions), key=lambda a: a.rank)
     by_key = {str(a.id): a for a in awards}
     regions = rules.allocate_regions([str(a.id) for a in pickers], bases, ruleset)
     primary_of: dict[str, Award] = {}
+    assignments = []
     for award_key, region_codes in regions.primary.items():
         for region in region_codes:
             primary_of[region] = by_key[award_key]
-            session.add(
-                RegionAssignment(
-                    item_id=item.id,
-                    award_id=int(award_key),
-                    region_code=region,
-                    kind="primary",
-                    pick_round=regions.round_of(region, award_key),
-                )
+            assignments.append(
+                {
+                    "item_id": item.id,
+                    "award_id": int(award_key),
+                    "region_code": region,
+                    "kind": "primary",
+                    "pick_round": regions.round_of(region, award_key),
+                }
             )
     for award_key, region_codes in regions.backup.items():
         for region in region_codes:
-            session.add(
-                RegionAssignment(
-                    item_id=item.id, award_id=int(award_key), region_code=region, kind="backup", pick_round=0
-                )
+            assignments.append(
+                {
+                    "item_id": item.id,
+                    "award_id": int(award_key),
+                    "region_code": region,
+                    "kind": "backup",
+                    "pick_round": 0,
+                }
             )
+    if assignments:
+        bulk_insert(session, RegionAssignment.__table__, assignments)
     award_by_product = {a.product_id: a for a in awards}
 
     # Demand per region and (hospital, supplier): brand demand goes to the named brand if it won,
     # otherwise to the region's primary supplier (§1.5.4 按厂牌报量).
     weights: dict[str, dict[tuple[int, int, bool], int]] = defaultdict(lambda: defaultdict(int))
-    for report in session.scalars(select(DemandReport).where(DemandReport.item_id == item.id)):
-        named = award_by_product.get(report.brand_product_id) if report.brand_product_id else None
-        supplier = named or primary_of.get(report.region_code)
+    for hospital_id, region, brand_product_id, qty in demand:
+        named = award_by_product.get(brand_product_id) if brand_product_id else None
+        supplier = named or primary_of.get(region)
         if supplier is None:
             continue
-        weights[report.region_code][(report.hospital_id, supplier.id, named is not None)] += report.quantity
-    count = 0
+        weights[region][(hospital_id, supplier.id, named is not None)] += qty
+    rows = []
     for region, parts in sorted(weights.items()):
         total = region_agreed_volume(sum(parts.values()), ratio)
         agreed = split_by_largest_remainder(total, parts, ratio)
@@ -284,21 +330,21 @@ def _allocate(
             entry[1] += agreed[(hospital_id, award_id, brand)]
             entry[2] |= int(brand)
         for (hospital_id, award_id), (base, qty, brand) in sorted(merged.items()):
-            session.add(
-                VolumeAllocation(
-                    batch_id=batch.id,
-                    item_id=item.id,
-                    hospital_id=hospital_id,
-                    region_code=region,
-                    award_id=award_id,
-                    base_quantity=base,
-                    agreed_quantity=qty,
-                    brand_specific=bool(brand),
-                )
+            rows.append(
+                {
+                    "batch_id": batch.id,
+                    "item_id": item.id,
+                    "hospital_id": hospital_id,
+                    "region_code": region,
+                    "award_id": award_id,
+                    "base_quantity": base,
+                    "agreed_quantity": qty,
+                    "brand_specific": bool(brand),
+                }
             )
-            count += 1
-    session.flush()
-    return regions.log_as_json(), count
+    if rows:
+        bulk_insert(session, VolumeAllocation.__table__, rows)
+    return regions.log_as_json(), len(rows)
 
 
 def publish_results(session: Session, actor: Actor, batch_id: int, *, now: datetime) -> ProcurementBatch:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import itertools
 import random
@@ -228,6 +229,7 @@ def preset_names() -> list[str]:
 # --- price ratios (§1.4) ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def price_ratio_k(coefficient: Decimal, x: Decimal) -> Decimal:
     """K = c^(log₂ X) (2011 rules, §1.4), to 28 significant digits."""
     if x <= 0 or coefficient <= 0:

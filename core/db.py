@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Table, TypeDecorator, insert
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
 
 #: Deterministic constraint names on both databases; Alembic batch mode on SQLite needs them.
 NAMING_CONVENTION = {
@@ -72,3 +73,31 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         str: String(255),
     }
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many plain rows in the session's transaction, as fast as the database allows.
+
+    PostgreSQL: COPY (psycopg's executemany would send one INSERT per row); elsewhere a Core
+    executemany. Rows must all have the same keys; no JSON columns (COPY would need adapters).
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        names = ", ".join(f'"{c}"' for c in columns)
+        with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([_copy_value(row[c]) for c in columns])
+        return
+    connection.execute(insert(table), list(rows))
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return value
