@@ -1,0 +1,317 @@
+"""Benchmark: open a batch of N items × M sealed bids and allocate agreed volumes to H hospitals.
+
+    python -m bench.bid_opening                       # 500 items × 20 bids, 2,000 hospitals, SQLite
+    python -m bench.bid_opening --database-url postgresql://postgres@127.0.0.1/vbp_bench
+
+The data is written with bulk inserts in one process; the opening then runs in a fresh process
+so its peak memory (max RSS) is the opening's own. Prints the figures and writes a JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.cli import alembic_config  # noqa: E402
+from app.config import normalize_database_url  # noqa: E402
+from bidding import rules  # noqa: E402
+from bidding.models import (  # noqa: E402
+    BatchItem,
+    BatchStatus,
+    Bid,
+    BidStatus,
+    Category,
+    DemandReport,
+    DosageFormGroup,
+    ProcurementBatch,
+    Product,
+    RatioKind,
+    Scope,
+    VolumeAllocation,
+)
+from bidding.sealing import BidContent, BidSealer  # noqa: E402
+from core.actors import Actor, OrgKind  # noqa: E402
+from core.organizations import HospitalLevel, Organization  # noqa: E402
+from core.uscc import make_uscc  # noqa: E402
+
+T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+#: 21 prefecture-level regions of Sichuan (510100 … 513400), the allocation regions.
+REGIONS = [
+    f"51{n:02d}00" for n in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 32, 33, 34)
+]
+
+
+def _orgs(session: Session, kind: OrgKind, count: int, prefix: str, rng: random.Random) -> list[int]:
+    rows = []
+    for n in range(count):
+        hospital = kind is OrgKind.HOSPITAL
+        rows.append(
+            {
+                "kind": kind,
+                "name": f"{prefix}{n:05d}",
+                "uscc": make_uscc(f"9151{n:04d}{prefix[:2]}{n:07d}"[:17]),
+                "region_code": rng.choice(REGIONS)[:4] + f"{rng.randint(1, 30):02d}",
+                "hospital_level": HospitalLevel.SECONDARY if hospital else None,
+                "is_public": True if hospital else None,
+                "active": True,
+                "created_at": T0,
+            }
+        )
+    session.execute(insert(Organization), rows)
+    return list(
+        session.scalars(select(Organization.id).where(Organization.kind == kind).order_by(Organization.id))
+    )
+
+
+def setup(
+    url: str, items: int, bids: int, hospitals: int, demand_per_hospital: int, seed: int, key: str
+) -> None:
+    """Create the schema and a sealed batch ready to open (bulk inserts, not timed)."""
+    command.upgrade(alembic_config(url), "head")
+    engine = create_engine(url)
+    rng = random.Random(seed)
+    sealer = BidSealer.from_base64(key)
+    with Session(engine) as session, session.begin():
+        bureau = _orgs(session, OrgKind.BUREAU, 1, "BB", rng)[0]
+        makers = _orgs(session, OrgKind.MANUFACTURER, bids, "MA", rng)
+        hospital_ids = _orgs(session, OrgKind.HOSPITAL, hospitals, "HH", rng)
+        timeline = {
+            "demand_opens_at": T0,
+            "demand_closes_at": T0 + timedelta(days=5),
+            "bid_opens_at": T0 + timedelta(days=6),
+            "bid_closes_at": T0 + timedelta(days=8),
+            "opening_at": T0 + timedelta(days=8, hours=1),
+            "cycle_start_on": date(2026, 3, 1),
+            "cycle_end_on": date(2027, 2, 28),
+        }
+        batch = ProcurementBatch(
+            name="基准批次",
+            category=Category.DRUG,
+            scope=Scope.PROVINCIAL,
+            status=BatchStatus.SEALED,
+            rule_version="batch_11",
+            rules=rules.preset("batch_11").to_dict(),
+            created_by_org_id=bureau,
+            created_at=T0,
+            **timeline,
+        )
+        session.add(batch)
+        session.flush()
+        session.execute(
+            insert(BatchItem),
+            [
+                {
+                    "batch_id": batch.id,
+                    "generic_name": f"品种{i:04d}",
+                    "dosage_form_group": DosageFormGroup.ORAL_SOLID,
+                    "rep_strength_value": "10",
+                    "rep_strength_unit": "mg",
+                    "ratio_kind": RatioKind.CONTENT,
+                    "allowed_strengths": ["5", "10", "20"],
+                    "ceiling_e4": 20_000,
+                    "volume_ratio_override": None,
+                }
+                for i in range(items)
+            ],
+        )
+        item_ids = list(
+            session.scalars(select(BatchItem.id).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id))
+        )
+        session.execute(
+            insert(Product),
+            [
+                {
+                    "category": Category.DRUG,
+                    "code": f"BM{i:04d}{m:03d}",
+                    "generic_name": f"品种{i:04d}",
+                    "dosage_form": "片剂",
+                    "dosage_form_group": DosageFormGroup.ORAL_SOLID,
+                    "strength_value": rng.choice(["5", "10", "10", "20"]),
+                    "strength_unit": "mg",
+                    "spec_text": "x",
+                    "min_unit": "片",
+                    "units_per_pack": rng.choice([7, 14, 28, 30, 100]),
+                    "mah_id": maker,
+                    "originator": False,
+                    "reference_listed": m == 0,
+                    "consistency_evaluated": True,
+                    "active": True,
+                    "created_at": T0,
+                }
+                for i in range(items)
+                for m, maker in enumerate(makers)
+            ],
+        )
+        products = session.execute(
+            select(Product.id, Product.generic_name, Product.mah_id, Product.units_per_pack)
+        ).all()
+        by_item = {item_ids[int(name[2:])]: [] for name in {p.generic_name for p in products}}
+        for p in products:
+            by_item[item_ids[int(p.generic_name[2:])]].append(p)
+        bid_rows = []
+        for item_id, offers in by_item.items():
+            for p in offers:
+                price_fen = max(1, int(rng.uniform(0.05, 1.9) * p.units_per_pack * 100))
+                content = BidContent(
+                    secrets.token_hex(16),
+                    batch.id,
+                    item_id,
+                    p.mah_id,
+                    p.id,
+                    price_fen,
+                    True,
+                    T0 + timedelta(days=7),
+                )
+                sealed = sealer.seal(content)
+                bid_rows.append(
+                    {
+                        "public_id": content.public_id,
+                        "batch_id": batch.id,
+                        "item_id": item_id,
+                        "manufacturer_id": p.mah_id,
+                        "product_id": p.id,
+                        "status": BidStatus.ACTIVE,
+                        "accepts_revival": True,
+                        "sealing_key_id": sealed.key_id,
+                        "sealed": sealed.blob,
+                        "digest": sealed.digest,
+                        "submitted_at": content.submitted_at,
+                    }
+                )
+        session.execute(insert(Bid), bid_rows)
+        regions = {h: r for h, r in session.execute(select(Organization.id, Organization.region_code))}
+        demand_rows = []
+        for h in hospital_ids:
+            for item_id in rng.sample(item_ids, min(demand_per_hospital, len(item_ids))):
+                demand_rows.append(
+                    {
+                        "batch_id": batch.id,
+                        "item_id": item_id,
+                        "hospital_id": h,
+                        "region_code": regions[h][:4] + "00",
+                        "brand_product_id": None,
+                        "brand_key": 0,
+                        "quantity": rng.randint(100, 50_000),
+                        "reported_at": T0,
+                    }
+                )
+        for start in range(0, len(demand_rows), 50_000):
+            session.execute(insert(DemandReport), demand_rows[start : start + 50_000])
+    engine.dispose()
+
+
+def open_batch(url: str, key: str) -> dict[str, float | int]:
+    """Time the opening of the one sealed batch (run in a fresh process)."""
+    from bidding.opening import open_bids
+
+    engine = create_engine(url)
+    maker = sessionmaker(engine)
+    with maker() as session:
+        batch_id = session.scalar(select(ProcurementBatch.id))
+        session.execute(text("SELECT 1"))
+        started = time.perf_counter()
+        summary = open_bids(
+            session,
+            Actor.system(),
+            batch_id,
+            sealer=BidSealer.from_base64(key),
+            now=T0 + timedelta(days=8, hours=2),
+        )
+        session.commit()
+        seconds = time.perf_counter() - started
+        allocations = session.scalar(select(func.count()).select_from(VolumeAllocation))
+    engine.dispose()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "seconds": round(seconds, 3),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "bids": summary.bids,
+        "winners": summary.winners,
+        "allocations": allocations or 0,
+    }
+
+
+def _database_version(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        version = conn.execute(
+            text("SELECT sqlite_version()" if url.startswith("sqlite") else "SHOW server_version")
+        ).scalar()
+    engine.dispose()
+    return f"{engine.dialect.name} {version}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="empty database to use (default: a temporary SQLite file)")
+    parser.add_argument("--items", type=int, default=500)
+    parser.add_argument("--bids", type=int, default=20, help="bids per item (one per manufacturer)")
+    parser.add_argument("--hospitals", type=int, default=2000)
+    parser.add_argument("--demand-per-hospital", type=int, default=100, help="items each hospital reports")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "bid_opening.json")
+    parser.add_argument("--_open", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    key = os.environ.get("VBP_BENCH_KEY") or BidSealer.generate_key()
+    if args._open:
+        print(json.dumps(open_batch(args._open, key)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        url = normalize_database_url(args.database_url or f"sqlite:///{tmp}/bench.sqlite3")
+        t = time.perf_counter()
+        setup(url, args.items, args.bids, args.hospitals, args.demand_per_hospital, args.seed, key)
+        setup_seconds = time.perf_counter() - t
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.bid_opening", "--_open", url],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "VBP_BENCH_KEY": key},
+        )
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        result = {
+            "benchmark": "bid_opening",
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "parameters": {
+                k: getattr(args, k) for k in ("items", "bids", "hospitals", "demand_per_hospital", "seed")
+            },
+            "database": _database_version(url),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "setup_seconds": round(setup_seconds, 1),
+            **figures,
+        }
+    print(
+        f"bid opening: {args.items} items × {args.bids} bids, {args.hospitals} hospitals "
+        f"({figures['allocations']} allocations) on {result['database']}"
+    )
+    print(f"  time      {figures['seconds']:.2f} s   (target ≤ 10 s)")
+    print(f"  peak RSS  {figures['peak_rss_mib']:.0f} MiB")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(f"  result    {args.out}")
+
+
+if __name__ == "__main__":
+    main()
