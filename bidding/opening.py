@@ -358,3 +358,55 @@ def publish_results(session: Session, actor: Actor, batch_id: int, *, now: datet
 
 
 __all__ = ["OpeningSummary", "comparable_of", "open_bids", "publish_results", "quantize"]
+
+
+def rederive_item(session: Session, item_id: int) -> list[str]:
+    """Re-run the selection of an opened item from its stored record (rule set, comparable prices,
+    bid flags, brand volumes) and list every decision that comes out differently; [] = reproducible."""
+    stored = session.scalars(select(ItemResult).where(ItemResult.item_id == item_id)).one()
+    item = session.get_one(BatchItem, item_id)
+    ruleset = rules.RuleSet.from_dict(stored.rules)
+    brand = dict(
+        session.execute(
+            select(DemandReport.brand_product_id, func.sum(DemandReport.quantity))
+            .where(DemandReport.item_id == item_id, DemandReport.brand_product_id.is_not(None))
+            .group_by(DemandReport.brand_product_id)
+        ).all()
+    )
+    rows = session.execute(
+        select(BidResult, Bid).join(Bid, Bid.id == BidResult.bid_id).where(BidResult.item_id == item_id)
+    ).all()
+    awards = {a.bid_id: a for a in session.scalars(select(Award).where(Award.item_id == item_id))}
+    inputs = [
+        rules.BidInput(
+            key=str(bid.id),
+            bidder=str(bid.manufacturer_id),
+            unit_comparable_e4=result.comparable_e4,
+            submitted_at=bid.submitted_at,
+            reference_listed=bid.product.reference_listed or bid.product.originator,
+            consistency_evaluated=bid.product.consistency_evaluated,
+            dosage_form_group=item.dosage_form_group.value,
+            accepts_revival=bid.accepts_revival,
+            brand_volume=int(brand.get(bid.product_id, 0)),
+        )
+        for result, bid in rows
+    ]
+    again = rules.select_winners(
+        inputs, ceiling_e4=item.ceiling_e4, rules=ruleset, dosage_form_group=item.dosage_form_group.value
+    )
+    by_bid = {int(d.key): d for d in again.decisions}
+    differences = []
+    for result, bid in rows:
+        d = by_bid[bid.id]
+        route = d.route.value if d.route else None
+        if (d.won, route, d.rank) != (result.won, result.route, result.rank):
+            differences.append(
+                f"bid {bid.id}: stored {result.won}/{result.route}/{result.rank}, "
+                f"now {d.won}/{route}/{d.rank}"
+            )
+        award = awards.get(bid.id)
+        if d.won and (award is None or award.comparable_e4 != d.winning_price_e4):
+            differences.append(f"bid {bid.id}: winning price differs")
+    if (again.anchor_e4, again.revival_price_e4) != (stored.anchor_e4, stored.revival_price_e4):
+        differences.append("anchor or revival price differs")
+    return differences

@@ -390,6 +390,7 @@ def test_e5_non_shortlisted_brand_revives_without_picking_regions(session: Sessi
     awards = {a.manufacturer_id: a for a in session.scalars(select(Award))}
     x = awards[world.manufacturer("X").id]
     assert (x.route, x.picks_regions) == ("non_shortlist_revival", False)
+    assert opening.rederive_item(session, item.id) == []  # reproducible from the stored record
     assert {n for n in "YZ" if world.manufacturer(n).id in awards} == set()  # no brand volume / the highest
     assert {world.manufacturer(n).id for n in "DE"} <= set(awards)  # fused, revived at 0.50
     assert awards[world.manufacturer("D").id].comparable_e4 == e4("0.5000")
@@ -451,3 +452,17 @@ def test_e7_regions_are_picked_in_rounds_by_rank(session: Session) -> None:
     assert picks["backup"] == {"A": ["510300"], "B": ["510100"], "C": ["510100"]}
     log = session.scalars(select(ItemResult.allocation_log)).one()
     assert log  # the pick order is recorded for the audit trail
+
+
+def test_a_changed_stored_input_makes_the_rederivation_disagree(session: Session) -> None:
+    world = _bidding(make_world(session, rule_version="batch_4_9"))
+    for name, price in E3_BIDS.items():
+        world.bid(name, world.items[0], price)
+    world.open()
+    assert opening.rederive_item(session, world.items[0].id) == []
+    c = session.scalars(
+        select(BidResult).where(BidResult.manufacturer_id == world.manufacturer("C").id)
+    ).one()
+    c.comparable_e4 = e4("0.5200")  # someone edits the opening record
+    session.flush()
+    assert opening.rederive_item(session, world.items[0].id) != []
