@@ -7,3 +7,4 @@ import bidding.models  # noqa: F401
 import core.audit
 import core.idempotency
 import core.organizations  # noqa: F401
+import ledger.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Write-side services of the ledger (flush only; the shell commits)."""
