@@ -7,7 +7,9 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 WEAK_SECRETS = frozenset({"", "dev", "secret", "changeme", "change-me", "you-will-never-guess", "test"})
 
@@ -47,6 +49,10 @@ class Config:
     bid_sealing_key: str | None = None
     #: Province this platform serves (6-digit code); credit ratings and bids are checked against it.
     province_code: str = "510000"
+    #: Delivery time limits in hours by urgency (vbp-rules.md §5: 24 / 4 / 72, provincial terms).
+    delivery_hours: dict[str, int] = field(
+        default_factory=lambda: {"normal": 24, "emergency": 4, "remote": 72}
+    )
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -70,7 +76,13 @@ class Config:
             swagger_ui_url=env.get("VBP_SWAGGER_UI_URL", cls.swagger_ui_url),
             bid_sealing_key=_key_from_env(env),
             province_code=env.get("VBP_PROVINCE_CODE", "510000"),
+            delivery_hours=_hours(env.get("VBP_DELIVERY_HOURS", "normal=24,emergency=4,remote=72")),
         )
+
+    def delivery_deadlines(self) -> dict[Any, timedelta]:
+        from ledger.models import Urgency
+
+        return {Urgency(k): timedelta(hours=v) for k, v in self.delivery_hours.items()}
 
     def resolve(self, default_instance_path: str) -> Config:
         """Fill derived defaults and validate; raises ConfigError naming the bad setting."""
@@ -115,6 +127,20 @@ def _development_secret(path: Path, make: Callable[[], str] = lambda: secrets.to
         with os.fdopen(fd, "w") as fh:
             fh.write(make())
     return path.read_text().strip()
+
+
+def _hours(text: str) -> dict[str, int]:
+    """ "normal=24,emergency=4,remote=72" → {"normal": 24, ...} (a ConfigError names a bad entry)."""
+    try:
+        pairs = dict(part.split("=") for part in text.split(",") if part.strip())
+        hours = {k.strip(): int(v) for k, v in pairs.items()}
+    except ValueError as exc:
+        raise ConfigError(
+            f"VBP_DELIVERY_HOURS must look like normal=24,emergency=4,remote=72: {text!r}"
+        ) from exc
+    if set(hours) != {"normal", "emergency", "remote"} or min(hours.values()) < 1:
+        raise ConfigError("VBP_DELIVERY_HOURS needs positive hours for normal, emergency and remote")
+    return hours
 
 
 def _key_from_env(env: Mapping[str, str]) -> str | None:

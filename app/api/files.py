@@ -35,7 +35,9 @@ def uploaded_table(columns: Sequence[Column]) -> Table:
     return read_table(upload.read(), filename=upload.filename, columns=columns)
 
 
-def validated_rows(table: Table, schema: Schema) -> list[tuple[int, dict[str, Any]]]:
+def validated_rows(
+    table: Table, schema: Schema, *, collect: dict[str, list[str]] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
     """Validate every row with `schema`; all row errors are reported together, nothing is written."""
 
     def validate(row: Row) -> tuple[int, dict[str, Any]]:
@@ -48,8 +50,11 @@ def validated_rows(table: Table, schema: Schema) -> list[tuple[int, dict[str, An
         return row.number, data
 
     rows, errors = collect_row_errors(table, validate)
-    if errors:
+    if errors and collect is None:
         raise SpreadsheetError(errors)
+    for err in errors:  # the caller checks the good rows further and reports everything at once
+        name = "file" if err.row is None else f"row {err.row}" + (f".{err.column}" if err.column else "")
+        (collect if collect is not None else {}).setdefault(name, []).append(err.message)
     return rows
 
 
