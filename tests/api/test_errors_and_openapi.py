@@ -32,7 +32,7 @@ def test_every_documented_write_rejects_bad_input_with_422_naming_the_field(
 ) -> None:
     """Bad input to every write is a 422 that names the field (new endpoints are covered automatically).
 
-    Each write is tried as a bureau admin, a hospital admin and a manufacturer admin; the first
+    Each write is tried as a bureau, hospital, manufacturer and distributor admin; the first
     one the endpoint admits must get the 422.
     """
     bureau = make_org(session, OrgKind.BUREAU)
@@ -41,6 +41,7 @@ def test_every_documented_write_rejects_bad_input_with_422_naming_the_field(
         bearer(session, admin),
         bearer(session, make_user(session, make_org(session, OrgKind.HOSPITAL), Role.ADMIN)),
         bearer(session, make_user(session, make_org(session, OrgKind.MANUFACTURER), Role.ADMIN)),
+        bearer(session, make_user(session, make_org(session, OrgKind.DISTRIBUTOR), Role.ADMIN)),
     ]
     ids = {"org_id": bureau.id, "user_id": admin.id}
     checked = []
