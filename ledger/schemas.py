@@ -258,3 +258,15 @@ class OffPlatformSchema(BaseSchema):
     month = fields.Date()
     category = fields.Enum(PurchaseCategory, by_value=True)
     amount = Yuan(attribute="amount_fen")
+
+
+class OrderSummarySchema(BaseSchema):
+    """An order without its lines (what an upload of many lines answers with)."""
+
+    id = fields.Integer()
+    distributor_id = fields.Integer()
+    status = fields.Enum(OrderStatus, by_value=True)
+    urgency = fields.Enum(Urgency, by_value=True)
+    deadline_at = fields.DateTime()
+    line_count = fields.Integer()
+    amount = Yuan(attribute="amount_fen")

@@ -34,6 +34,7 @@ from ledger.schemas import (
     OrderQuerySchema,
     OrderRowSchema,
     OrderSchema,
+    OrderSummarySchema,
     PriceLinkedApplySchema,
     ProgressQuerySchema,
     ProgressSchema,
@@ -223,7 +224,7 @@ def place_order(data: dict[str, Any]) -> Any:
 @requires(OrgKind.HOSPITAL, roles=WRITERS)
 @idempotent()
 @blp.arguments(UploadSchema, location="files")
-@blp.response(201, OrderSchema(many=True))
+@blp.response(201, OrderSummarySchema(many=True))
 def upload_orders(_files: dict[str, Any]) -> Any:
     """Orders from xlsx/CSV (挂网ID, 数量, 配送企业ID, 紧急程度): one order per distributor and
     urgency; every bad row is reported and nothing is written unless all rows are good."""
@@ -255,7 +256,7 @@ def upload_orders(_files: dict[str, Any]) -> Any:
             raise ordering.ValidationFailed(
                 "订单表格有误，未写入任何数据 (nothing was written)", fields=errors
             )
-    return created
+        return [ordering.order_summary(session, order) for order in created]
 
 
 @blp.route("/orders", methods=["GET"])

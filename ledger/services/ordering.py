@@ -542,3 +542,21 @@ def order_lines_visible_to(actor: Actor) -> Select[tuple[OrderLine]]:
     if actor.org_kind is OrgKind.MANUFACTURER:
         return stmt.where(OrderLine.manufacturer_id == actor.org_id)
     return stmt.where(False)
+
+
+def order_summary(session: Session, order: Order) -> dict[str, object]:
+    """An order's header with its line count and amount (one aggregate query, no line objects)."""
+    count, amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(OrderLine.amount_fen), 0)).where(
+            OrderLine.order_id == order.id
+        )
+    ).one()
+    return {
+        "id": order.id,
+        "distributor_id": order.distributor_id,
+        "status": order.status,
+        "urgency": order.urgency,
+        "deadline_at": order.deadline_at,
+        "line_count": int(count),
+        "amount_fen": int(amount),
+    }

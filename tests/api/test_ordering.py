@@ -128,7 +128,7 @@ def test_order_upload_is_all_or_nothing_with_row_errors(
         "/api/v1/orders/upload", data={"file": (io.BytesIO(good.encode()), "o.csv")}, headers=headers
     )
     assert ok.status_code == 201
-    assert [len(o["lines"]) for o in ok.get_json()] == [2]
+    assert [(o["line_count"], o["amount"]) for o in ok.get_json()] == [(2, "280.00")]
 
 
 def test_full_delivery_journey_over_http(client: FlaskClient, session: Session, market: Market) -> None:
