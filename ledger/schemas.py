@@ -270,3 +270,7 @@ class OrderSummarySchema(BaseSchema):
     deadline_at = fields.DateTime()
     line_count = fields.Integer()
     amount = Yuan(attribute="amount_fen")
+
+
+class OffPlatformRowSchema(OffPlatformCreateSchema):
+    """A spreadsheet row of off-platform amounts (month as YYYY-MM-01)."""

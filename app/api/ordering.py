@@ -18,6 +18,7 @@ from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
 from core import clock
 from core.actors import OrgKind
+from core.errors import ValidationFailed
 from core.spreadsheets import Column
 from ledger import queries
 from ledger.models import DistributionAuthorization, Listing, OffPlatformPurchase, Order, ReferencePrice
@@ -29,6 +30,7 @@ from ledger.schemas import (
     ListingSchema,
     ListingStatusSchema,
     OffPlatformCreateSchema,
+    OffPlatformRowSchema,
     OffPlatformSchema,
     OrderCreateSchema,
     OrderQuerySchema,
@@ -310,6 +312,42 @@ def report_off_platform(data: dict[str, Any]) -> Any:
             amount_fen=data["amount"],
             now=clock.now(),
         )
+
+
+OFF_PLATFORM_COLUMNS = (
+    Column("month", ("月份", "month")),
+    Column("category", ("类别", "category")),
+    Column("amount", ("金额(元)", "金额", "amount")),
+)
+
+
+@blp.route("/off-platform-purchases/upload", methods=["POST"])
+@requires(OrgKind.HOSPITAL, roles=WRITERS)
+@blp.arguments(UploadSchema, location="files")
+@blp.response(200, OffPlatformSchema(many=True))
+def upload_off_platform(_files: dict[str, Any]) -> Any:
+    """Off-platform amounts from xlsx/CSV (月份, 类别, 金额); all rows or none."""
+    rows = validated_rows(uploaded_table(OFF_PLATFORM_COLUMNS), OffPlatformRowSchema())
+    now, saved, errors = clock.now(), [], {}
+    with unit_of_work() as session:
+        for number, row in rows:
+            try:
+                with session.begin_nested():
+                    saved.append(
+                        purchases.report_off_platform(
+                            session,
+                            current_actor(),
+                            month=row["month"],
+                            category=row["category"],
+                            amount_fen=row["amount"],
+                            now=now,
+                        )
+                    )
+            except ValidationFailed as exc:
+                errors.update({f"row {number}.{name}": messages for name, messages in exc.fields.items()})
+        if errors:
+            raise ValidationFailed("表格有误，未写入任何数据 (nothing was written)", fields=errors)
+        return saved
 
 
 @blp.route("/off-platform-purchases", methods=["GET"])

@@ -189,6 +189,38 @@ def test_full_delivery_journey_over_http(client: FlaskClient, session: Session, 
     )
 
 
+def test_off_platform_amounts_upload_is_all_or_nothing(
+    client: FlaskClient, session: Session, market: Market
+) -> None:
+    headers = _headers(session, market.hospital_actor)
+    bad = "月份,类别,金额\n2026-04-01,drugs,1500000.00\n2026-04-15,tcm_pieces,3.00\n2026-04-01,gold,1.00\n"
+    response = client.post(
+        "/api/v1/off-platform-purchases/upload",
+        headers=headers,
+        data={"file": (io.BytesIO(bad.encode()), "p.csv")},
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"row 4.category"}
+    bad_month = "月份,类别,金额\n2026-04-01,drugs,1500000.00\n2026-04-15,tcm_pieces,3.00\n"
+    response = client.post(
+        "/api/v1/off-platform-purchases/upload",
+        headers=headers,
+        data={"file": (io.BytesIO(bad_month.encode()), "p.csv")},
+    )
+    assert set(response.get_json()["error"]["fields"]) == {"row 3.month"}
+    assert client.get("/api/v1/off-platform-purchases", headers=headers).get_json() == []
+    good = "月份,类别,金额\n2026-04-01,drugs,1500000.00\n2026-04-01,tcm_pieces,3.10\n"
+    ok = client.post(
+        "/api/v1/off-platform-purchases/upload",
+        headers=headers,
+        data={"file": (io.BytesIO(good.encode()), "p.csv")},
+    )
+    assert [(r["category"], r["amount"]) for r in ok.get_json()] == [
+        ("drugs", "1500000.00"),
+        ("tcm_pieces", "3.10"),
+    ]
+
+
 # --- concurrency on PostgreSQL: real connections, committed data --------------------------------
 
 
