@@ -33,6 +33,7 @@ from ledger.models import (
     ShipmentLine,
     Urgency,
 )
+from ledger.scoping import party_scope
 from ledger.services.listings import covers, prefecture, province
 
 #: Delivery time limits by urgency: 24 h ordinary, 4 h emergency, 72 h remote areas
@@ -384,17 +385,16 @@ def ship(
 
 
 def shipment_lines_visible_to(actor: Actor) -> Select[tuple[ShipmentLine]]:
-    stmt = select(ShipmentLine)
-    if actor.is_bureau:
-        return stmt
-    if actor.org_kind is OrgKind.HOSPITAL:
-        return stmt.where(ShipmentLine.hospital_id == actor.org_id)
-    if actor.org_kind is OrgKind.DISTRIBUTOR:
-        return stmt.where(ShipmentLine.distributor_id == actor.org_id)
-    if actor.org_kind is OrgKind.MANUFACTURER:
-        mine = select(OrderLine.id).where(OrderLine.manufacturer_id == actor.org_id)
-        return stmt.where(ShipmentLine.order_line_id.in_(mine))
-    return stmt.where(False)
+    """Deliveries: the hospital's, the distributor's, and those of a manufacturer's products."""
+    return party_scope(
+        select(ShipmentLine),
+        actor,
+        hospital=ShipmentLine.hospital_id,
+        distributor=ShipmentLine.distributor_id,
+        manufacturer=select(OrderLine.manufacturer_id)
+        .where(OrderLine.id == ShipmentLine.order_line_id)
+        .scalar_subquery(),
+    )
 
 
 def confirm_receipt(
@@ -532,16 +532,14 @@ def record_return(
 
 
 def order_lines_visible_to(actor: Actor) -> Select[tuple[OrderLine]]:
-    stmt = select(OrderLine)
-    if actor.is_bureau:
-        return stmt
-    if actor.org_kind is OrgKind.HOSPITAL:
-        return stmt.where(OrderLine.hospital_id == actor.org_id)
-    if actor.org_kind is OrgKind.DISTRIBUTOR:
-        return stmt.where(OrderLine.distributor_id == actor.org_id)
-    if actor.org_kind is OrgKind.MANUFACTURER:
-        return stmt.where(OrderLine.manufacturer_id == actor.org_id)
-    return stmt.where(False)
+    """Order lines of the caller's organization (as buyer, distributor or seller); all for the bureau."""
+    return party_scope(
+        select(OrderLine),
+        actor,
+        hospital=OrderLine.hospital_id,
+        distributor=OrderLine.distributor_id,
+        manufacturer=OrderLine.manufacturer_id,
+    )
 
 
 def order_summary(session: Session, order: Order) -> dict[str, object]:

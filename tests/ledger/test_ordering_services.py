@@ -349,3 +349,17 @@ def test_off_platform_purchases_are_reported_per_month_and_category(market: Mark
             amount_fen=1,
             now=NOW,
         )
+
+
+def test_shipment_and_order_lines_are_scoped_to_the_parties(market: Market, session: Session) -> None:
+    order = market.order(10)
+    ship_line = market.accept_and_ship(order.id, 10).lines[0]
+    w = market.world
+    parties = [market.hospital_actor, market.distributor_actor, w.actor(w.manufacturer("A")), w.bureau]
+    outsiders = [market.other_hospital_actor, w.actor(w.manufacturer("B"))]
+    for actor in parties:
+        assert [x.id for x in session.scalars(ordering.shipment_lines_visible_to(actor))] == [ship_line.id]
+        assert [x.id for x in session.scalars(ordering.order_lines_visible_to(actor))] == [order.lines[0].id]
+    for actor in outsiders:
+        assert session.scalars(ordering.shipment_lines_visible_to(actor)).all() == []
+        assert session.scalars(ordering.order_lines_visible_to(actor)).all() == []
