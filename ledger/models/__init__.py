@@ -1,6 +1,16 @@
 """Ledger models: the order flow and the logistics flow (money flow to come)."""
 
 from ledger.models.logistics import ReceiptLine, ReturnLine, Shipment, ShipmentLine
+from ledger.models.money import (
+    Account,
+    AccountPurpose,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceLineStatus,
+    JournalEntry,
+    Posting,
+)
 from ledger.models.orders import (
     DistributionAuthorization,
     Listing,
@@ -17,7 +27,14 @@ from ledger.models.orders import (
 )
 
 __all__ = [
+    "Account",
+    "AccountPurpose",
     "DistributionAuthorization",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceLineStatus",
+    "JournalEntry",
     "Listing",
     "ListingMode",
     "ListingStatus",
@@ -26,6 +43,7 @@ __all__ = [
     "OrderLine",
     "OrderLineStatus",
     "OrderStatus",
+    "Posting",
     "PurchaseCategory",
     "ReceiptLine",
     "ReferencePrice",
