@@ -1,0 +1,318 @@
+"""Invoices (发票): recorded by the distributor against accepted receipt lines, confirmed or
+disputed by the hospital line by line; confirmation posts the purchase to the journal.
+
+Checks (vbp-rules.md §5): invoiced quantity ≤ accepted − returned − already invoiced (net of
+red-letter lines); amount = quantity × the order line's frozen pack price, to the fen; an issuer's
+invoice number is used once; red-letter lines credit a line of the invoice they correct.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from core import audit, clock
+from core.actors import Actor, OrgKind, Role
+from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from core.money import fen_to_str
+from ledger import journal
+from ledger.models import (
+    AccountPurpose,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceLineStatus,
+    OrderLine,
+    ReceiptLine,
+    ReturnLine,
+)
+from ledger.money_rules import PaymentTerms, due_date
+from ledger.scoping import party_scope
+
+
+@dataclass(frozen=True)
+class InvoiceLineRequest:
+    receipt_line_id: int
+    quantity: int
+    amount_fen: int
+    #: Red-letter lines: the invoice line being credited.
+    credited_line_id: int | None = None
+
+
+def invoice_lines_visible_to(actor: Actor) -> Select[tuple[InvoiceLine]]:
+    """The hospital's payables, the issuing enterprise's receivables, all for the bureau."""
+    return party_scope(
+        select(InvoiceLine), actor, hospital=InvoiceLine.hospital_id, distributor=InvoiceLine.enterprise_id
+    )
+
+
+def invoices_visible_to(actor: Actor) -> Select[tuple[Invoice]]:
+    return party_scope(select(Invoice), actor, hospital=Invoice.hospital_id, distributor=Invoice.issuer_id)
+
+
+def _invoiced(session: Session, receipt_ids: set[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(InvoiceLine.receipt_line_id, func.sum(InvoiceLine.quantity))
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(InvoiceLine.receipt_line_id.in_(receipt_ids))
+        .group_by(InvoiceLine.receipt_line_id)
+    )
+    return {receipt: int(qty) for receipt, qty in rows}
+
+
+def _returned(session: Session, receipt_ids: set[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(ReturnLine.receipt_line_id, func.sum(ReturnLine.quantity))
+        .where(ReturnLine.receipt_line_id.in_(receipt_ids))
+        .group_by(ReturnLine.receipt_line_id)
+    )
+    return {receipt: int(qty) for receipt, qty in rows}
+
+
+def record_invoice(
+    session: Session,
+    actor: Actor,
+    *,
+    hospital_id: int,
+    invoice_code: str,
+    invoice_number: str,
+    issued_on: date,
+    tax_rate: Decimal,
+    lines: Sequence[InvoiceLineRequest],
+    now: datetime,
+    terms: PaymentTerms | None = None,
+    kind: InvoiceKind = InvoiceKind.NORMAL,
+    original_invoice_id: int | None = None,
+) -> Invoice:
+    """Record a (blue or red-letter) invoice; all lines or none, each bad line named."""
+    if actor.org_kind is not OrgKind.DISTRIBUTOR or actor.role not in (Role.ADMIN, Role.OPERATOR):
+        raise PermissionDenied("仅配送企业可开具发票 (distributors only)")
+    terms = terms or PaymentTerms()
+    if not lines:
+        raise ValidationFailed(fields={"lines": ["至少一行 (at least one line)"]})
+    if issued_on > clock.business_date(now):
+        raise ValidationFailed(fields={"issued_on": ["开票日期不能晚于今天 (not in the future)"]})
+    if not (Decimal(0) <= tax_rate < Decimal(1)):
+        raise ValidationFailed(fields={"tax_rate": ["税率须在0到1之间 (between 0 and 1, e.g. 0.13)"]})
+    duplicate = session.scalar(
+        select(func.count()).where(
+            Invoice.issuer_id == actor.org_id,
+            Invoice.invoice_code == invoice_code,
+            Invoice.invoice_number == invoice_number,
+        )
+    )
+    if duplicate:
+        raise Conflict(
+            "发票号码重复 (duplicate invoice number from this issuer)",
+            code="duplicate_invoice",
+            fields={"invoice_number": ["已登记 (already recorded)"]},
+        )
+    original = None
+    if kind is InvoiceKind.RED:
+        original = session.scalars(
+            invoices_visible_to(actor).where(
+                Invoice.id == (original_invoice_id or 0), Invoice.kind == InvoiceKind.NORMAL
+            )
+        ).first()
+        if original is None:
+            raise ValidationFailed(
+                fields={"original_invoice_id": ["红字发票须指向本企业的原蓝字发票 (original invoice)"]}
+            )
+    receipt_ids = {line.receipt_line_id for line in lines}
+    receipts = {
+        r.id: r
+        for r in session.scalars(select(ReceiptLine).where(ReceiptLine.id.in_(receipt_ids)).with_for_update())
+    }
+    prices = dict(
+        session.execute(
+            select(OrderLine.id, OrderLine.pack_price_fen).where(
+                OrderLine.id.in_({r.order_line_id for r in receipts.values()})
+            )
+        ).all()
+    )
+    invoiced, returned = _invoiced(session, receipt_ids), _returned(session, receipt_ids)
+    credited = {
+        c.id: c
+        for c in session.scalars(
+            select(InvoiceLine).where(
+                InvoiceLine.id.in_({line.credited_line_id for line in lines if line.credited_line_id})
+            )
+        )
+    }
+    credits_so_far = dict(
+        session.execute(
+            select(InvoiceLine.credited_line_id, func.sum(InvoiceLine.quantity))
+            .where(InvoiceLine.credited_line_id.in_(set(credited)))
+            .group_by(InvoiceLine.credited_line_id)
+        ).all()
+    )
+    errors: dict[str, list[str]] = {}
+    asked: dict[int, int] = defaultdict(int)
+    for i, req in enumerate(lines):
+        receipt = receipts.get(req.receipt_line_id)
+        if receipt is None or receipt.hospital_id != hospital_id or receipt.distributor_id != actor.org_id:
+            errors[f"lines.{i}.receipt_line_id"] = [
+                "不是本企业配送给该医院的验收记录 (not your accepted delivery to this hospital)"
+            ]
+            continue
+        price = prices[receipt.order_line_id]
+        if req.amount_fen != req.quantity * price:
+            errors[f"lines.{i}.amount"] = [
+                f"金额须等于数量 × 订单价格 = {fen_to_str(req.quantity * price)} "
+                "(amount must be quantity × the frozen price)"
+            ]
+        if kind is InvoiceKind.NORMAL:
+            asked[receipt.id] += req.quantity
+            open_qty = receipt.accepted_quantity - returned.get(receipt.id, 0) - invoiced.get(receipt.id, 0)
+            if req.quantity <= 0:
+                errors[f"lines.{i}.quantity"] = ["须大于0 (must be positive)"]
+            elif asked[receipt.id] > open_qty:
+                errors[f"lines.{i}.quantity"] = [
+                    f"超过可开票数量 {open_qty} (accepted − returned − invoiced)"
+                ]
+        else:
+            target = credited.get(req.credited_line_id or 0)
+            if (
+                target is None
+                or original is None
+                or target.invoice_id != original.id
+                or target.receipt_line_id != receipt.id
+            ):
+                errors[f"lines.{i}.credited_line_id"] = [
+                    "须为原发票中同一验收记录的行 (a line of the original invoice)"
+                ]
+                continue
+            remaining = target.quantity + int(credits_so_far.get(target.id, 0))
+            if req.quantity >= 0 or -req.quantity > remaining:
+                errors[f"lines.{i}.quantity"] = [f"红字数量须为负数，且不超过原行未冲数量 {remaining}"]
+    if errors:
+        raise ValidationFailed(
+            "发票有误，未写入任何数据 (invoice rejected; nothing was written)", fields=errors
+        )
+    invoice = Invoice(
+        issuer_id=actor.org_id,
+        hospital_id=hospital_id,
+        invoice_code=invoice_code,
+        invoice_number=invoice_number,
+        issued_on=issued_on,
+        tax_rate=str(tax_rate),
+        kind=kind,
+        original_invoice_id=original.id if original else None,
+        total_fen=sum(line.amount_fen for line in lines),
+        created_at=now,
+    )
+    session.add(invoice)
+    session.flush()
+    for req in lines:
+        receipt = receipts[req.receipt_line_id]
+        session.add(
+            InvoiceLine(
+                invoice_id=invoice.id,
+                receipt_line_id=receipt.id,
+                order_line_id=receipt.order_line_id,
+                hospital_id=hospital_id,
+                enterprise_id=actor.org_id,
+                credited_line_id=req.credited_line_id,
+                quantity=req.quantity,
+                pack_price_fen=prices[receipt.order_line_id],
+                amount_fen=req.amount_fen,
+                status=InvoiceLineStatus.PENDING,
+                due_on=due_date(receipt.accepted_on, terms),
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "invoice.record",
+        subject_type="invoice",
+        subject_id=invoice.id,
+        subject_org_id=hospital_id,
+        after={
+            "number": f"{invoice_code}-{invoice_number}",
+            "kind": kind,
+            "total_fen": invoice.total_fen,
+            "lines": len(lines),
+        },
+        now=now,
+    )
+    return invoice
+
+
+def decide_invoice_line(
+    session: Session, actor: Actor, line_id: int, *, confirm: bool, reason: str | None, now: datetime
+) -> InvoiceLine:
+    """The hospital confirms or disputes an invoice line. Confirmation posts the purchase:
+    Dr hospital purchases / Cr hospital payable, and Dr enterprise receivable / Cr enterprise sales."""
+    if actor.org_kind is not OrgKind.HOSPITAL or actor.role not in (Role.ADMIN, Role.OPERATOR):
+        raise PermissionDenied("仅医疗机构可确认发票 (hospitals only)")
+    line = session.scalars(
+        invoice_lines_visible_to(actor).where(InvoiceLine.id == line_id).with_for_update()
+    ).first()
+    if line is None:
+        raise NotFound("发票明细不存在 (invoice line not found)")
+    if line.status is not InvoiceLineStatus.PENDING:
+        raise InvalidState("发票明细已处理 (already confirmed or disputed)", code="illegal_transition")
+    if not confirm and not reason:
+        raise ValidationFailed(fields={"reason": ["有异议须说明原因 (a dispute needs a reason)"]})
+    line.status = InvoiceLineStatus.CONFIRMED if confirm else InvoiceLineStatus.DISPUTED
+    line.dispute_reason, line.decided_at = (None if confirm else reason), now
+    if confirm:
+        amount, day = line.amount_fen, clock.business_date(now)
+        accounts = {
+            purpose: journal.account(session, purpose, party, now=now)
+            for purpose, party in (
+                (AccountPurpose.HOSPITAL_PURCHASES, line.hospital_id),
+                (AccountPurpose.HOSPITAL_PAYABLE, line.hospital_id),
+                (AccountPurpose.ENTERPRISE_RECEIVABLE, line.enterprise_id),
+                (AccountPurpose.ENTERPRISE_SALES, line.enterprise_id),
+            )
+        }
+        journal.post(
+            session,
+            business_key=f"invoice_line_confirmed:{line.id}",
+            kind="invoice_confirmed",
+            description=f"发票明细 {line.id} 确认",
+            occurred_on=day,
+            now=now,
+            legs=[
+                journal.Leg(accounts[AccountPurpose.HOSPITAL_PURCHASES], amount, line.order_line_id),
+                journal.Leg(accounts[AccountPurpose.HOSPITAL_PAYABLE], -amount, line.order_line_id),
+                journal.Leg(accounts[AccountPurpose.ENTERPRISE_RECEIVABLE], amount, line.order_line_id),
+                journal.Leg(accounts[AccountPurpose.ENTERPRISE_SALES], -amount, line.order_line_id),
+            ],
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "invoice_line.confirm" if confirm else "invoice_line.dispute",
+        subject_type="invoice_line",
+        subject_id=line.id,
+        subject_org_id=line.hospital_id,
+        after={"status": line.status, "reason": reason},
+        now=now,
+    )
+    return line
+
+
+def overdue_lines(session: Session, actor: Actor, *, on: date) -> list[InvoiceLine]:
+    """Invoice lines past their due date on `on` that are not yet settled (settlement records
+    arrive with the direct-settlement flow; until then every unpaid line counts)."""
+    return list(
+        session.scalars(
+            invoice_lines_visible_to(actor)
+            .where(
+                InvoiceLine.due_on < on,
+                InvoiceLine.status != InvoiceLineStatus.DISPUTED,
+                InvoiceLine.amount_fen > 0,
+            )
+            .order_by(InvoiceLine.due_on, InvoiceLine.id)
+        )
+    )
