@@ -79,6 +79,30 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+ledger_cli = AppGroup("ledger", help="The double-entry journal.")
+
+
+@ledger_cli.command("verify")
+def ledger_verify() -> None:
+    """Check that every entry balances, has postings, and all balances sum to zero; exit 1 if not."""
+    from ledger.journal import verify_journal
+
+    with unit_of_work(get_db().sessionmaker()) as session:
+        report = verify_journal(session)
+    click.echo(
+        f"分录 {report.entries} 笔，过账 {report.postings} 条，余额合计 {report.total_fen} 分 "
+        f"(entries, postings, sum of balances in fen)"
+    )
+    if not report.ok:
+        click.echo(
+            f"不平衡分录 (unbalanced entries): {report.unbalanced_entries}; "
+            f"无过账分录 (entries without postings): {report.entries_without_postings}",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo("账簿平衡 (journal balances)")
+
+
 @click.command("bootstrap")
 @with_appcontext
 @click.option("--bureau-name", required=True, help="e.g. 四川省医疗保障局")
@@ -139,5 +163,5 @@ def demo(out_dir: Path | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for cmd in (db_cli, audit_cli, bootstrap, demo):
+    for cmd in (db_cli, audit_cli, ledger_cli, bootstrap, demo):
         app.cli.add_command(cmd)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from flask import Flask
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
@@ -235,6 +236,22 @@ def test_corrections_are_reversals_and_entries_cannot_be_edited(session: Session
         journal.reverse(session, entry.id, reason="again", occurred_on=date(2026, 1, 6), now=NOW)
     with pytest.raises(DatabaseError, match="append-only"):
         session.execute(text("UPDATE postings SET amount_fen = 1"))
+
+
+def test_ledger_verify_cli_reports_a_balanced_journal(app: Flask, session: Session) -> None:
+    journal.post(
+        session,
+        business_key="prepay:cli",
+        kind="prepayment",
+        description="预付",
+        occurred_on=NOW.date(),
+        legs=_legs(session, 1_00),
+        now=NOW,
+    )
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "账簿平衡" in result.output
 
 
 @pytest.mark.postgresql_only
