@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import Database, unit_of_work
-from app.demo_ordering import run_ordering
+from app.demo_ordering import run_invoicing, run_ordering
 from app.demo_tendering import run_tendering, write_results
 from bidding.sealing import BidSealer
 from core import accounts, clock
@@ -169,6 +169,9 @@ def run_demo(db: Database, *, out_dir: Path, echo: Callable[[str], None], sealer
         world = build_organizations(session)
         batch = session.merge(batch)
         run_ordering(session, batch=batch, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
+    with unit_of_work(db.sessionmaker()) as session:
+        world = build_organizations(session)
+        run_invoicing(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
     echo("")
     echo("登录方式 (how to log in): flask run, then POST /api/v1/auth/login or open /api/v1/docs")
     echo(f"  演示密码 (demo password for every user): {DEMO_PASSWORD}")

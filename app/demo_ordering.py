@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bidding.models import ProcurementBatch
 from core.accounts import actor_for_user
 from core.organizations import Organization, User
-from ledger.models import Listing, Order, PurchaseCategory
+from ledger.models import Listing, Order, OrderLine, PurchaseCategory, ReturnLine
 from ledger.services import listings, ordering, purchases
 
 
@@ -112,4 +112,74 @@ def run_ordering(
     echo(
         f"订单与配送 (orders and deliveries): {orders} 张订单, "
         f"{shipped} 条发货, {received} 条验收（含1条拒收、1条退货、1张分批发货订单）"
+    )
+
+
+def run_invoicing(
+    session: Session,
+    *,
+    orgs: dict[str, Organization],
+    users: dict[str, User],
+    now: datetime,
+    echo: Callable[[str], None],
+) -> None:
+    """The distributor invoices its accepted deliveries; hospitals confirm (one line disputed)."""
+    from decimal import Decimal
+
+    from ledger.journal import verify_journal
+    from ledger.models import Invoice, ReceiptLine
+    from ledger.services import invoicing
+
+    if session.scalar(select(func.count()).select_from(Invoice)):
+        echo("发票已存在 (invoices exist): 跳过开票演示")
+        return
+    distributor = actor_for_user(users["dist1-op"])
+    receipts = session.scalars(
+        select(ReceiptLine)
+        .where(ReceiptLine.distributor_id == orgs["dist1"].id, ReceiptLine.accepted_quantity > 0)
+        .order_by(ReceiptLine.hospital_id, ReceiptLine.id)
+    ).all()
+    by_hospital: dict[int, list[ReceiptLine]] = {}
+    for receipt in receipts:
+        by_hospital.setdefault(receipt.hospital_id, []).append(receipt)
+    confirmed = disputed = 0
+    for n, (hospital_id, lines) in enumerate(sorted(by_hospital.items())):
+        requests = []
+        for receipt in lines:
+            returned = session.scalar(
+                select(func.coalesce(func.sum(ReturnLine.quantity), 0)).where(
+                    ReturnLine.receipt_line_id == receipt.id
+                )
+            )
+            qty = receipt.accepted_quantity - int(returned or 0)
+            price = session.get_one(OrderLine, receipt.order_line_id).pack_price_fen
+            requests.append(invoicing.InvoiceLineRequest(receipt.id, qty, qty * price))
+        invoice = invoicing.record_invoice(
+            session,
+            distributor,
+            hospital_id=hospital_id,
+            invoice_code="051002600111",
+            invoice_number=f"{26000001 + n:08d}",
+            issued_on=(now - timedelta(days=20)).date(),
+            tax_rate=Decimal("0.13"),
+            lines=requests,
+            now=now - timedelta(days=20),
+        )
+        hospital_key = next(k for k, o in orgs.items() if o.id == hospital_id)
+        hospital = actor_for_user(users[f"{hospital_key}-op"])
+        for i, line in enumerate(invoice.lines):
+            dispute = (n, i) == (0, 0)
+            invoicing.decide_invoice_line(
+                session,
+                hospital,
+                line.id,
+                confirm=not dispute,
+                reason="数量与入库记录不符" if dispute else None,
+                now=now - timedelta(days=18),
+            )
+            confirmed, disputed = confirmed + (not dispute), disputed + dispute
+    report = verify_journal(session)
+    echo(
+        f"发票 (invoices): {len(by_hospital)} 张, 确认 {confirmed} 行, 异议 {disputed} 行; "
+        f"账簿 {report.entries} 笔分录, 余额合计 {report.total_fen} 分, {'平衡' if report.ok else '不平衡'}"
     )
