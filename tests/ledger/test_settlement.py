@@ -1,0 +1,277 @@
+"""Direct settlement (vbp-rules.md §4.3) with the numbers of E11, and prepayment (§4.2).
+
+E11's March/April become May/June here (the market's procurement cycle); the amounts are E11's.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.actors import Actor, OrgKind, Role
+from core.errors import Conflict, InvalidState, RuleViolation, ValidationFailed
+from ledger import journal
+from ledger.models import (
+    AccountPurpose,
+    ApplicationStatus,
+    FundSettlement,
+    InvoiceKind,
+    PaymentSource,
+    SettlementLineStatus,
+)
+from ledger.services import invoicing, listings, ordering, settlement
+from tests.factories import actor_of, make_org, make_user
+from tests.ordering import EXPIRY, NOW, Market, make_market
+
+PERIOD = date(2026, 5, 1)
+FILED = datetime(2026, 6, 3, 2, 0, tzinfo=NOW.tzinfo)
+PAID_ON = date(2026, 6, 20)
+
+
+@dataclass
+class E11:
+    market: Market
+    s1: Actor
+    s2: Actor
+    s1_org: int
+    s2_org: int
+    s2_small_line: int
+
+
+def _deliver_and_invoice(
+    market: Market, distributor: Actor, distributor_id: int, packs: list[int], number: str
+):
+    """Order, ship, accept each quantity as its own delivery, then invoice them on one invoice."""
+    order = ordering.place_orders(
+        market.session,
+        market.hospital_actor,
+        distributor_id=distributor_id,
+        now=NOW,
+        urgency=ordering.Urgency.NORMAL,
+        lines=[ordering.LineRequest(market.listing.id, sum(packs))],
+    )
+    ordering.decide_order(market.session, distributor, order.id, accept=True, reason=None, now=NOW)
+    receipts = []
+    for qty in packs:
+        ship = ordering.ship(
+            market.session,
+            distributor,
+            order.id,
+            now=NOW,
+            lines=[ordering.ShipRequest(order.lines[0].id, qty, "B1", EXPIRY)],
+        )
+        receipts.append(
+            ordering.confirm_receipt(
+                market.session,
+                market.hospital_actor,
+                ship.lines[0].id,
+                accepted=qty,
+                rejected=0,
+                reason_code=None,
+                now=NOW,
+            )
+        )
+    price = order.lines[0].pack_price_fen
+    return invoicing.record_invoice(
+        market.session,
+        distributor,
+        hospital_id=market.hospital.id,
+        invoice_code="",
+        invoice_number=number,
+        issued_on=NOW.date(),
+        tax_rate=Decimal("0.13"),
+        now=NOW,
+        lines=[
+            invoicing.InvoiceLineRequest(r.id, r.accepted_quantity, r.accepted_quantity * price)
+            for r in receipts
+        ],
+    ), receipts
+
+
+@pytest.fixture
+def e11(session: Session) -> E11:
+    market = make_market(session)  # listing at 20.00 per pack
+    s2_org = make_org(session, OrgKind.DISTRIBUTOR, region_code="510100")
+    listings.authorize_distributor(
+        session,
+        market.world.actor(market.world.manufacturer("A")),
+        distributor_id=s2_org.id,
+        product_id=None,
+        region_code="510100",
+        now=NOW,
+    )
+    s1, s2 = market.distributor_actor, actor_of(make_user(session, s2_org, Role.OPERATOR))
+    # S1: 412,000.00 (20,600 packs), then 600 packs returned and credited by a red-letter invoice.
+    invoice1, receipts1 = _deliver_and_invoice(market, s1, market.distributor.id, [20_600], "10000001")
+    ordering.record_return(
+        session, market.hospital_actor, receipts1[0].id, quantity=600, reason="退货", now=NOW
+    )
+    red = invoicing.record_invoice(
+        session,
+        s1,
+        hospital_id=market.hospital.id,
+        invoice_code="",
+        invoice_number="10000002",
+        issued_on=NOW.date(),
+        tax_rate=Decimal("0.13"),
+        now=NOW,
+        kind=InvoiceKind.RED,
+        original_invoice_id=invoice1.id,
+        lines=[invoicing.InvoiceLineRequest(receipts1[0].id, -600, -1_200_000, invoice1.lines[0].id)],
+    )
+    # S2: 88,000.00 as 80,000.00 + 8,000.00 (the hospital expects to return the smaller delivery).
+    invoice2, _ = _deliver_and_invoice(market, s2, s2_org.id, [4_000, 400], "20000001")
+    for line in [*invoice1.lines, *red.lines, *invoice2.lines]:
+        invoicing.decide_invoice_line(
+            session, market.hospital_actor, line.id, confirm=True, reason=None, now=NOW
+        )
+    return E11(market, s1, s2, market.distributor.id, s2_org.id, invoice2.lines[1].id)
+
+
+def test_e11_monthly_direct_settlement(e11: E11, session: Session) -> None:
+    m = e11.market
+    bureau = m.world.bureau
+    app1 = settlement.file_application(
+        session, e11.s1, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
+    )
+    app2 = settlement.file_application(
+        session, e11.s2, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
+    )
+    assert (app1.net_fen, app2.net_fen, app1.filed_late) == (400_000_00, 88_000_00, False)  # returns netted
+
+    settlement.confirm_application(session, m.hospital_actor, app1.id, disputes={}, now=FILED)
+    small = next(x for x in app2.lines if x.invoice_line_id == e11.s2_small_line)
+    settlement.confirm_application(
+        session, m.hospital_actor, app2.id, disputes={small.id: "预计退货"}, now=FILED
+    )
+    assert app1.confirmed_fen + app2.confirmed_fen == 480_000_00
+    assert (app2.disputed_fen, small.status) == (8_000_00, SettlementLineStatus.DISPUTED)
+
+    run = settlement.approve_run(session, bureau, period_month=PERIOD, now=FILED + timedelta(days=10))
+    assert run.total_fen == 480_000_00
+    p1 = settlement.pay_application(
+        session, bureau, app1.id, bank_reference="ICBC-0001", paid_on=PAID_ON, now=FILED
+    )
+    p2 = settlement.pay_application(
+        session, bureau, app2.id, bank_reference="ICBC-0002", paid_on=PAID_ON, now=FILED
+    )
+    assert (p1.amount_fen, p2.amount_fen, run.status) == (400_000_00, 80_000_00, "paid")
+
+    fund = settlement.record_fund_settlement(
+        session,
+        bureau,
+        hospital_id=m.hospital.id,
+        period_month=date(2026, 6, 1),
+        gross_fen=2_000_000_00,
+        now=FILED,
+    )
+    assert settlement.net_fund_settlement_fen(fund) == 1_520_000_00  # 2,000,000 − 480,000
+
+    # The disputed 8,000.00 stays open: the hospital still owes it, the enterprise is still owed it.
+    payable = journal.account(session, AccountPurpose.HOSPITAL_PAYABLE, m.hospital.id, now=FILED)
+    s2_receivable = journal.account(session, AccountPurpose.ENTERPRISE_RECEIVABLE, e11.s2_org, now=FILED)
+    assert journal.balance_fen(session, payable.id) == -8_000_00
+    assert journal.balance_fen(session, s2_receivable.id) == 8_000_00
+    report = journal.verify_journal(session)
+    assert (report.ok, report.total_fen) == (True, 0)
+    with pytest.raises(Conflict):
+        settlement.pay_application(
+            session, bureau, app1.id, bank_reference="again", paid_on=PAID_ON, now=FILED
+        )
+
+
+def test_an_invoice_line_is_filed_once_and_disputed_lines_can_be_filed_again(
+    e11: E11, session: Session
+) -> None:
+    m = e11.market
+    app2 = settlement.file_application(
+        session, e11.s2, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
+    )
+    with pytest.raises(ValidationFailed) as nothing_left:
+        settlement.file_application(
+            session, e11.s2, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
+        )
+    assert "period_month" in nothing_left.value.fields  # every confirmed line is already filed
+    small = next(x for x in app2.lines if x.invoice_line_id == e11.s2_small_line)
+    settlement.confirm_application(
+        session, m.hospital_actor, app2.id, disputes={small.id: "预计退货"}, now=FILED
+    )
+    again = settlement.file_application(
+        session, e11.s2, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED + timedelta(days=5)
+    )
+    assert ([x.invoice_line_id for x in again.lines], again.net_fen, again.filed_late) == (
+        [e11.s2_small_line],
+        8_000_00,
+        True,
+    )
+
+
+def test_payment_needs_an_approved_run_and_self_pay_is_recorded_the_same_way(
+    e11: E11, session: Session
+) -> None:
+    m = e11.market
+    app1 = settlement.file_application(
+        session, e11.s1, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
+    )
+    with pytest.raises(InvalidState):
+        settlement.pay_application(
+            session, m.world.bureau, app1.id, bank_reference="x", paid_on=PAID_ON, now=FILED
+        )
+    settlement.confirm_application(session, m.hospital_actor, app1.id, disputes={}, now=FILED)
+    payment = settlement.pay_application(
+        session,
+        m.hospital_actor,
+        app1.id,
+        bank_reference="HOSP-1",
+        paid_on=PAID_ON,
+        now=FILED,
+        source=PaymentSource.SELF_PAY,
+    )
+    assert (payment.amount_fen, app1.status) == (400_000_00, ApplicationStatus.PAID)
+    cash = journal.account(session, AccountPurpose.HOSPITAL_CASH, m.hospital.id, now=FILED)
+    assert journal.balance_fen(session, cash.id) == -400_000_00
+    assert session.scalars(select(FundSettlement)).all() == []  # nothing deducted from the fund settlement
+
+
+def test_prepayment_is_drawn_down_and_cleared_at_year_end(e11: E11, session: Session) -> None:
+    m = e11.market
+    bureau = m.world.bureau
+    prepayment = settlement.grant_prepayment(session, bureau, hospital_id=m.hospital.id, year=2026, now=FILED)
+    expected = int(settlement.annual_agreed_amount_fen(session, m.hospital.id) * Decimal("0.30"))
+    assert abs(prepayment.amount_fen - expected) <= 1  # 30 % of the agreed amount (§4.2), rounded once
+    with pytest.raises(Conflict):
+        settlement.grant_prepayment(session, bureau, hospital_id=m.hospital.id, year=2026, now=FILED)
+    app2 = settlement.file_application(
+        session, e11.s2, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
+    )
+    settlement.confirm_application(session, m.hospital_actor, app2.id, disputes={}, now=FILED)
+    settlement.approve_run(session, bureau, period_month=PERIOD, now=FILED)
+    if prepayment.amount_fen < app2.confirmed_fen:
+        with pytest.raises(RuleViolation):
+            settlement.pay_application(
+                session,
+                bureau,
+                app2.id,
+                bank_reference="P",
+                paid_on=PAID_ON,
+                now=FILED,
+                source=PaymentSource.PREPAYMENT,
+            )
+        return
+    settlement.pay_application(
+        session,
+        bureau,
+        app2.id,
+        bank_reference="P",
+        paid_on=PAID_ON,
+        now=FILED,
+        source=PaymentSource.PREPAYMENT,
+    )
+    cleared = settlement.clear_prepayment(session, bureau, prepayment.id, now=FILED + timedelta(days=200))
+    assert cleared.cleared_fen == prepayment.amount_fen - app2.confirmed_fen
+    balance = journal.account(session, AccountPurpose.HOSPITAL_PREPAYMENT, m.hospital.id, now=FILED)
+    assert journal.balance_fen(session, balance.id) == 0
+    assert journal.verify_journal(session).ok
