@@ -30,9 +30,8 @@ def test_working_day_terms_skip_weekends_and_holidays_and_count_adjusted_saturda
         holidays=frozenset({date(2025, 10, 1), date(2025, 10, 2)}),
         extra_working_days=frozenset({date(2025, 9, 28)}),
     )
-    assert due_date(date(2025, 9, 26), terms) == date(
-        2025, 10, 3
-    )  # Fri → Sun 9/28 (调休), Mon 9/29, Tue 9/30... 3rd
+    # From Fri 9/26: Sun 9/28 (调休 working day), Mon 9/29, Tue 9/30, [10/1–10/2 holiday], Fri 10/3, Mon 10/6.
+    assert due_date(date(2025, 9, 26), terms) == date(2025, 10, 6)
     assert due_date(date(2025, 3, 7), PaymentTerms(days=2, day_kind=DayKind.WORKING)) == date(2025, 3, 11)
 
 
