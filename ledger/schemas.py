@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from core.validation import BaseSchema, Yuan
-from ledger.models import ListingMode, ListingStatus, OrderLineStatus, OrderStatus, PurchaseCategory, Urgency
+from core.validation import BaseSchema, Ratio, Yuan
+from ledger.models import (
+    ApplicationStatus,
+    InvoiceKind,
+    InvoiceLineStatus,
+    ListingMode,
+    ListingStatus,
+    OrderLineStatus,
+    OrderStatus,
+    PaymentSource,
+    PurchaseCategory,
+    SettlementLineStatus,
+    Urgency,
+)
 from ledger.services.ordering import REJECTION_REASONS
 
 _region = validate.Regexp(r"^\d{6}$", error="须为6位行政区划代码 (6-digit region code)")
@@ -274,3 +286,181 @@ class OrderSummarySchema(BaseSchema):
 
 class OffPlatformRowSchema(OffPlatformCreateSchema):
     """A spreadsheet row of off-platform amounts (month as YYYY-MM-01)."""
+
+
+# --- money flow --------------------------------------------------------------------------------
+
+
+class InvoiceLineInSchema(BaseSchema):
+    receipt_line_id = fields.Integer(required=True, strict=True)
+    quantity = fields.Integer(
+        required=True, strict=True, metadata={"description": "packs; negative on red-letter lines"}
+    )
+    amount = Yuan(
+        required=True, metadata={"description": "quantity × the order's pack price; negative on red lines"}
+    )
+    credited_line_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+
+
+class InvoiceCreateSchema(BaseSchema):
+    hospital_id = fields.Integer(required=True, strict=True)
+    invoice_code = fields.String(load_default="", validate=validate.Length(max=20))
+    invoice_number = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{8,20}$", error="8–20位数字 (8–20 digits)")
+    )
+    issued_on = fields.Date(required=True)
+    tax_rate = Ratio(required=True)
+    kind = fields.Enum(InvoiceKind, by_value=True, load_default=InvoiceKind.NORMAL)
+    original_invoice_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    lines = fields.List(
+        fields.Nested(InvoiceLineInSchema), required=True, validate=validate.Length(min=1, max=5000)
+    )
+
+
+class InvoiceLineSchema(BaseSchema):
+    id = fields.Integer()
+    invoice_id = fields.Integer()
+    receipt_line_id = fields.Integer()
+    order_line_id = fields.Integer()
+    hospital_id = fields.Integer()
+    enterprise_id = fields.Integer()
+    credited_line_id = fields.Integer(allow_none=True)
+    quantity = fields.Integer()
+    pack_price = Yuan(attribute="pack_price_fen")
+    amount = Yuan(attribute="amount_fen")
+    status = fields.Enum(InvoiceLineStatus, by_value=True)
+    dispute_reason = fields.String(allow_none=True)
+    due_on = fields.Date()
+
+
+class InvoiceSchema(BaseSchema):
+    id = fields.Integer()
+    issuer_id = fields.Integer()
+    hospital_id = fields.Integer()
+    invoice_code = fields.String()
+    invoice_number = fields.String()
+    issued_on = fields.Date()
+    tax_rate = fields.String()
+    kind = fields.Enum(InvoiceKind, by_value=True)
+    original_invoice_id = fields.Integer(allow_none=True)
+    total = Yuan(attribute="total_fen")
+    lines = fields.List(fields.Nested(InvoiceLineSchema))
+
+
+class InvoiceDecisionSchema(BaseSchema):
+    confirm = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ApplicationFileSchema(BaseSchema):
+    hospital_id = fields.Integer(required=True, strict=True)
+    period_month = fields.Date(required=True, metadata={"description": "first day of the settled month"})
+
+
+class SettlementLineSchema(BaseSchema):
+    id = fields.Integer()
+    invoice_line_id = fields.Integer()
+    order_line_id = fields.Integer()
+    amount = Yuan(attribute="amount_fen")
+    status = fields.Enum(SettlementLineStatus, by_value=True)
+    dispute_reason = fields.String(allow_none=True)
+
+
+class ApplicationSchema(BaseSchema):
+    id = fields.Integer()
+    enterprise_id = fields.Integer()
+    hospital_id = fields.Integer()
+    period_month = fields.Date()
+    status = fields.Enum(ApplicationStatus, by_value=True)
+    net = Yuan(attribute="net_fen")
+    confirmed = Yuan(attribute="confirmed_fen")
+    disputed = Yuan(attribute="disputed_fen")
+    filed_late = fields.Boolean()
+    run_id = fields.Integer(allow_none=True)
+    lines = fields.List(fields.Nested(SettlementLineSchema))
+
+
+class DisputeSchema(BaseSchema):
+    line_id = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ApplicationConfirmSchema(BaseSchema):
+    disputes = fields.List(fields.Nested(DisputeSchema), load_default=list)
+
+
+class RunCreateSchema(BaseSchema):
+    period_month = fields.Date(required=True)
+
+
+class RunSchema(BaseSchema):
+    id = fields.Integer()
+    period_month = fields.Date()
+    status = fields.String()
+    total = Yuan(attribute="total_fen")
+    approved_at = fields.DateTime()
+    paid_at = fields.DateTime(allow_none=True)
+
+
+class PaymentInSchema(BaseSchema):
+    application_id = fields.Integer(required=True, strict=True)
+    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class RunPaySchema(BaseSchema):
+    paid_on = fields.Date(required=True)
+    source = fields.Enum(
+        PaymentSource,
+        by_value=True,
+        load_default=PaymentSource.FUND,
+        validate=validate.OneOf([PaymentSource.FUND, PaymentSource.PREPAYMENT]),
+    )
+    payments = fields.List(fields.Nested(PaymentInSchema), required=True, validate=validate.Length(min=1))
+
+
+class SelfPaySchema(BaseSchema):
+    paid_on = fields.Date(required=True)
+    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class PaymentSchema(BaseSchema):
+    id = fields.Integer()
+    application_id = fields.Integer()
+    run_id = fields.Integer(allow_none=True)
+    enterprise_id = fields.Integer()
+    hospital_id = fields.Integer()
+    amount = Yuan(attribute="amount_fen")
+    source = fields.Enum(PaymentSource, by_value=True)
+    bank_reference = fields.String()
+    paid_on = fields.Date()
+
+
+class FundSettlementCreateSchema(BaseSchema):
+    hospital_id = fields.Integer(required=True, strict=True)
+    period_month = fields.Date(required=True)
+    gross = Yuan(required=True)
+
+
+class FundSettlementSchema(BaseSchema):
+    id = fields.Integer()
+    hospital_id = fields.Integer()
+    period_month = fields.Date()
+    gross = Yuan(attribute="gross_fen", allow_none=True)
+    deducted = Yuan(attribute="deducted_fen")
+    net = Yuan(allow_none=True)
+
+
+class PrepaymentCreateSchema(BaseSchema):
+    hospital_id = fields.Integer(required=True, strict=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    share = Ratio(load_default=None, allow_none=True)
+
+
+class PrepaymentSchema(BaseSchema):
+    id = fields.Integer()
+    hospital_id = fields.Integer()
+    year = fields.Integer()
+    share = fields.String()
+    amount = Yuan(attribute="amount_fen")
+    drawn = Yuan(attribute="drawn_fen")
+    cleared = Yuan(attribute="cleared_fen", allow_none=True)

@@ -47,8 +47,8 @@ def init_api(app: Flask, config: Config) -> VbpApi:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
 
-    from app.api import audit, auth, delivery, ordering, organizations, tendering
+    from app.api import audit, auth, delivery, ordering, organizations, payments, tendering
 
-    for module in (auth, organizations, audit, tendering, ordering, delivery):
+    for module in (auth, organizations, audit, tendering, ordering, delivery, payments):
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
     return api

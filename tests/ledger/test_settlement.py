@@ -3,14 +3,23 @@
 E11's March/April become May/June here (the market's procurement cycle); the amounts are E11's.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from app import create_app
+from app.cli import alembic_config
+from app.config import Config
+from app.db import get_db
 from core.actors import Actor, OrgKind, Role
 from core.errors import Conflict, InvalidState, RuleViolation, ValidationFailed
 from ledger import journal
@@ -19,10 +28,12 @@ from ledger.models import (
     ApplicationStatus,
     FundSettlement,
     InvoiceKind,
+    Payment,
     PaymentSource,
     SettlementLineStatus,
 )
 from ledger.services import invoicing, listings, ordering, settlement
+from tests.conftest import Databases
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import EXPIRY, NOW, Market, make_market
 
@@ -93,6 +104,11 @@ def _deliver_and_invoice(
 
 @pytest.fixture
 def e11(session: Session) -> E11:
+    return build_e11(session)
+
+
+def build_e11(session: Session) -> E11:
+    """A hospital, two distributors and their confirmed invoices with E11's amounts."""
     market = make_market(session)  # listing at 20.00 per pack
     s2_org = make_org(session, OrgKind.DISTRIBUTOR, region_code="510100")
     listings.authorize_distributor(
@@ -275,3 +291,126 @@ def test_prepayment_is_drawn_down_and_cleared_at_year_end(e11: E11, session: Ses
     balance = journal.account(session, AccountPurpose.HOSPITAL_PREPAYMENT, m.hospital.id, now=FILED)
     assert journal.balance_fen(session, balance.id) == 0
     assert journal.verify_journal(session).ok
+
+
+# --- through the HTTP API ------------------------------------------------------------------------
+
+
+def _bearer(session: Session, actor: Actor) -> dict[str, str]:
+    from core.organizations import User
+    from tests.factories import bearer
+
+    return bearer(session, session.get_one(User, actor.user_id))
+
+
+def test_e11_through_the_http_api(
+    e11: E11, session: Session, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.clock.now", lambda: FILED)
+    m = e11.market
+    s1, s2, h, agency = (_bearer(session, a) for a in (e11.s1, e11.s2, m.hospital_actor, m.world.bureau))
+    body = {"hospital_id": m.hospital.id, "period_month": PERIOD.isoformat()}
+    app1 = client.post("/api/v1/settlement-applications", json=body, headers=s1).get_json()
+    app2 = client.post("/api/v1/settlement-applications", json=body, headers=s2).get_json()
+    assert (app1["net"], app2["net"]) == ("400000.00", "88000.00")
+    small = next(x["id"] for x in app2["lines"] if x["invoice_line_id"] == e11.s2_small_line)
+    assert (
+        client.post(
+            f"/api/v1/settlement-applications/{app1['id']}/confirmation", json={}, headers=h
+        ).status_code
+        == 200
+    )
+    confirmed2 = client.post(
+        f"/api/v1/settlement-applications/{app2['id']}/confirmation",
+        headers=h,
+        json={"disputes": [{"line_id": small, "reason": "预计退货"}]},
+    ).get_json()
+    assert (confirmed2["confirmed"], confirmed2["disputed"]) == ("80000.00", "8000.00")
+    assert (
+        client.get(
+            f"/api/v1/settlement-applications/{app1['id']}", headers=_bearer(session, m.other_hospital_actor)
+        ).status_code
+        == 404
+    )
+
+    run = client.post(
+        "/api/v1/settlement-runs", json={"period_month": PERIOD.isoformat()}, headers=agency
+    ).get_json()
+    assert run["total"] == "480000.00"
+    paid = client.post(
+        f"/api/v1/settlement-runs/{run['id']}/payments",
+        headers=agency,
+        json={
+            "paid_on": PAID_ON.isoformat(),
+            "payments": [
+                {"application_id": app1["id"], "bank_reference": "ICBC-1"},
+                {"application_id": app2["id"], "bank_reference": "ICBC-2"},
+            ],
+        },
+    )
+    assert paid.status_code == 201, paid.get_json()
+    assert sorted(p["amount"] for p in paid.get_json()) == ["400000.00", "80000.00"]
+    fund = client.post(
+        "/api/v1/fund-settlements",
+        headers=agency,
+        json={"hospital_id": m.hospital.id, "period_month": "2026-06-01", "gross": "2000000.00"},
+    ).get_json()
+    assert (fund["deducted"], fund["net"]) == ("480000.00", "1520000.00")
+    again = client.post(
+        f"/api/v1/settlement-runs/{run['id']}/payments",
+        headers=agency,
+        json={
+            "paid_on": PAID_ON.isoformat(),
+            "payments": [{"application_id": app1["id"], "bank_reference": "ICBC-1"}],
+        },
+    )
+    assert (again.status_code, again.get_json()["error"]["code"]) == (409, "already_paid")
+
+
+@pytest.mark.postgresql_only
+def test_a_hundred_parallel_payments_of_one_application_pay_once(
+    databases: Databases, tmp_path: Path
+) -> None:
+    url = databases.new()
+    command.upgrade(alembic_config(url), "head")
+    app = create_app(
+        Config(env="testing", database_url=url, secret_key="k" * 40, instance_path=str(tmp_path))
+    )
+    db = get_db(app)
+    db.engine.dispose()
+    db.engine = create_engine(url, pool_size=40, max_overflow=0, pool_timeout=120)
+    db.sessionmaker.configure(bind=db.engine)
+    with db.sessionmaker() as s, s.begin():
+        world = build_e11(s)  # the E11 market, committed
+        application = settlement.file_application(
+            s, world.s1, hospital_id=world.market.hospital.id, period_month=PERIOD, now=FILED
+        )
+        settlement.confirm_application(s, world.market.hospital_actor, application.id, disputes={}, now=FILED)
+        run = settlement.approve_run(s, world.market.world.bureau, period_month=PERIOD, now=FILED)
+        headers = _bearer(s, world.market.world.bureau)
+        target = (run.id, application.id)
+    barrier = threading.Barrier(100)
+
+    def attempt(_: int) -> int:
+        client = app.test_client()
+        barrier.wait()
+        return client.post(
+            f"/api/v1/settlement-runs/{target[0]}/payments",
+            headers=headers,
+            json={
+                "paid_on": PAID_ON.isoformat(),
+                "payments": [{"application_id": target[1], "bank_reference": "ICBC-9"}],
+            },
+        ).status_code
+
+    with ThreadPoolExecutor(100) as pool:
+        statuses = list(pool.map(attempt, range(100)))
+    with db.sessionmaker() as s:
+        payments = s.scalars(select(Payment)).all()
+        report = journal.verify_journal(s)
+    db.engine.dispose()
+    print(
+        f"100 parallel payments of one application: {statuses.count(201)} × 201, {statuses.count(409)} × 409"
+    )
+    assert (statuses.count(201), len(payments), report.ok) == (1, 1, True)
+    assert set(statuses) == {201, 409}
