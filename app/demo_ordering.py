@@ -123,17 +123,25 @@ def run_invoicing(
     now: datetime,
     echo: Callable[[str], None],
 ) -> None:
-    """The distributor invoices its accepted deliveries; hospitals confirm (one line disputed)."""
+    """Last month's money flow: the distributor invoices its accepted deliveries (a red-letter
+    invoice credits the return), hospitals confirm (one line disputed), the distributor files its
+    settlement applications, hospitals confirm them, the agency approves the run and pays — one
+    hospital's payment drawn from its prepayment — and the journal balances."""
     from decimal import Decimal
 
+    from core.money import fen_to_str
     from ledger.journal import verify_journal
-    from ledger.models import Invoice, ReceiptLine
-    from ledger.services import invoicing
+    from ledger.models import Invoice, InvoiceKind, PaymentSource, ReceiptLine
+    from ledger.services import invoicing, settlement
 
     if session.scalar(select(func.count()).select_from(Invoice)):
-        echo("发票已存在 (invoices exist): 跳过开票演示")
+        echo("发票已存在 (invoices exist): 跳过开票与结算演示")
         return
-    distributor = actor_for_user(users["dist1-op"])
+    distributor, agency = actor_for_user(users["dist1-op"]), actor_for_user(users["bureau-op"])
+    hospital_actor = {o.id: actor_for_user(users[f"{k}-op"]) for k, o in orgs.items() if k.startswith("hosp")}
+    period = (now.date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    issued = now.date().replace(day=1) - timedelta(days=1)  # the last day of the previous month
+    issued_at = datetime.combine(issued, datetime.min.time(), tzinfo=now.tzinfo) + timedelta(hours=10)
     receipts = session.scalars(
         select(ReceiptLine)
         .where(ReceiptLine.distributor_id == orgs["dist1"].id, ReceiptLine.accepted_quantity > 0)
@@ -142,44 +150,110 @@ def run_invoicing(
     by_hospital: dict[int, list[ReceiptLine]] = {}
     for receipt in receipts:
         by_hospital.setdefault(receipt.hospital_id, []).append(receipt)
-    confirmed = disputed = 0
+    confirmed = disputed = credited = 0
     for n, (hospital_id, lines) in enumerate(sorted(by_hospital.items())):
-        requests = []
-        for receipt in lines:
-            returned = session.scalar(
-                select(func.coalesce(func.sum(ReturnLine.quantity), 0)).where(
-                    ReturnLine.receipt_line_id == receipt.id
+        prices = {r.id: session.get_one(OrderLine, r.order_line_id).pack_price_fen for r in lines}
+        open_qty = {
+            r.id: r.accepted_quantity
+            - int(
+                session.scalar(
+                    select(func.coalesce(func.sum(ReturnLine.quantity), 0)).where(
+                        ReturnLine.receipt_line_id == r.id
+                    )
                 )
+                or 0
             )
-            qty = receipt.accepted_quantity - int(returned or 0)
-            price = session.get_one(OrderLine, receipt.order_line_id).pack_price_fen
-            requests.append(invoicing.InvoiceLineRequest(receipt.id, qty, qty * price))
+            for r in lines
+        }
         invoice = invoicing.record_invoice(
             session,
             distributor,
             hospital_id=hospital_id,
             invoice_code="051002600111",
             invoice_number=f"{26000001 + n:08d}",
-            issued_on=(now - timedelta(days=20)).date(),
+            issued_on=issued,
             tax_rate=Decimal("0.13"),
-            lines=requests,
-            now=now - timedelta(days=20),
+            now=issued_at,
+            lines=[
+                invoicing.InvoiceLineRequest(r.id, open_qty[r.id], open_qty[r.id] * prices[r.id])
+                for r in lines
+            ],
         )
-        hospital_key = next(k for k, o in orgs.items() if o.id == hospital_id)
-        hospital = actor_for_user(users[f"{hospital_key}-op"])
-        for i, line in enumerate(invoice.lines):
+        invoice_lines = list(invoice.lines)
+        if n == 3:  # goods returned after invoicing are credited by a red-letter invoice (§5)
+            receipt, line = lines[0], invoice.lines[0]
+            ordering.record_return(
+                session,
+                hospital_actor[hospital_id],
+                receipt.id,
+                quantity=2,
+                reason="包装破损退货",
+                now=issued_at + timedelta(hours=2),
+            )
+            red = invoicing.record_invoice(
+                session,
+                distributor,
+                hospital_id=hospital_id,
+                invoice_code="051002600111",
+                invoice_number=f"{27000001 + credited:08d}",
+                issued_on=issued,
+                tax_rate=Decimal("0.13"),
+                now=issued_at + timedelta(hours=3),
+                kind=InvoiceKind.RED,
+                original_invoice_id=invoice.id,
+                lines=[invoicing.InvoiceLineRequest(receipt.id, -2, -2 * prices[receipt.id], line.id)],
+            )
+            invoice_lines += red.lines
+            credited += 1
+        for i, line in enumerate(invoice_lines):
             dispute = (n, i) == (0, 0)
             invoicing.decide_invoice_line(
                 session,
-                hospital,
+                hospital_actor[hospital_id],
                 line.id,
                 confirm=not dispute,
                 reason="数量与入库记录不符" if dispute else None,
-                now=now - timedelta(days=18),
+                now=issued_at + timedelta(hours=6),
             )
             confirmed, disputed = confirmed + (not dispute), disputed + dispute
+    # Direct settlement of last month: file, confirm, approve, pay (one hospital from its prepayment).
+    prepaid_hospital = sorted(by_hospital)[-1]
+    settlement.grant_prepayment(session, agency, hospital_id=prepaid_hospital, year=now.year, now=now)
+    applications = [
+        settlement.file_application(session, distributor, hospital_id=h, period_month=period, now=now)
+        for h in sorted(by_hospital)
+    ]
+    for application in applications:
+        settlement.confirm_application(
+            session, hospital_actor[application.hospital_id], application.id, disputes={}, now=now
+        )
+    run = settlement.approve_run(session, agency, period_month=period, now=now)
+    for application in applications:
+        source = (
+            PaymentSource.PREPAYMENT if application.hospital_id == prepaid_hospital else PaymentSource.FUND
+        )
+        try:
+            settlement.pay_application(
+                session,
+                agency,
+                application.id,
+                bank_reference=f"FUND-{application.id:06d}",
+                paid_on=now.date(),
+                now=now,
+                source=source,
+            )
+        except settlement.RuleViolation:  # prepayment too small for this application: the fund pays
+            settlement.pay_application(
+                session,
+                agency,
+                application.id,
+                bank_reference=f"FUND-{application.id:06d}",
+                paid_on=now.date(),
+                now=now,
+            )
     report = verify_journal(session)
     echo(
-        f"发票 (invoices): {len(by_hospital)} 张, 确认 {confirmed} 行, 异议 {disputed} 行; "
+        f"发票 (invoices): 确认 {confirmed} 行, 异议 {disputed} 行, 红字 {credited} 张; "
+        f"结算 (run {run.id}): {len(applications)} 份申请, 付款合计 {fen_to_str(run.total_fen)} 元; "
         f"账簿 {report.entries} 笔分录, 余额合计 {report.total_fen} 分, {'平衡' if report.ok else '不平衡'}"
     )
