@@ -197,6 +197,7 @@ def add_item(
         allowed_strengths=allowed,
         ceiling_e4=data["ceiling_e4"],
         volume_ratio_override=None if override is None else str(override),
+        pre_vbp_unit_price_e4=data.get("pre_vbp_unit_price_e4"),
         lot_attributes=data.get("lot_attributes"),
     )
     session.add(item)

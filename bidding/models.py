@@ -173,6 +173,8 @@ class BatchItem(Base):
     allowed_strengths: Mapped[list[str]] = mapped_column(JSON)
     #: 最高有效申报价 per minimum unit of the representative spec, yuan×10⁴ (§1.3).
     ceiling_e4: Mapped[int] = mapped_column(BigInteger)
+    #: Average price per minimum unit before VBP, yuan×10⁴: the budget base of retained savings (§4.4).
+    pre_vbp_unit_price_e4: Mapped[int | None] = mapped_column(BigInteger)
     #: Agreed-volume ratio override for this variety (e.g. antimicrobials, §1.6), decimal text.
     volume_ratio_override: Mapped[str | None] = mapped_column(String(12))
     #: Consumables: bid-lot attributes (material, group).

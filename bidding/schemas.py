@@ -141,6 +141,12 @@ class ItemCreateSchema(BaseSchema):
         metadata={"description": "最高有效申报价 per minimum unit, 4 dp"},
     )
     volume_ratio_override = Ratio(load_default=None, allow_none=True)
+    pre_vbp_price = UnitPrice(
+        load_default=None,
+        allow_none=True,
+        attribute="pre_vbp_unit_price_e4",
+        metadata={"description": "average unit price before VBP (the retained-savings budget base)"},
+    )
     lot_attributes = fields.Dict(
         keys=fields.String(), values=fields.String(), load_default=None, allow_none=True
     )
@@ -162,6 +168,7 @@ class ItemSchema(BaseSchema):
     allowed_strengths = fields.List(fields.String())
     ceiling_price = UnitPrice(attribute="ceiling_e4")
     volume_ratio_override = fields.String(allow_none=True)
+    pre_vbp_price = UnitPrice(attribute="pre_vbp_unit_price_e4", allow_none=True)
     lot_attributes = fields.Dict(allow_none=True)
 
 

@@ -464,3 +464,26 @@ class PrepaymentSchema(BaseSchema):
     amount = Yuan(attribute="amount_fen")
     drawn = Yuan(attribute="drawn_fen")
     cleared = Yuan(attribute="cleared_fen", allow_none=True)
+
+
+class SavingsQuerySchema(BaseSchema):
+    hospital_id = fields.Integer(required=True)
+    batch_id = fields.Integer(required=True)
+    year_start = fields.Date(required=True)
+    year_end = fields.Date(required=True)
+    fund_payment_ratio = Ratio(required=True)
+    insured_share = Ratio(required=True)
+    retention_share = Ratio(load_default=None, allow_none=True)
+    reduced_share_if_incomplete = Ratio(load_default=None, allow_none=True)
+
+
+class SavingsSchema(BaseSchema):
+    hospital_id = fields.Integer()
+    batch_id = fields.Integer()
+    year_start = fields.Date()
+    year_end = fields.Date()
+    budget = Yuan(attribute="result.budget_fen")
+    actual_fund_spend = Yuan(attribute="result.actual_fund_spend_fen")
+    savings = Yuan(attribute="result.savings_fen")
+    retained = Yuan(attribute="result.retained_fen")
+    completed = fields.Boolean(attribute="result.completed")

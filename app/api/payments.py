@@ -32,6 +32,8 @@ from ledger.schemas import (
     RunCreateSchema,
     RunPaySchema,
     RunSchema,
+    SavingsQuerySchema,
+    SavingsSchema,
     SelfPaySchema,
 )
 from ledger.scoping import party_scope
@@ -281,3 +283,27 @@ def list_prepayments() -> Any:
     """Prepayments: a hospital's own, all for the bureau."""
     stmt = party_scope(select(Prepayment), current_actor(), hospital=Prepayment.hospital_id)
     return list(request_session().scalars(stmt.order_by(Prepayment.id)))
+
+
+@blp.route("/retained-savings", methods=["GET"])
+@requires(OrgKind.BUREAU, OrgKind.HOSPITAL)
+@blp.arguments(SavingsQuerySchema, location="query")
+@blp.response(200, SavingsSchema)
+def retained_savings(query: dict[str, Any]) -> Any:
+    """结余留用 of a hospital for a batch and cycle year, with the province's formula parameters (E9)."""
+    from ledger.money_rules import SavingsFormula
+    from ledger.services.savings import hospital_retained_savings
+
+    shares = {k: query[k] for k in ("retention_share", "reduced_share_if_incomplete") if query[k] is not None}
+    formula = SavingsFormula(
+        fund_payment_ratio=query["fund_payment_ratio"], insured_share=query["insured_share"], **shares
+    )
+    return hospital_retained_savings(
+        request_session(),
+        current_actor(),
+        hospital_id=query["hospital_id"],
+        batch_id=query["batch_id"],
+        year_start=query["year_start"],
+        year_end=query["year_end"],
+        formula=formula,
+    )

@@ -21,7 +21,7 @@ from app.cli import alembic_config
 from app.config import Config
 from app.db import get_db
 from core.actors import Actor, OrgKind, Role
-from core.errors import Conflict, InvalidState, RuleViolation, ValidationFailed
+from core.errors import Conflict, InvalidState, NotFound, RuleViolation, ValidationFailed
 from ledger import journal
 from ledger.models import (
     AccountPurpose,
@@ -414,3 +414,46 @@ def test_a_hundred_parallel_payments_of_one_application_pay_once(
     )
     assert (statuses.count(201), len(payments), report.ok) == (1, 1, True)
     assert set(statuses) == {201, 409}
+
+
+def test_retained_savings_per_hospital_from_stored_data(session: Session) -> None:
+    """E9's formula on the ledger: agreed 60,000 units (60 % of 100,000 in a 2-winner region split),
+    pre-VBP 2.00, bought 60,000 units at the winning 0.20; fund ratio 70 %, insured share 90 %."""
+    from ledger.money_rules import SavingsFormula
+    from ledger.services.savings import hospital_retained_savings
+
+    m = make_market(session)
+    m.world.items[0].pre_vbp_unit_price_e4 = 20_000
+    order = m.order(600)
+    ship_line = m.accept_and_ship(order.id, 600).lines[0]
+    ordering.confirm_receipt(
+        session, m.hospital_actor, ship_line.id, accepted=600, rejected=0, reason_code=None, now=NOW
+    )
+    formula = SavingsFormula(fund_payment_ratio=Decimal("0.70"), insured_share=Decimal("0.90"))
+    savings = hospital_retained_savings(
+        session,
+        m.world.bureau,
+        hospital_id=m.hospital.id,
+        batch_id=m.world.batch.id,
+        year_start=date(2026, 5, 1),
+        year_end=date(2027, 4, 30),
+        formula=formula,
+    )
+    r = savings.result
+    assert (r.budget_fen, r.actual_fund_spend_fen, r.savings_fen, r.retained_fen, r.completed) == (
+        75_600_00,
+        7_560_00,
+        68_040_00,
+        34_020_00,
+        True,
+    )
+    with pytest.raises(NotFound):
+        hospital_retained_savings(
+            session,
+            m.other_hospital_actor,
+            hospital_id=m.hospital.id,
+            batch_id=m.world.batch.id,
+            year_start=date(2026, 5, 1),
+            year_end=date(2027, 4, 30),
+            formula=formula,
+        )
