@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
@@ -288,3 +289,33 @@ def test_a_hundred_parallel_postings_of_one_business_key_post_once(
     engine.dispose()
     print(f"100 parallel postings of one key: {created.count(True)} created, {created.count(False)} replayed")
     assert (created.count(True), entries, report.ok) == (1, 1, True)
+
+
+def test_invoices_over_http_name_bad_lines_and_hospitals_confirm(client: FlaskClient, market: Market) -> None:
+    from core.organizations import User
+    from tests.factories import bearer
+
+    s = market.session
+    receipt = _received(market)
+    dist = bearer(s, s.get_one(User, market.distributor_actor.user_id))
+    hosp = bearer(s, s.get_one(User, market.hospital_actor.user_id))
+    body = {
+        "hospital_id": market.hospital.id,
+        "invoice_number": "12345678",
+        "issued_on": NOW.date().isoformat(),
+        "tax_rate": "0.13",
+        "lines": [{"receipt_line_id": receipt, "quantity": 10, "amount": "200.01"}],
+    }
+    bad = client.post("/api/v1/invoices", json=body, headers=dist)
+    assert (bad.status_code, list(bad.get_json()["error"]["fields"])) == (422, ["lines.0.amount"])
+    body["lines"][0]["amount"] = "200.00"
+    created = client.post("/api/v1/invoices", json=body, headers=dist)
+    assert created.status_code == 201, created.get_json()
+    assert client.post("/api/v1/invoices", json=body, headers=dist).status_code == 409  # same number again
+    line_id = created.get_json()["lines"][0]["id"]
+    decided = client.post(f"/api/v1/invoice-lines/{line_id}/decision", json={"confirm": True}, headers=hosp)
+    assert decided.get_json()["status"] == "confirmed"
+    listed = client.get(
+        "/api/v1/invoice-lines", headers=bearer(s, s.get_one(User, market.other_hospital_actor.user_id))
+    )
+    assert listed.get_json() == []
