@@ -53,6 +53,11 @@ class Config:
     delivery_hours: dict[str, int] = field(
         default_factory=lambda: {"normal": 24, "emergency": 4, "remote": 72}
     )
+    #: Payment terms (vbp-rules.md §4.1): days from acceptance, calendar or working days, and a
+    #: holiday file (one ISO date a line; "+2025-09-28" marks a 调休 working weekend day).
+    payment_days: int = 30
+    payment_day_kind: str = "calendar"
+    holidays_file: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -77,6 +82,26 @@ class Config:
             bid_sealing_key=_key_from_env(env),
             province_code=env.get("VBP_PROVINCE_CODE", "510000"),
             delivery_hours=_hours(env.get("VBP_DELIVERY_HOURS", "normal=24,emergency=4,remote=72")),
+            payment_days=int(env.get("VBP_PAYMENT_DAYS", "30")),
+            payment_day_kind=env.get("VBP_PAYMENT_DAY_KIND", "calendar"),
+            holidays_file=env.get("VBP_HOLIDAYS_FILE") or None,
+        )
+
+    def payment_terms(self) -> Any:
+        """The province's payment terms, holidays read from the holiday file."""
+        from datetime import date
+
+        from ledger.money_rules import DayKind, PaymentTerms
+
+        holidays, working = set(), set()
+        if self.holidays_file:
+            for raw in Path(self.holidays_file).read_text().split():
+                (working if raw.startswith("+") else holidays).add(date.fromisoformat(raw.lstrip("+")))
+        return PaymentTerms(
+            days=self.payment_days,
+            day_kind=DayKind(self.payment_day_kind),
+            holidays=frozenset(holidays),
+            extra_working_days=frozenset(working),
         )
 
     def delivery_deadlines(self) -> dict[Any, timedelta]:
@@ -111,6 +136,10 @@ class Config:
             raise ConfigError("VBP_BID_SEALING_KEY must be 32 bytes, urlsafe-base64 encoded") from exc
         if not (len(self.province_code) == 6 and self.province_code.isdigit()):
             raise ConfigError("VBP_PROVINCE_CODE must be a 6-digit region code")
+        if self.payment_days < 1 or self.payment_day_kind not in ("calendar", "working"):
+            raise ConfigError("VBP_PAYMENT_DAYS must be ≥ 1 and VBP_PAYMENT_DAY_KIND calendar or working")
+        if self.holidays_file and not Path(self.holidays_file).is_file():
+            raise ConfigError(f"VBP_HOLIDAYS_FILE not found: {self.holidays_file}")
         if self.token_ttl_days < 1:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
         return self

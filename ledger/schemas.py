@@ -487,3 +487,7 @@ class SavingsSchema(BaseSchema):
     savings = Yuan(attribute="result.savings_fen")
     retained = Yuan(attribute="result.retained_fen")
     completed = fields.Boolean(attribute="result.completed")
+
+
+class OverdueQuerySchema(BaseSchema):
+    on = fields.Date(load_default=None, metadata={"description": "the date to judge on (default: today)"})

@@ -44,3 +44,21 @@ def test_environment_is_read(tmp_path: Path) -> None:
 def test_unknown_environment_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="VBP_ENV"):
         Config(env="staging", instance_path=str(tmp_path)).resolve(str(tmp_path))
+
+
+def test_payment_terms_come_from_the_environment_and_a_holiday_file(tmp_path: Path) -> None:
+    from datetime import date
+
+    holidays = tmp_path / "holidays.txt"
+    holidays.write_text("2025-10-01\n2025-10-02\n+2025-09-28\n")
+    env = {"VBP_PAYMENT_DAYS": "5", "VBP_PAYMENT_DAY_KIND": "working", "VBP_HOLIDAYS_FILE": str(holidays)}
+    config = Config.from_env(env)
+    config.instance_path = str(tmp_path)
+    terms = config.resolve(str(tmp_path)).payment_terms()
+    assert (terms.days, terms.day_kind.value) == (5, "working")
+    assert (date(2025, 10, 1) in terms.holidays, date(2025, 9, 28) in terms.extra_working_days) == (
+        True,
+        True,
+    )
+    with pytest.raises(ConfigError, match="VBP_PAYMENT_DAY"):
+        Config(payment_day_kind="lunar", instance_path=str(tmp_path)).resolve(str(tmp_path))

@@ -26,6 +26,7 @@ from ledger.schemas import (
     InvoiceDecisionSchema,
     InvoiceLineSchema,
     InvoiceSchema,
+    OverdueQuerySchema,
     PaymentSchema,
     PrepaymentCreateSchema,
     PrepaymentSchema,
@@ -79,6 +80,16 @@ def list_invoice_lines(pagination_parameters: PaginationParameters) -> Any:
     """Invoice lines: a hospital's payables, an enterprise's receivables, all for the bureau."""
     stmt = invoicing.invoice_lines_visible_to(current_actor()).order_by(InvoiceLine.id)
     return paginate(request_session(), stmt, pagination_parameters)
+
+
+@blp.route("/invoice-lines/overdue", methods=["GET"])
+@requires(OrgKind.BUREAU, OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR)
+@blp.arguments(OverdueQuerySchema, location="query")
+@blp.response(200, InvoiceLineSchema(many=True))
+def overdue(query: dict[str, Any]) -> Any:
+    """Invoice lines past due on a date (default today) and not yet paid."""
+    on = query.get("on") or clock.business_date(clock.now())
+    return invoicing.overdue_lines(request_session(), current_actor(), on=on)
 
 
 @blp.route("/invoice-lines/<int:line_id>/decision", methods=["POST"])

@@ -303,8 +303,19 @@ def decide_invoice_line(
 
 
 def overdue_lines(session: Session, actor: Actor, *, on: date) -> list[InvoiceLine]:
-    """Invoice lines past their due date on `on` that are not yet settled (settlement records
-    arrive with the direct-settlement flow; until then every unpaid line counts)."""
+    """Invoice lines past their due date on `on` and not yet paid (disputed lines excluded: they
+    wait for their resolution, not for money)."""
+    from ledger.models import ApplicationStatus, SettlementApplication, SettlementLine, SettlementLineStatus
+
+    paid = (
+        select(SettlementLine.id)
+        .join(SettlementApplication, SettlementApplication.id == SettlementLine.application_id)
+        .where(
+            SettlementLine.invoice_line_id == InvoiceLine.id,
+            SettlementLine.status == SettlementLineStatus.CONFIRMED,
+            SettlementApplication.status == ApplicationStatus.PAID,
+        )
+    )
     return list(
         session.scalars(
             invoice_lines_visible_to(actor)
@@ -312,6 +323,7 @@ def overdue_lines(session: Session, actor: Actor, *, on: date) -> list[InvoiceLi
                 InvoiceLine.due_on < on,
                 InvoiceLine.status != InvoiceLineStatus.DISPUTED,
                 InvoiceLine.amount_fen > 0,
+                ~paid.exists(),
             )
             .order_by(InvoiceLine.due_on, InvoiceLine.id)
         )
