@@ -1,5 +1,10 @@
-"""Pure money-flow rules: payment terms and due dates (§4.1), on-time payment rate (§6, E8),
-retained savings (§4.4, E9). No database; amounts in integer fen."""
+"""Pure money-flow rules: payment terms and due dates (§4.1), on-time payment rate (§6, E8), prepayment
+(§4.2), the Jiangsu direct-settlement calendar and amounts (§4.3, E11) and retained savings (§4.4, E9).
+
+No database, no framework: frozen dataclasses and plain values. Amounts are integer fen, unit prices
+integer yuan×10⁴ (core.money); every rounding goes through `core.money.quantize` (half-up), never float.
+Section numbers refer to shared/domain/vbp-rules.md.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +14,68 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from core.money import quantize, to_fen
+from core.money import E4_PER_YUAN, FEN_PER_YUAN, quantize, to_fen
+
+__all__ = [
+    "DayKind",
+    "OnTimeRate",
+    "PaymentItem",
+    "PaymentTerms",
+    "RetainedSavings",
+    "SavingsFormula",
+    "SettlementCalendar",
+    "add_working_days",
+    "confirmation_deadline",
+    "days_late",
+    "deduct",
+    "due_date",
+    "filing_deadline",
+    "is_working_day",
+    "net_application",
+    "on_time_rate",
+    "prepayment_fen",
+    "retained_savings",
+]
+
+#: Percentages are reported to 2 dp (E8: 87.50 %).
+PCT = Decimal("0.01")
+
+
+# --- §4.1 payment terms and due dates ---------------------------------------------------------------
 
 
 class DayKind(enum.StrEnum):
+    """How payment-term days are counted: calendar days or working days."""
+
     CALENDAR = "calendar"
     WORKING = "working"
 
 
 @dataclass(frozen=True)
 class PaymentTerms:
-    """Acceptance → payment within 30 days (§4.1: 国办发〔2021〕2号 as implemented by the provinces;
-    calendar days by default, working days configurable per province)."""
+    """Acceptance → payment within 30 days (§4.1); calendar days by default, working days configurable."""
 
+    # vbp-rules.md §4.1: "not exceeding 30 days from receipt acceptance to payment" (Henan S36, Guizhou S37).
     days: int = 30
+    # vbp-rules.md §4.1: "Implement due_date = acceptance_date + 30 calendar days (configurable)".
     day_kind: DayKind = DayKind.CALENDAR
+    #: Official days off (法定节假日 including the weekend days inside the run).
     holidays: frozenset[date] = field(default_factory=frozenset)
     #: Weekend days that are working days (调休).
     extra_working_days: frozenset[date] = field(default_factory=frozenset)
 
 
-def is_working_day(day: date, terms: PaymentTerms) -> bool:
-    """Monday–Friday unless a holiday, plus listed 调休 weekend working days."""
+def is_working_day(day: date, terms: PaymentTerms | SettlementCalendar) -> bool:
+    """Monday–Friday unless a listed holiday, plus listed 调休 weekend working days."""
     if day in terms.extra_working_days:
         return True
     return day.weekday() < 5 and day not in terms.holidays
 
 
-def add_working_days(start: date, n: int, terms: PaymentTerms) -> date:
-    """The n-th working day after `start`."""
+def add_working_days(start: date, n: int, terms: PaymentTerms | SettlementCalendar) -> date:
+    """The n-th working day after `start` (`start` itself never counts; n = 0 returns `start`)."""
+    if n < 0:
+        raise ValueError("n must be zero or positive")
     day, left = start, n
     while left > 0:
         day += timedelta(days=1)
@@ -47,22 +85,26 @@ def add_working_days(start: date, n: int, terms: PaymentTerms) -> date:
 
 
 def due_date(accepted_on: date, terms: PaymentTerms) -> date:
-    """Payment due date (E8: accepted 2025-03-10 → 2025-04-09 with 30 calendar days)."""
+    """Payment due date: acceptance + n calendar days, or the n-th working day after acceptance (E8)."""
+    if terms.days < 0:
+        raise ValueError("payment terms cannot be negative")
     if terms.day_kind is DayKind.WORKING:
         return add_working_days(accepted_on, terms.days, terms)
     return accepted_on + timedelta(days=terms.days)
 
 
 def days_late(due: date, paid_on: date) -> int:
-    """Days past the due date (0 when paid on or before it; E8: paid 2025-04-10 → 1)."""
+    """Calendar days past the due date (0 when paid on or before it; E8: paid 2025-04-10 → 1)."""
     return max(0, (paid_on - due).days)
 
 
-PCT = Decimal("0.01")
+# --- §6 on-time payment rate (E8) ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PaymentItem:
+    """One line due for payment: its due date, amount, acceptance date and payment date (None: unpaid)."""
+
     due_on: date
     amount_fen: int
     accepted_on: date
@@ -77,47 +119,144 @@ class OnTimeRate:
     lines_on_time: int
     amount_due_fen: int
     amount_on_time_fen: int
+    #: None when nothing is due (a rate of nothing is not 0 %).
     count_pct: Decimal | None
     amount_pct: Decimal | None
+    #: Over paid lines only; None when nothing is paid.
     average_days_to_payment: Decimal | None
 
 
+def _pct(numerator: int, denominator: int) -> Decimal | None:
+    """numerator ÷ denominator in percent, 2 dp half-up; None when the denominator is 0."""
+    if denominator == 0:
+        return None
+    return quantize(Decimal(numerator) * 100 / Decimal(denominator), PCT)
+
+
 def on_time_rate(items: Iterable[PaymentItem]) -> OnTimeRate:
-    """Lines (and amounts) paid on or before their due date ÷ those due; unpaid lines count as due
-    and late. Nothing due → the rates are None, not 0."""
-    items = list(items)
-    on_time = [i for i in items if i.paid_on is not None and i.paid_on <= i.due_on]
-    paid = [i for i in items if i.paid_on is not None]
-    due_fen, on_time_fen = sum(i.amount_fen for i in items), sum(i.amount_fen for i in on_time)
+    """Lines (and amounts) paid on or before their due date ÷ those due; unpaid lines are due and late."""
+    # vbp-rules.md §6: "settled lines (or amount) paid ≤ due date ÷ lines (or amount) due in the period".
+    rows = list(items)
+    on_time = [i for i in rows if i.paid_on is not None and i.paid_on <= i.due_on]
+    paid_days = [(i.paid_on - i.accepted_on).days for i in rows if i.paid_on is not None]
+    due_fen = sum(i.amount_fen for i in rows)
+    on_time_fen = sum(i.amount_fen for i in on_time)
+    average = quantize(Decimal(sum(paid_days)) / len(paid_days), PCT) if paid_days else None
     return OnTimeRate(
-        lines_due=len(items),
+        lines_due=len(rows),
         lines_on_time=len(on_time),
         amount_due_fen=due_fen,
         amount_on_time_fen=on_time_fen,
-        count_pct=quantize(Decimal(len(on_time)) * 100 / len(items), PCT) if items else None,
-        amount_pct=quantize(Decimal(on_time_fen) * 100 / due_fen, PCT) if due_fen else None,
-        average_days_to_payment=quantize(
-            Decimal(sum((i.paid_on - i.accepted_on).days for i in paid if i.paid_on)) / len(paid), PCT
-        )
-        if paid
-        else None,
+        count_pct=_pct(len(on_time), len(rows)),
+        amount_pct=_pct(on_time_fen, due_fen),
+        average_days_to_payment=average,
     )
+
+
+# --- §4.2 prepayment -------------------------------------------------------------------------------
+
+# vbp-rules.md §4.2: national pilot prepays ≥ 30 % of the annual agreed amount (Tianjin/Henan/Sichuan: 50 %).
+NATIONAL_PREPAYMENT_SHARE = Decimal("0.30")
+
+
+def prepayment_fen(annual_agreed_amount_fen: int, share: Decimal = NATIONAL_PREPAYMENT_SHARE) -> int:
+    """Insurance-fund prepayment to a hospital: annual agreed amount × share, rounded half-up to the fen."""
+    if annual_agreed_amount_fen < 0:
+        raise ValueError("annual agreed amount cannot be negative")
+    if not Decimal(0) <= share <= Decimal(1):
+        raise ValueError("prepayment share must be between 0 and 1")
+    return to_fen(Decimal(annual_agreed_amount_fen) * share / FEN_PER_YUAN)
+
+
+# --- §4.3 direct settlement (Jiangsu calendar, E11) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettlementCalendar:
+    """Jiangsu monthly direct-settlement deadlines (§4.3, 苏医保函〔2025〕147号), with holidays."""
+
+    # vbp-rules.md §4.3 step 2: the enterprise files last month's transactions "by the 5th of each month".
+    filing_day: int = 5
+    # vbp-rules.md §4.3 step 2: "if it is a public holiday: 2 working days after the holiday".
+    holiday_extension_working_days: int = 2
+    # vbp-rules.md §4.3 step 3: the hospital confirms "within 5 working days".
+    confirmation_working_days: int = 5
+    holidays: frozenset[date] = field(default_factory=frozenset)
+    extra_working_days: frozenset[date] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_terms(cls, terms: PaymentTerms, **overrides: int) -> SettlementCalendar:
+        """A calendar sharing the holidays and 调休 working days of the province's payment terms."""
+        return cls(holidays=terms.holidays, extra_working_days=terms.extra_working_days, **overrides)
+
+
+def filing_deadline(period_month: date, cal: SettlementCalendar) -> date:
+    """Last day for the enterprise to file the settlement application for the month of `period_month`.
+
+    The deadline is `filing_day` of the following month. If that day is a listed public holiday, the
+    deadline is the `holiday_extension_working_days`-th working day after the LAST day of the run of
+    consecutive listed holidays containing it (国庆 2025-10-01..10-08 → 10-09 is the 1st, 10-10 the 2nd).
+    A weekend filing day that is not a listed holiday is kept as is (the text names public holidays
+    only). # TODO verify against 苏医保函〔2025〕147号.
+    """
+    next_month = period_month.replace(day=28) + timedelta(days=4)  # day 28 + 4 is always next month
+    deadline = next_month.replace(day=cal.filing_day)
+    if deadline not in cal.holidays:
+        return deadline
+    last_holiday = deadline
+    while last_holiday + timedelta(days=1) in cal.holidays:
+        last_holiday += timedelta(days=1)
+    return add_working_days(last_holiday, cal.holiday_extension_working_days, cal)
+
+
+def confirmation_deadline(filed_on: date, cal: SettlementCalendar) -> date:
+    """Last day for the hospital to confirm an application: the 5th working day after filing (§4.3 step 3)."""
+    return add_working_days(filed_on, cal.confirmation_working_days, cal)
+
+
+def net_application(invoiced_fen: Sequence[int], credits_fen: Sequence[int]) -> int:
+    """Settlement application amount: invoices minus returns and price cuts (credits as positive fen)."""
+    # vbp-rules.md §4.3 step 2: returns and price adjustments are "netted" in the application (E11).
+    if any(a < 0 for a in invoiced_fen) or any(c < 0 for c in credits_fen):
+        raise ValueError("invoiced amounts and credits are given as non-negative fen")
+    return sum(invoiced_fen) - sum(credits_fen)
+
+
+def deduct(fund_settlement_fen: int, paid_to_enterprises_fen: int) -> int:
+    """Hospital's fund settlement after deducting what the agency paid enterprises on its behalf (E11)."""
+    # vbp-rules.md §4.3: the agency deducts the same amount from the fund's settlement to the hospital.
+    if fund_settlement_fen < 0 or paid_to_enterprises_fen < 0:
+        raise ValueError("amounts cannot be negative")
+    if paid_to_enterprises_fen > fund_settlement_fen:
+        shortfall = paid_to_enterprises_fen - fund_settlement_fen
+        raise ValueError(
+            f"deduction exceeds the fund settlement by {shortfall} fen; the shortfall stays the "
+            "hospital's liability (vbp-rules.md §4.3) and must be recovered from it or its prepayment"
+        )
+    return fund_settlement_fen - paid_to_enterprises_fen
+
+
+# --- §4.4 retained savings (E9) --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SavingsFormula:
-    """结余留用 (vbp-rules.md §4.4, 医保发〔2020〕26号 [UNVERIFIED] → TODO verify): configurable."""
+    """结余留用 inputs (vbp-rules.md §4.4, 医保发〔2020〕26号 [UNVERIFIED]); all configurable."""
 
     fund_payment_ratio: Decimal
     insured_share: Decimal
-    #: Hospitals that complete the agreed volume keep up to 50 % of the savings (§4.4).
+    # vbp-rules.md §4.4: hospitals that complete the agreed volume keep "up to 50 %". TODO verify
     retention_share: Decimal = Decimal("0.50")
-    #: Share kept when the agreed volume is not completed (provincial rule; none by default).
+    #: Retention requires completing the agreed volume (§4.4); False applies `retention_share` regardless.
+    require_completion: bool = True
+    # vbp-rules.md §4.4 / E9: below 100 % "no retention, or a reduced one (provincial rule)". TODO verify
     reduced_share_if_incomplete: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True)
 class RetainedSavings:
+    """Budget, actual fund spend, savings and retained amount in fen, and whether volume was completed."""
+
     budget_fen: int
     actual_fund_spend_fen: int
     savings_fen: int
@@ -133,14 +272,27 @@ def retained_savings(
     completion_pct: Decimal,
     formula: SavingsFormula,
 ) -> RetainedSavings:
-    """E9: budget = agreed × pre-VBP price × fund ratio × insured share; actual = Σ qty × price ×
-    ratio × share (winners and non-winners); savings = budget − actual (≥ 0); retained = savings ×
-    the retention share when the agreed volume is completed. Budget and actual are rounded to the
-    fen once; savings and retained are derived from the rounded figures."""
+    """Retained savings (§4.4, E9); budget and actual are each rounded once, savings derive from them.
+
+    budget = agreed × pre-VBP price × fund ratio × insured share; actual = Σ qty × price × ratio × share
+    over winners and non-winners alike (Guangxi S42); savings = max(0, budget − actual); retained =
+    savings × retention share when completed (completion ≥ 100 %), else × the reduced share. Budget and
+    actual are rounded half-up to the fen once each; savings is their exact difference and retained is
+    rounded once from the rounded savings.
+    """
     factor = formula.fund_payment_ratio * formula.insured_share
-    budget = to_fen(Decimal(agreed_quantity) * pre_vbp_unit_price_e4 / 10_000 * factor)
-    actual = to_fen(sum((Decimal(q) * p for q, p in purchased), Decimal(0)) / 10_000 * factor)
+    budget = to_fen(Decimal(agreed_quantity) * pre_vbp_unit_price_e4 / E4_PER_YUAN * factor)
+    spend_e4 = sum((Decimal(q) * p for q, p in purchased), Decimal(0))
+    actual = to_fen(spend_e4 / E4_PER_YUAN * factor)
     savings = max(0, budget - actual)
     completed = completion_pct >= 100
-    share = formula.retention_share if completed else formula.reduced_share_if_incomplete
-    return RetainedSavings(budget, actual, savings, to_fen(Decimal(savings) * share / 100), completed)
+    full = completed or not formula.require_completion
+    share = formula.retention_share if full else formula.reduced_share_if_incomplete
+    retained = to_fen(Decimal(savings) * share / FEN_PER_YUAN)
+    return RetainedSavings(
+        budget_fen=budget,
+        actual_fund_spend_fen=actual,
+        savings_fen=savings,
+        retained_fen=retained,
+        completed=completed,
+    )

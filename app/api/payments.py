@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from app.idempotency import idempotent
 from core import clock
 from core.actors import OrgKind
 from ledger.models import FundSettlement, InvoiceLine, Payment, Prepayment, SettlementApplication
+from ledger.money_rules import SettlementCalendar
 from ledger.schemas import (
     ApplicationConfirmSchema,
     ApplicationFileSchema,
@@ -118,6 +120,7 @@ def file_application(data: dict[str, Any]) -> Any:
             hospital_id=data["hospital_id"],
             period_month=data["period_month"],
             now=clock.now(),
+            calendar=SettlementCalendar.from_terms(current_app.config["VBP"].payment_terms()),
         )
 
 

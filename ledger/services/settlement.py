@@ -39,11 +39,11 @@ from ledger.models import (
     SettlementLineStatus,
     SettlementRun,
 )
+from ledger.money_rules import SettlementCalendar, filing_deadline, prepayment_fen
 from ledger.scoping import party_scope
 
-#: The enterprise files last month's transactions by the 5th (§4.3, 苏医保函〔2025〕147号);
-#: later filings are accepted and flagged (holiday extensions are a provincial calendar matter).
-FILING_DAY = 5
+#: Filing and confirmation deadlines (the 5th, extended after a public holiday; 5 working days to
+#: confirm) come from `SettlementCalendar` (vbp-rules.md §4.3); late filings are recorded, not refused.
 #: Prepayment share of the annual agreed amount (§4.2: ≥ 30 % nationally); configurable per call.
 DEFAULT_PREPAYMENT_SHARE = Decimal("0.30")
 
@@ -77,7 +77,13 @@ def get_application(
 
 
 def file_application(
-    session: Session, actor: Actor, *, hospital_id: int, period_month: date, now: datetime
+    session: Session,
+    actor: Actor,
+    *,
+    hospital_id: int,
+    period_month: date,
+    now: datetime,
+    calendar: SettlementCalendar | None = None,
 ) -> SettlementApplication:
     """File last month's confirmed invoice lines for one hospital, red-letter lines netted."""
     if actor.org_kind is not OrgKind.DISTRIBUTOR or actor.role not in (Role.ADMIN, Role.OPERATOR):
@@ -109,7 +115,7 @@ def file_application(
         raise ValidationFailed(
             fields={"period_month": ["该月没有待结算的已确认发票 (no confirmed invoices to settle)"]}
         )
-    deadline = _next_month(period_month).replace(day=FILING_DAY)
+    deadline = filing_deadline(period_month, calendar or SettlementCalendar())
     application = SettlementApplication(
         enterprise_id=actor.org_id,
         hospital_id=hospital_id,
@@ -428,7 +434,7 @@ def grant_prepayment(
     _require_agency(actor)
     if not (Decimal(0) < share <= Decimal(1)):
         raise ValidationFailed(fields={"share": ["须在 (0, 1] 之间"]})
-    amount = int(quantize(Decimal(annual_agreed_amount_fen(session, hospital_id)) * share, Decimal(1)))
+    amount = prepayment_fen(annual_agreed_amount_fen(session, hospital_id), share)
     if amount <= 0:
         raise ValidationFailed(fields={"hospital_id": ["该医院没有约定采购量 (no agreed volume)"]})
     if session.scalar(

@@ -457,3 +457,18 @@ def test_retained_savings_per_hospital_from_stored_data(session: Session) -> Non
             year_end=date(2027, 4, 30),
             formula=formula,
         )
+
+
+def test_a_filing_after_a_holiday_extended_deadline_is_not_late(e11: E11, session: Session) -> None:
+    """June 5 inside a listed holiday run (June 4–6): the deadline moves to the 2nd working day after it."""
+    from ledger.money_rules import SettlementCalendar
+
+    cal = SettlementCalendar(holidays=frozenset({date(2026, 6, 4), date(2026, 6, 5), date(2026, 6, 6)}))
+    on_time = datetime(2026, 6, 9, 2, 0, tzinfo=NOW.tzinfo)  # Mon 8 June is the 1st, Tue 9 June the 2nd
+    app1 = settlement.file_application(
+        session, e11.s1, hospital_id=e11.market.hospital.id, period_month=PERIOD, now=on_time, calendar=cal
+    )
+    app2 = settlement.file_application(
+        session, e11.s2, hospital_id=e11.market.hospital.id, period_month=PERIOD, now=on_time
+    )
+    assert (app1.filed_late, app2.filed_late) == (False, True)  # without the holiday the 5th applies
