@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from bidding.models import BatchItem, BatchStatus, DemandReport, Product
 from core import audit
 from core.actors import Actor, OrgKind, Role
 from core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from core.organizations import Organization
 from core.uscc import region_code_error
 
 
@@ -60,7 +60,7 @@ def report_demand(
         raise RuleViolation("批次不在报量阶段 (the batch is not collecting demand)", code="demand_closed")
     if not (batch.demand_opens_at <= now < batch.demand_closes_at):
         raise RuleViolation("不在报量时间内 (outside the demand-report window)", code="demand_closed")
-    hospital_region = session.scalar(select(_org_region(actor)))
+    hospital_region = session.get_one(Organization, actor.org_id).region_code
     errors: dict[str, list[str]] = {}
     seen: dict[tuple[int, str, int], int] = {}
     prepared: list[tuple[BatchItem, DemandLine, str]] = []
@@ -135,12 +135,6 @@ def report_demand(
     return saved
 
 
-def _org_region(actor: Actor) -> Any:
-    from core.organizations import Organization
-
-    return select(Organization.region_code).where(Organization.id == actor.org_id).scalar_subquery()
-
-
 @dataclass(frozen=True)
 class DemandTotal:
     item_id: int
@@ -172,13 +166,3 @@ def demand_totals(session: Session, actor: Actor, batch_id: int) -> list[DemandT
         .order_by(BatchItem.id, DemandReport.region_code)
     ).all()
     return [DemandTotal(r[0], r[1], r[2], int(r[3]), int(r[4] or 0), int(r[5] or 0)) for r in rows]
-
-
-def region_bases(session: Session, item_id: int) -> Mapping[str, int]:
-    """Reported demand per region for one item (the base the volume ratio applies to)."""
-    rows = session.execute(
-        select(DemandReport.region_code, func.sum(DemandReport.quantity))
-        .where(DemandReport.item_id == item_id)
-        .group_by(DemandReport.region_code)
-    ).all()
-    return {region: int(qty) for region, qty in rows}

@@ -46,6 +46,7 @@ from bidding.schemas import (
 )
 from core import clock
 from core.actors import OrgKind, Role
+from core.money import e4_to_decimal, fen_to_decimal
 from core.spreadsheets import Column, template_xlsx
 from core.validation import BaseSchema
 
@@ -392,9 +393,9 @@ def export_results(query: dict[str, Any], batch_id: int) -> Response:
             a.manufacturer.name,
             a.product_id,
             a.route,
-            AwardPrice.e4(a.comparable_e4),
-            AwardPrice.e4(a.unit_price_e4),
-            AwardPrice.fen(a.pack_price_fen),
+            e4_to_decimal(a.comparable_e4),
+            e4_to_decimal(a.unit_price_e4),
+            fen_to_decimal(a.pack_price_fen),
         ]
         for a in data.awards
     ]
@@ -449,30 +450,14 @@ def export_allocations(query: dict[str, Any], batch_id: int) -> Response:
             a.base_quantity,
             a.agreed_quantity,
             a.brand_specific,
-            AwardPrice.e4(a.award.unit_price_e4),
-            AwardPrice.fen(a.award.pack_price_fen),
+            e4_to_decimal(a.award.unit_price_e4),
+            fen_to_decimal(a.award.pack_price_fen),
         ]
         for a in allocations
     ]
     return download(
         headers, rows, fmt=query["format"], filename=f"batch-{batch_id}-allocations", title="约定采购量"
     )
-
-
-class AwardPrice:
-    """Exact decimal values for spreadsheet cells."""
-
-    @staticmethod
-    def e4(value: int) -> Any:
-        from core.money import e4_to_decimal
-
-        return e4_to_decimal(value)
-
-    @staticmethod
-    def fen(value: int) -> Any:
-        from core.money import fen_to_decimal
-
-        return fen_to_decimal(value)
 
 
 # --- credit ratings ----------------------------------------------------------------------------
