@@ -23,18 +23,21 @@ the records counted are those in the database when it runs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
     case,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -42,8 +45,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from core import clock
+from core import audit, clock
 from core.actors import Actor
+from core.errors import PermissionDenied
 from ledger.models import (
     Invoice,
     InvoiceLine,
@@ -53,6 +57,10 @@ from ledger.models import (
     OrderLineStatus,
     Payment,
     ReceiptLine,
+    ReconciliationFinding,
+    ReconciliationRun,
+    ReconciliationTotal,
+    ReconStatus,
     ReturnLine,
     SettlementApplication,
     SettlementLine,
@@ -62,25 +70,8 @@ from ledger.models import (
 )
 from ledger.scoping import party_scope
 
-
-class Status(enum.StrEnum):
-    """One reconciliation status per order line; the precedence is `RULES`' order."""
-
-    DISPUTED = "disputed"
-    OVERPAID = "overpaid"
-    INVOICE_QTY_MISMATCH = "invoice_qty_mismatch"
-    INVOICE_PRICE_MISMATCH = "invoice_price_mismatch"
-    INVOICE_AMOUNT_MISMATCH = "invoice_amount_mismatch"
-    PAYMENT_OVERDUE = "payment_overdue"
-    AWAITING_PAYMENT = "awaiting_payment"
-    INVOICE_OVERDUE = "invoice_overdue"
-    AWAITING_INVOICE = "awaiting_invoice"
-    SHORT_OR_REJECTED = "short_or_rejected"
-    AWAITING_RECEIPT = "awaiting_receipt"
-    CLOSED = "closed"
-    SHIPMENT_OVERDUE = "shipment_overdue"
-    AWAITING_SHIPMENT = "awaiting_shipment"
-    COMPLETE = "complete"
+#: One status per order line (stored by runs as ReconStatus); the precedence is `rules`.
+Status = ReconStatus
 
 
 LABELS: dict[Status, str] = {
@@ -132,6 +123,9 @@ class Options:
     invoice_grace_days: int = 30
 
 
+DEFAULTS = Options()
+
+
 @dataclass(frozen=True)
 class Slice:
     """Which order lines to reconcile; None means "all" (the actor's scope still applies)."""
@@ -139,6 +133,8 @@ class Slice:
     hospital_id: int | None = None
     #: The seller on the line: matches the distributor or the manufacturer.
     enterprise_id: int | None = None
+    #: The distributor only (statements are per hospital × distributor).
+    distributor_id: int | None = None
     #: Region code prefix: "51" a province, "5101" a city, "510104" a district.
     region_prefix: str | None = None
     #: Order date range [ordered_from, ordered_before).
@@ -155,6 +151,8 @@ class Slice:
             conditions.append(
                 or_(ol.distributor_id == self.enterprise_id, ol.manufacturer_id == self.enterprise_id)
             )
+        if self.distributor_id is not None:
+            conditions.append(ol.distributor_id == self.distributor_id)
         if self.region_prefix:
             conditions.append(ol.region_code.startswith(self.region_prefix, autoescape=True))
         if self.ordered_from is not None:
@@ -452,6 +450,11 @@ _RESULT_FIELDS = [
 ]
 
 
+def _plain(value: Any) -> Any:
+    """PostgreSQL sums bigints as numeric (Decimal); every sum here is whole packs or fen."""
+    return int(value) if isinstance(value, Decimal) else value
+
+
 def reconcile_lines(
     session: Session, actor: Actor, where: Slice, *, as_of: datetime, options: Options = Options()
 ) -> list[LineResult]:
@@ -464,7 +467,7 @@ def reconcile_lines(
         flags = tuple(s for s in order if row[f"flag_{s.value}"])
         results.append(
             LineResult(
-                **{name: row[name] for name in _RESULT_FIELDS},
+                **{name: _plain(row[name]) for name in _RESULT_FIELDS},
                 status=Status(row["status"]),
                 diff_qty=int(row["diff_qty"]),
                 diff_fen=int(row["diff_fen"]),
@@ -683,3 +686,123 @@ def _slice_parties(
     if where.enterprise_id is not None:
         stmt = stmt.where(enterprise == where.enterprise_id)
     return party_scope(stmt, actor, hospital=hospital, distributor=enterprise)
+
+
+def run_reconciliation(
+    session: Session,
+    actor: Actor,
+    where: Slice,
+    *,
+    as_of: datetime,
+    now: datetime,
+    options: Options = Options(),
+    progress: Callable[[str], None] | None = None,
+) -> ReconciliationRun:
+    """Store a snapshot: every line that is not settled (with its difference), totals per
+    hospital × distributor × status, and the orphan count — all in the caller's unit of work, so
+    an interrupted run leaves nothing behind and a rerun starts clean (a new run, never a patch)."""
+    if not actor.is_bureau:
+        raise PermissionDenied("仅医保部门可运行全省对账 (bureau only)")
+    step = progress or (lambda _name: None)
+    run = ReconciliationRun(
+        as_of=as_of,
+        scope={k: v for k, v in _scope_dict(where).items() if v is not None},
+        invoice_grace_days=options.invoice_grace_days,
+        line_count=0,
+        finding_count=0,
+        orphan_count=0,
+        created_at=now,
+        created_by=actor.user_id,
+    )
+    session.add(run)
+    session.flush()
+    c = classified(actor, where, as_of, options).subquery("c")
+    run_id = literal(run.id, BigInteger)
+    finding_columns = [
+        "run_id",
+        "order_line_id",
+        "hospital_id",
+        "distributor_id",
+        "manufacturer_id",
+        "region_code",
+        "ordered_on",
+        "status",
+        "amount_fen",
+        "diff_qty",
+        "diff_fen",
+    ]
+    session.execute(
+        insert(ReconciliationFinding).from_select(
+            finding_columns,
+            select(
+                run_id,
+                *[c.c[name] for name in finding_columns[1:-3]],
+                c.c.amount_fen,
+                c.c.diff_qty,
+                c.c.diff_fen,
+            ).where(c.c.status.not_in([s.value for s in SETTLED])),
+        )
+    )
+    step("findings")
+    session.execute(
+        insert(ReconciliationTotal).from_select(
+            [
+                "run_id",
+                "hospital_id",
+                "distributor_id",
+                "status",
+                "lines",
+                "amount_fen",
+                "diff_qty",
+                "diff_fen",
+            ],
+            select(
+                run_id,
+                c.c.hospital_id,
+                c.c.distributor_id,
+                c.c.status,
+                func.count(),
+                func.sum(c.c.amount_fen),
+                func.sum(c.c.diff_qty),
+                func.sum(c.c.diff_fen),
+            ).group_by(c.c.hospital_id, c.c.distributor_id, c.c.status),
+        )
+    )
+    step("totals")
+    run.orphan_count = len(orphans(session, actor, where))
+    step("orphans")
+    run.line_count, run.finding_count = session.execute(
+        select(
+            select(func.coalesce(func.sum(ReconciliationTotal.lines), 0))
+            .where(ReconciliationTotal.run_id == run.id)
+            .scalar_subquery(),
+            select(func.count()).where(ReconciliationFinding.run_id == run.id).scalar_subquery(),
+        )
+    ).one()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "reconciliation.run",
+        subject_type="reconciliation_run",
+        subject_id=run.id,
+        after={
+            "scope": run.scope,
+            "lines": run.line_count,
+            "findings": run.finding_count,
+            "orphans": run.orphan_count,
+        },
+        now=now,
+    )
+    return run
+
+
+def _scope_dict(where: Slice) -> dict[str, Any]:
+    return {
+        "hospital_id": where.hospital_id,
+        "enterprise_id": where.enterprise_id,
+        "distributor_id": where.distributor_id,
+        "region_prefix": where.region_prefix,
+        "ordered_from": where.ordered_from.isoformat() if where.ordered_from else None,
+        "ordered_before": where.ordered_before.isoformat() if where.ordered_before else None,
+    }

@@ -25,6 +25,14 @@ from ledger.models.orders import (
     ReferencePrice,
     Urgency,
 )
+from ledger.models.reconciliation import (
+    PartyDecision,
+    ReconciliationFinding,
+    ReconciliationRun,
+    ReconciliationTotal,
+    ReconStatus,
+    Statement,
+)
 from ledger.models.settlement import (
     ApplicationStatus,
     FundSettlement,
@@ -56,12 +64,17 @@ __all__ = [
     "OrderLine",
     "OrderLineStatus",
     "OrderStatus",
+    "PartyDecision",
     "Payment",
     "PaymentSource",
     "Posting",
     "Prepayment",
     "PurchaseCategory",
     "ReceiptLine",
+    "ReconStatus",
+    "ReconciliationFinding",
+    "ReconciliationRun",
+    "ReconciliationTotal",
     "ReferencePrice",
     "ReturnLine",
     "SettlementApplication",
@@ -70,5 +83,6 @@ __all__ = [
     "SettlementRun",
     "Shipment",
     "ShipmentLine",
+    "Statement",
     "Urgency",
 ]

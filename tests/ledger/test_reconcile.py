@@ -13,10 +13,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.errors import PermissionDenied
 from ledger import reconcile
 from ledger.models import (
     Invoice,
@@ -25,6 +26,8 @@ from ledger.models import (
     InvoiceLineStatus,
     OrderLine,
     ReceiptLine,
+    ReconciliationFinding,
+    ReconciliationTotal,
     ShipmentLine,
 )
 from ledger.reconcile import Options, Slice, Status
@@ -454,3 +457,23 @@ def test_slices_and_scopes(market: Market) -> None:
     line = s.get(OrderLine, mine.line_id)
     assert line is not None
     assert line.amount_fen == 10 * PRICE
+
+
+def test_province_run_stores_findings_and_totals_that_add_up(market: Market) -> None:
+    done = Line(market, 10).place().accept().receive(10).invoice_all()
+    done.settle_and_pay()
+    waiting = Line(market, 6).place().accept()
+    s, bureau = market.session, market.world.bureau
+    run = reconcile.run_reconciliation(s, bureau, Slice(), as_of=FILED, now=FILED)
+    findings = s.scalars(select(ReconciliationFinding).where(ReconciliationFinding.run_id == run.id)).all()
+    assert [(f.order_line_id, f.status, f.diff_qty, f.diff_fen) for f in findings] == [
+        (waiting.line_id, Status.SHIPMENT_OVERDUE, 6, 6 * PRICE)
+    ]
+    totals = s.scalars(select(ReconciliationTotal).where(ReconciliationTotal.run_id == run.id)).all()
+    assert sorted((t.status, t.lines, t.amount_fen) for t in totals) == [
+        (Status.COMPLETE, 1, 10 * PRICE),
+        (Status.SHIPMENT_OVERDUE, 1, 6 * PRICE),
+    ]
+    assert (run.line_count, run.finding_count, run.orphan_count) == (2, 1, 0)
+    with pytest.raises(PermissionDenied):
+        reconcile.run_reconciliation(s, market.hospital_actor, Slice(), as_of=FILED, now=FILED)

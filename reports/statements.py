@@ -1,0 +1,89 @@
+"""A stored statement (ledger.statements) as a printable document, and its PDF."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ledger import reconcile, statements
+from ledger.models import PartyDecision, Statement
+from reports.documents import (
+    Confirmation,
+    DiscrepancyRow,
+    Party,
+    StatementDocument,
+    StatementLineRow,
+    StatusTotal,
+)
+
+_DECISION_LABELS = {
+    PartyDecision.PENDING: "待确认",
+    PartyDecision.CONFIRMED: "已确认",
+    PartyDecision.DISPUTED: "有异议",
+}
+
+
+def _label(code: str) -> str:
+    try:
+        return reconcile.LABELS[reconcile.Status(code)]
+    except ValueError:
+        return reconcile.ORPHAN_LABELS[reconcile.OrphanKind(code)]
+
+
+def _confirmation(
+    label: str, decision: PartyDecision, reason: str | None, at: datetime | None
+) -> Confirmation:
+    text = _DECISION_LABELS[decision]
+    if decision is PartyDecision.DISPUTED and reason:
+        text = f"{text}：{reason}"
+    return Confirmation(label, text, at)
+
+
+def to_document(session: Session, statement: Statement, *, verify_url_base: str) -> StatementDocument:
+    """`verify_url_base` is the public verification address; the code is appended to it."""
+    p = statement.payload
+    current = statements.is_current(session, statement)
+    state = _DECISION_LABELS[statement.state] + ("" if current else "（已被新版本取代）")
+    return StatementDocument(
+        number=p["number"],
+        version=statement.version,
+        period=statement.period_month,
+        hospital=Party(p["hospital"]["role_label"], p["hospital"]["name"], p["hospital"]["code"]),
+        enterprise=Party(p["enterprise"]["role_label"], p["enterprise"]["name"], p["enterprise"]["code"]),
+        as_of=statement.as_of,
+        generated_at=statement.generated_at,
+        lines=[
+            StatementLineRow(
+                **{k: v for k, v in line.items() if k != "status"},
+                status=line["status"],
+                status_label=_label(line["status"]),
+            )
+            for line in p["lines"]
+        ],
+        totals=[
+            StatusTotal(t["status"], _label(t["status"]), t["lines"], t["order_amount_fen"], t["diff_fen"])
+            for t in p["totals"]
+        ],
+        discrepancies=[
+            DiscrepancyRow(_label(d["status"]), d["records"], d["diff_qty"], d["diff_fen"], d["description"])
+            for d in p["discrepancies"]
+        ],
+        confirmations=[
+            _confirmation(
+                "医疗机构",
+                statement.hospital_decision,
+                statement.hospital_reason,
+                statement.hospital_decided_at,
+            ),
+            _confirmation(
+                "配送企业",
+                statement.enterprise_decision,
+                statement.enterprise_reason,
+                statement.enterprise_decided_at,
+            ),
+            Confirmation("对账单状态", state, None),
+        ],
+        verification_code=statement.digest,
+        verify_url=f"{verify_url_base.rstrip('/')}/{statement.digest}",
+    )
