@@ -52,7 +52,8 @@ def test_statement_lists_each_line_with_its_flows_and_totals(market: Market) -> 
         2,
         8 * PRICE,
     )
-    assert first["invoice_refs"] == "05100110000001" and first["payment_refs"] == "ICBC-20260610-1"
+    assert first["invoice_refs"] == "05100110000001"
+    assert first["payment_refs"] == "ICBC-20260610-1"
     assert (first["status"], first["diff_fen"]) == ("short_or_rejected", 2 * PRICE)
     assert (second["order_line_id"], second["status"], second["diff_qty"]) == (
         open_line.line_id,
@@ -73,7 +74,8 @@ def test_unchanged_data_makes_no_new_version_and_changes_make_the_next(market: M
     line.settle_and_pay()
     [v2] = _generate(market).created
     assert (v2.version, v2.paid_fen, v1.paid_fen) == (2, 10 * PRICE, 0)
-    assert v1.digest != v2.digest and statements.verify(market.session, v1.digest) is v1
+    assert v1.digest != v2.digest
+    assert statements.verify(market.session, v1.digest) is v1
     # The superseded version can no longer be confirmed; the current one can.
     with pytest.raises(InvalidState):
         statements.decide(market.session, market.hospital_actor, v1.id, confirm=True, reason=None, now=FILED)
