@@ -159,9 +159,14 @@ def demo(out_dir: Path | None) -> None:
         raise click.ClickException("拒绝在生产环境运行演示 (refusing to run the demo in production)")
     out = out_dir or Path(current_app.instance_path) / "demo-output"
     out.mkdir(parents=True, exist_ok=True)
-    run_demo(get_db(), out_dir=out, echo=click.echo, sealer=bid_sealer())
+    from app.cli_reports import verify_base
+
+    run_demo(get_db(), out_dir=out, echo=click.echo, sealer=bid_sealer(), verify_url_base=verify_base())
 
 
 def init_app(app: Flask) -> None:
-    for cmd in (db_cli, audit_cli, ledger_cli, bootstrap, demo):
+    from app.cli_reports import reconcile_command, report_cli
+    from app.scheduler import scheduler_cli
+
+    for cmd in (db_cli, audit_cli, ledger_cli, bootstrap, demo, reconcile_command, report_cli, scheduler_cli):
         app.cli.add_command(cmd)

@@ -58,6 +58,11 @@ class Config:
     payment_days: int = 30
     payment_day_kind: str = "calendar"
     holidays_file: str | None = None
+    #: Public address of the platform, printed in statement QR codes (…/api/v1/statements/verify/<code>);
+    #: default: the address the request came in on.
+    public_url: str | None = None
+    #: Receipt without invoice after this many days is an exception (vbp-rules.md §5; provincial N).
+    invoice_grace_days: int = 30
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -85,6 +90,8 @@ class Config:
             payment_days=int(env.get("VBP_PAYMENT_DAYS", "30")),
             payment_day_kind=env.get("VBP_PAYMENT_DAY_KIND", "calendar"),
             holidays_file=env.get("VBP_HOLIDAYS_FILE") or None,
+            public_url=env.get("VBP_PUBLIC_URL") or None,
+            invoice_grace_days=int(env.get("VBP_INVOICE_GRACE_DAYS", "30")),
         )
 
     def payment_terms(self) -> Any:

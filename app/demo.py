@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import Database, unit_of_work
+from app.demo_documents import run_documents
 from app.demo_ordering import run_invoicing, run_ordering
 from app.demo_tendering import run_tendering, write_results
 from bidding.sealing import BidSealer
@@ -154,7 +155,14 @@ def build_organizations(session: Session) -> DemoWorld:
     return world
 
 
-def run_demo(db: Database, *, out_dir: Path, echo: Callable[[str], None], sealer: BidSealer) -> DemoWorld:
+def run_demo(
+    db: Database,
+    *,
+    out_dir: Path,
+    echo: Callable[[str], None],
+    sealer: BidSealer,
+    verify_url_base: str = "http://localhost:5000/api/v1/statements/verify",
+) -> DemoWorld:
     """Run every demo step in order; each step is one unit of work."""
     with unit_of_work(db.sessionmaker()) as session:
         world = build_organizations(session)
@@ -172,6 +180,7 @@ def run_demo(db: Database, *, out_dir: Path, echo: Callable[[str], None], sealer
     with unit_of_work(db.sessionmaker()) as session:
         world = build_organizations(session)
         run_invoicing(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
+    run_documents(db, out_dir=out_dir, now=clock.now(), echo=echo, verify_url_base=verify_url_base)
     echo("")
     echo("登录方式 (how to log in): flask run, then POST /api/v1/auth/login or open /api/v1/docs")
     echo(f"  演示密码 (demo password for every user): {DEMO_PASSWORD}")

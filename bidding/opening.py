@@ -410,3 +410,25 @@ def rederive_item(session: Session, item_id: int) -> list[str]:
     if (again.anchor_e4, again.revival_price_e4) != (stored.anchor_e4, stored.revival_price_e4):
         differences.append("anchor or revival price differs")
     return differences
+
+
+def open_due_batches(
+    session: Session, actor: Actor, *, sealer: BidSealer, now: datetime
+) -> list[OpeningSummary]:
+    """Open every batch whose opening time has passed (the scheduler's job). Idempotent: an
+    opened batch is no longer due, and the batch row is locked while it opens, so two callers
+    at once open it once."""
+    due = session.scalars(
+        select(ProcurementBatch.id)
+        .where(
+            ProcurementBatch.status.in_([BatchStatus.BIDDING, BatchStatus.SEALED]),
+            ProcurementBatch.opening_at <= now,
+        )
+        .order_by(ProcurementBatch.opening_at, ProcurementBatch.id)
+    ).all()
+    opened = []
+    for batch_id in due:
+        batch = get_batch(session, actor, batch_id, for_update=True)
+        if batch.status in (BatchStatus.BIDDING, BatchStatus.SEALED):  # re-read under the lock
+            opened.append(open_bids(session, actor, batch_id, sealer=sealer, now=now))
+    return opened

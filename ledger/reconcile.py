@@ -396,7 +396,7 @@ def _pick(rule_list: list[Rule], attr: str, default: Any) -> ColumnElement[Any]:
 
 
 def classified(
-    actor: Actor, where: Slice, as_of: datetime, options: Options = Options(), *, with_flags: bool = False
+    actor: Actor, where: Slice, as_of: datetime, options: Options = DEFAULTS, *, with_flags: bool = False
 ) -> Select[Any]:
     """The facts plus `status`, `diff_qty`, `diff_fen` per line (and every applicable rule when
     `with_flags`: a line has one status but may break several rules)."""
@@ -455,26 +455,57 @@ def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
 
 
+def _line_select(
+    actor: Actor, where: Slice, as_of: datetime, options: Options, status: Status | None
+) -> tuple[Select[Any], Any]:
+    c = classified(actor, where, as_of, options, with_flags=True).subquery("c")
+    stmt = select(c)
+    if status is not None:
+        stmt = stmt.where(c.c.status == status.value)
+    return stmt, c
+
+
 def reconcile_lines(
-    session: Session, actor: Actor, where: Slice, *, as_of: datetime, options: Options = Options()
+    session: Session,
+    actor: Actor,
+    where: Slice,
+    *,
+    as_of: datetime,
+    options: Options = DEFAULTS,
+    status: Status | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[LineResult]:
-    """Every order line of the slice with its status, in order-line order (for statements and
-    drill-down; the province-wide job aggregates in SQL instead, see `summarize`)."""
-    stmt = classified(actor, where, as_of, options, with_flags=True)
-    order = [r.status for r in rules(stmt.subquery(), as_of, options)]
+    """The order lines of the slice with their status, in order-line order, optionally one
+    status and one page (statements and drill-down; province totals aggregate in SQL, see
+    `summarize` and `run_reconciliation`)."""
+    stmt, c = _line_select(actor, where, as_of, options, status)
+    precedence = [r.status for r in rules(c, as_of, options)]
     results = []
-    for row in session.execute(stmt.order_by(stmt.selected_columns.order_line_id)).mappings():
-        flags = tuple(s for s in order if row[f"flag_{s.value}"])
+    for row in session.execute(stmt.order_by(c.c.order_line_id).offset(offset).limit(limit)).mappings():
         results.append(
             LineResult(
                 **{name: _plain(row[name]) for name in _RESULT_FIELDS},
                 status=Status(row["status"]),
                 diff_qty=int(row["diff_qty"]),
                 diff_fen=int(row["diff_fen"]),
-                flags=flags,
+                flags=tuple(s for s in precedence if row[f"flag_{s.value}"]),
             )
         )
     return results
+
+
+def count_lines(
+    session: Session,
+    actor: Actor,
+    where: Slice,
+    *,
+    as_of: datetime,
+    options: Options = DEFAULTS,
+    status: Status | None = None,
+) -> int:
+    stmt, _ = _line_select(actor, where, as_of, options, status)
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
 @dataclass(frozen=True)
@@ -491,7 +522,7 @@ class StatusSummary:
 
 
 def summarize(
-    session: Session, actor: Actor, where: Slice, *, as_of: datetime, options: Options = Options()
+    session: Session, actor: Actor, where: Slice, *, as_of: datetime, options: Options = DEFAULTS
 ) -> list[StatusSummary]:
     """Lines, ordered amount and differences per status, aggregated by the database."""
     c = classified(actor, where, as_of, options).subquery("c")
@@ -695,7 +726,7 @@ def run_reconciliation(
     *,
     as_of: datetime,
     now: datetime,
-    options: Options = Options(),
+    options: Options = DEFAULTS,
     progress: Callable[[str], None] | None = None,
 ) -> ReconciliationRun:
     """Store a snapshot: every line that is not settled (with its difference), totals per
@@ -771,7 +802,7 @@ def run_reconciliation(
     step("totals")
     run.orphan_count = len(orphans(session, actor, where))
     step("orphans")
-    run.line_count, run.finding_count = session.execute(
+    lines, found = session.execute(
         select(
             select(func.coalesce(func.sum(ReconciliationTotal.lines), 0))
             .where(ReconciliationTotal.run_id == run.id)
@@ -779,6 +810,7 @@ def run_reconciliation(
             select(func.count()).where(ReconciliationFinding.run_id == run.id).scalar_subquery(),
         )
     ).one()
+    run.line_count, run.finding_count = int(lines), int(found)  # PostgreSQL sums bigints as numeric
     session.flush()
     audit.record(
         session,

@@ -13,8 +13,10 @@ from ledger.models import (
     ListingStatus,
     OrderLineStatus,
     OrderStatus,
+    PartyDecision,
     PaymentSource,
     PurchaseCategory,
+    ReconStatus,
     SettlementLineStatus,
     Urgency,
 )
@@ -491,3 +493,172 @@ class SavingsSchema(BaseSchema):
 
 class OverdueQuerySchema(BaseSchema):
     on = fields.Date(load_default=None, metadata={"description": "the date to judge on (default: today)"})
+
+
+# --- reconciliation and statements -------------------------------------------------------------
+
+_month = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="须为 YYYY-MM 格式的月份 (a month, YYYY-MM)")
+
+
+class ReconcileQuerySchema(BaseSchema):
+    hospital_id = fields.Integer()
+    enterprise_id = fields.Integer(metadata={"description": "the seller: distributor or manufacturer"})
+    region_prefix = fields.String(
+        validate=validate.Regexp(r"^\d{2,6}$", error="须为2至6位数字的行政区划代码前缀 (region code prefix)")
+    )
+    ordered_from = fields.Date()
+    ordered_before = fields.Date()
+    status = fields.Enum(ReconStatus, by_value=True)
+    as_of = fields.AwareDateTime(
+        metadata={"description": "the moment deadlines are judged against (default: now)"}
+    )
+
+
+class ReconLineSchema(BaseSchema):
+    order_line_id = fields.Integer()
+    order_id = fields.Integer()
+    hospital_id = fields.Integer()
+    distributor_id = fields.Integer()
+    manufacturer_id = fields.Integer()
+    region_code = fields.String()
+    product_id = fields.Integer()
+    ordered_on = fields.Date()
+    quantity = fields.Integer()
+    cancelled_quantity = fields.Integer()
+    pack_price = Yuan(attribute="pack_price_fen")
+    amount = Yuan(attribute="amount_fen")
+    shipped = fields.Integer()
+    accepted = fields.Integer()
+    rejected = fields.Integer()
+    returned = fields.Integer()
+    invoiced_quantity = fields.Integer(attribute="inv_qty")
+    invoiced = Yuan(attribute="inv_fen")
+    paid = Yuan(attribute="paid_fen")
+    status = fields.Enum(ReconStatus, by_value=True)
+    label = fields.String()
+    diff_quantity = fields.Integer(attribute="diff_qty")
+    difference = Yuan(attribute="diff_fen")
+    flags = fields.List(fields.Enum(ReconStatus, by_value=True))
+
+
+class ReconSummarySchema(BaseSchema):
+    status = fields.Enum(ReconStatus, by_value=True)
+    label = fields.String()
+    lines = fields.Integer()
+    order_amount = Yuan(attribute="order_amount_fen")
+    diff_quantity = fields.Integer(attribute="diff_qty")
+    difference = Yuan(attribute="diff_fen")
+
+
+class OrphanSchema(BaseSchema):
+    kind = fields.String(attribute="kind.value")
+    label = fields.String()
+    record_type = fields.String()
+    record_id = fields.Integer()
+    order_line_id = fields.Integer(allow_none=True)
+    diff_quantity = fields.Integer(attribute="diff_qty")
+    difference = Yuan(attribute="diff_fen")
+    detail = fields.String()
+
+
+class RunStartSchema(BaseSchema):
+    hospital_id = fields.Integer(strict=True)
+    enterprise_id = fields.Integer(strict=True)
+    region_prefix = fields.String(
+        validate=validate.Regexp(r"^\d{2,6}$", error="须为2至6位数字的行政区划代码前缀 (region code prefix)")
+    )
+    ordered_from = fields.Date()
+    ordered_before = fields.Date()
+    as_of = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class ReconRunSchema(BaseSchema):
+    id = fields.Integer()
+    as_of = fields.DateTime()
+    scope = fields.Dict()
+    invoice_grace_days = fields.Integer()
+    line_count = fields.Integer()
+    finding_count = fields.Integer()
+    orphan_count = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class FindingQuerySchema(BaseSchema):
+    status = fields.Enum(ReconStatus, by_value=True)
+    hospital_id = fields.Integer()
+    enterprise_id = fields.Integer()
+
+
+class FindingSchema(BaseSchema):
+    id = fields.Integer()
+    order_line_id = fields.Integer()
+    hospital_id = fields.Integer()
+    distributor_id = fields.Integer()
+    manufacturer_id = fields.Integer()
+    region_code = fields.String()
+    ordered_on = fields.Date()
+    status = fields.Enum(ReconStatus, by_value=True)
+    amount = Yuan(attribute="amount_fen")
+    diff_quantity = fields.Integer(attribute="diff_qty")
+    difference = Yuan(attribute="diff_fen")
+
+
+class StatementGenerateSchema(BaseSchema):
+    period = fields.String(required=True, validate=_month, metadata={"description": "YYYY-MM"})
+    hospital_id = fields.Integer(strict=True, load_default=None, allow_none=True)
+    enterprise_id = fields.Integer(strict=True, load_default=None, allow_none=True)
+    as_of = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class StatementQuerySchema(BaseSchema):
+    period = fields.String(validate=_month, metadata={"description": "YYYY-MM"})
+    all_versions = fields.Boolean(load_default=False)
+
+
+class StatementSchema(BaseSchema):
+    id = fields.Integer()
+    number = fields.String(attribute="payload.number")
+    hospital_id = fields.Integer()
+    enterprise_id = fields.Integer()
+    period_month = fields.Date()
+    version = fields.Integer()
+    as_of = fields.DateTime()
+    generated_at = fields.DateTime()
+    digest = fields.String(metadata={"description": "verification code (SHA-256 of the statement's data)"})
+    line_count = fields.Integer()
+    order_amount = Yuan(attribute="order_amount_fen")
+    invoiced = Yuan(attribute="invoiced_fen")
+    paid = Yuan(attribute="paid_fen")
+    discrepancy_count = fields.Integer()
+    state = fields.Enum(PartyDecision, by_value=True)
+    hospital_decision = fields.Enum(PartyDecision, by_value=True)
+    hospital_reason = fields.String(allow_none=True)
+    hospital_decided_at = fields.DateTime(allow_none=True)
+    enterprise_decision = fields.Enum(PartyDecision, by_value=True)
+    enterprise_reason = fields.String(allow_none=True)
+    enterprise_decided_at = fields.DateTime(allow_none=True)
+
+
+class StatementDetailSchema(StatementSchema):
+    lines = fields.List(fields.Dict(), attribute="payload.lines")
+    totals = fields.List(fields.Dict(), attribute="payload.totals")
+    discrepancies = fields.List(fields.Dict(), attribute="payload.discrepancies")
+
+
+class GenerationSchema(BaseSchema):
+    created = fields.List(fields.Nested(StatementSchema))
+    unchanged = fields.Integer()
+
+
+class StatementDecisionSchema(BaseSchema):
+    confirm = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class VerificationSchema(BaseSchema):
+    valid = fields.Boolean()
+    number = fields.String(allow_none=True)
+    period_month = fields.Date(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    current = fields.Boolean(allow_none=True)
+    state = fields.String(allow_none=True)

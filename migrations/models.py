@@ -6,5 +6,6 @@ Migrations never import today's models in revision files; only env.py uses this.
 import bidding.models  # noqa: F401
 import core.audit
 import core.idempotency
+import core.jobs
 import core.organizations  # noqa: F401
 import ledger.models  # noqa: F401

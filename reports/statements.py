@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from core.actors import Actor
 from ledger import reconcile, statements
 from ledger.models import PartyDecision, Statement
 from reports.documents import (
@@ -16,6 +19,7 @@ from reports.documents import (
     StatementLineRow,
     StatusTotal,
 )
+from reports.statement_pdf import render_statement
 
 _DECISION_LABELS = {
     PartyDecision.PENDING: "待确认",
@@ -87,3 +91,29 @@ def to_document(session: Session, statement: Statement, *, verify_url_base: str)
         verification_code=statement.digest,
         verify_url=f"{verify_url_base.rstrip('/')}/{statement.digest}",
     )
+
+
+def write_pdfs(
+    session: Session,
+    actor: Actor,
+    period: date,
+    out_dir: Path,
+    *,
+    verify_url_base: str,
+    hospital_id: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """The current version of each statement of the month the actor may see, one PDF each."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stmt = statements.statements_for(actor, period=period)
+    if hospital_id is not None:
+        stmt = stmt.where(Statement.hospital_id == hospital_id)
+    current = session.scalars(stmt).all()
+    written = []
+    for n, statement in enumerate(current, start=1):
+        path = out_dir / f"{statement.payload['number']}.pdf"
+        path.write_bytes(render_statement(to_document(session, statement, verify_url_base=verify_url_base)))
+        written.append(path)
+        if progress:
+            progress(n, len(current))
+    return written

@@ -41,7 +41,9 @@ DURING_DEMAND = T0 + timedelta(days=1)
 DURING_BIDDING = T0 + timedelta(days=7)
 AFTER_DEADLINE = T0 + timedelta(days=8, minutes=1)
 AT_OPENING = TIMELINE["opening_at"]
-SEALER = BidSealer.from_base64(BidSealer.generate_key())
+#: The tests' bid-sealing key (scheduler processes started by tests get it through the environment).
+SEALING_KEY = BidSealer.generate_key()
+SEALER = BidSealer.from_base64(SEALING_KEY)
 _codes = itertools.count(1)
 
 

@@ -47,8 +47,19 @@ def init_api(app: Flask, config: Config) -> VbpApi:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
 
-    from app.api import audit, auth, delivery, ordering, organizations, payments, tendering
+    from app.api import (
+        audit,
+        auth,
+        delivery,
+        jobs,
+        ordering,
+        organizations,
+        payments,
+        reconciliation,
+        tendering,
+    )
 
-    for module in (auth, organizations, audit, tendering, ordering, delivery, payments):
+    modules = (auth, organizations, audit, tendering, ordering, delivery, payments, reconciliation, jobs)
+    for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
     return api

@@ -11,6 +11,7 @@ concurrent requests.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -528,3 +529,44 @@ def clear_prepayment(session: Session, actor: Actor, prepayment_id: int, *, now:
         now=now,
     )
     return prepayment
+
+
+@dataclass(frozen=True)
+class FilingReminder:
+    enterprise_id: int
+    hospital_id: int
+    period_month: date
+    deadline: date
+    lines: int
+    amount_fen: int
+
+
+def filing_reminders(
+    session: Session, *, now: datetime, calendar: SettlementCalendar | None = None
+) -> list[FilingReminder]:
+    """Enterprises with last month's confirmed invoice lines not yet filed, while the filing
+    window is open (vbp-rules.md §4.3 step 2): who should file, for which hospital, by when."""
+    today = clock.business_date(now)
+    period = _month(_month(today) - timedelta(days=1))
+    deadline = filing_deadline(period, calendar or SettlementCalendar())
+    if today > deadline:
+        return []
+    open_line = select(SettlementLine.id).where(
+        SettlementLine.invoice_line_id == InvoiceLine.id,
+        SettlementLine.status != SettlementLineStatus.DISPUTED,
+    )
+    rows = session.execute(
+        select(
+            InvoiceLine.enterprise_id, InvoiceLine.hospital_id, func.count(), func.sum(InvoiceLine.amount_fen)
+        )
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            InvoiceLine.status == InvoiceLineStatus.CONFIRMED,
+            Invoice.issued_on >= period,
+            Invoice.issued_on < _next_month(period),
+            ~open_line.exists(),
+        )
+        .group_by(InvoiceLine.enterprise_id, InvoiceLine.hospital_id)
+        .order_by(InvoiceLine.enterprise_id, InvoiceLine.hospital_id)
+    ).all()
+    return [FilingReminder(e, h, period, deadline, int(n), int(amount or 0)) for e, h, n, amount in rows]

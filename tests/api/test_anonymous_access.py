@@ -13,6 +13,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/tokens"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"),
+    # Anyone holding a statement PDF may check its code; the answer shows no amounts.
+    ("GET", "/api/v1/statements/verify/<string:code>"),
 }
 
 

@@ -1,0 +1,131 @@
+"""The statement PDF read back with poppler: Chinese text extractable, CJK font embedded, page
+numbers on every page, the line table's header repeated on every page it spans."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import UTC, date, datetime
+
+import pytest
+
+from reports.documents import (
+    Confirmation,
+    DiscrepancyRow,
+    Party,
+    StatementDocument,
+    StatementLineRow,
+    StatusTotal,
+)
+from reports.statement_pdf import render_statement
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("pdftotext") and shutil.which("pdffonts")),
+    reason="poppler-utils missing: run scripts/system-packages.sh",
+)
+
+AT = datetime(2026, 6, 3, 2, 0, tzinfo=UTC)
+
+
+def _line(n: int) -> StatementLineRow:
+    return StatementLineRow(
+        order_line_id=n,
+        order_ref=f"DD{n:08d}-{n}",
+        product="阿托伐他汀钙片 20mg×28片",
+        ordered_qty=10,
+        shipped_qty=10,
+        accepted_qty=10,
+        rejected_qty=0,
+        returned_qty=0,
+        invoiced_qty=10,
+        pack_price_fen=1_234,
+        order_amount_fen=12_340,
+        invoiced_fen=12_340,
+        paid_fen=12_340 if n % 2 else 0,
+        shipment_refs=f"FH{n}",
+        invoice_refs=f"0510010000{n:04d}",
+        payment_refs="ICBC-1" if n % 2 else "",
+        status="complete" if n % 2 else "awaiting_payment",
+        status_label="已完成" if n % 2 else "待付款",
+        diff_qty=0,
+        diff_fen=0 if n % 2 else 12_340,
+    )
+
+
+def _document(lines: int) -> StatementDocument:
+    rows = [_line(n) for n in range(1, lines + 1)]
+    unpaid = [r for r in rows if r.paid_fen == 0]
+    return StatementDocument(
+        number="DZD-202605-000012-000034-V2",
+        version=2,
+        period=date(2026, 5, 1),
+        hospital=Party("医疗机构", "成都市第一人民医院", "12510100MB1234567X"),
+        enterprise=Party("配送企业", "四川医药配送有限公司", "91510100MA6B0000XY"),
+        as_of=AT,
+        generated_at=AT,
+        lines=rows,
+        totals=[
+            StatusTotal("complete", "已完成", lines - len(unpaid), 12_340 * (lines - len(unpaid)), 0),
+            StatusTotal(
+                "awaiting_payment", "待付款", len(unpaid), 12_340 * len(unpaid), 12_340 * len(unpaid)
+            ),
+        ],
+        discrepancies=[
+            DiscrepancyRow(
+                "发票价格不符", "订单行 DD00000001-1; 发票 05100100000001", 10, 1_500, "发票价格不符"
+            )
+        ],
+        confirmations=[
+            Confirmation("医疗机构", "已确认", AT),
+            Confirmation("配送企业", "待确认", None),
+        ],
+        verification_code="ab" * 32,
+        verify_url="https://ybj.example.gov.cn/api/v1/statements/verify/" + "ab" * 32,
+    )
+
+
+def _pages(pdf: bytes) -> list[str]:
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout
+    return text.decode().split("\f")[:-1]
+
+
+def test_statement_text_totals_and_font_are_in_the_pdf() -> None:
+    pdf = render_statement(_document(5))
+    page = "".join(_pages(pdf))
+    for expected in (
+        "医药集中采购三流合一对账单",
+        "成都市第一人民医院",
+        "12510100MB1234567X",
+        "四川医药配送有限公司",
+        "2026年05月",
+        "第2版",
+        "按状态汇总",
+        "差异明细",
+        "发票价格不符",
+        "15.00",  # the discrepancy's 1,500 fen
+        "617.00",  # order total: 5 × 123.40
+        "246.80",  # unpaid: 2 × 123.40
+        "ABABABAB",  # the grouped verification code
+        "第1页/共2页",
+    ):
+        assert expected in page, expected
+    fonts = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    font_rows = [row for row in fonts.splitlines() if "WenQuanYi" in row or "VbpCJK" in row]
+    assert font_rows, fonts
+    assert all(re.search(r"\byes\s+yes\b", row) for row in font_rows), fonts  # embedded, subset
+
+
+def test_long_statements_split_with_the_header_on_every_page() -> None:
+    pdf = render_statement(_document(300))
+    pages = _pages(pdf)
+    assert len(pages) > 5
+    for number, page in enumerate(pages, start=1):
+        assert f"第{number}页/共{len(pages)}页" in page
+    line_pages = [p for p in pages if re.search(r"FH\d+", p)]  # shipment refs appear only in lines
+    assert len(line_pages) > 3
+    assert all("订单金额(元)" in p and "付款流水" in p for p in line_pages)
+    assert "DD00000300-300" in "".join(pages)
+    assert "37020.00" in pages[-1] or "37020.00" in pages[-2]  # 300 × 123.40, in the totals
