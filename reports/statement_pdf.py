@@ -49,7 +49,7 @@ LINE_HEADER = [
     "状态",
 ]
 #: Column widths in points (landscape A4 minus margins ≈ 785 pt).
-LINE_WIDTHS = [62, 104, 27, 27, 27, 27, 27, 27, 40, 50, 50, 50, 50, 72, 58, 52]
+LINE_WIDTHS = [62, 104, 27, 27, 27, 27, 27, 27, 40, 50, 50, 50, 42, 82, 56, 52]
 FONT_SIZE = 6.5
 #: The text columns that wrap (the others are numbers or short codes).
 WRAP = (1, 12, 13, 14, 15)

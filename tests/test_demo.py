@@ -1,5 +1,9 @@
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -7,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from core import audit
 from core.organizations import Organization, User
+from ledger.models import Statement
 
 
 def test_demo_runs_twice_without_duplicating_anything(
@@ -28,3 +33,36 @@ def test_demo_runs_twice_without_duplicating_anything(
     assert counts[0] >= 13  # bureau, 4 manufacturers, 2 distributors, 6 hospitals
     assert "Demo-2026-vbp" in first.output
     assert audit.verify_chain(session).ok
+
+
+def test_demo_writes_statement_pdfs_that_read_back_in_chinese_with_the_font_embedded(
+    app: Flask, db: Database, session: Session, tmp_path: Path
+) -> None:
+    if not (shutil.which("pdftotext") and shutil.which("pdffonts")):
+        pytest.skip("poppler-utils missing: run scripts/system-packages.sh")
+    result = app.test_cli_runner().invoke(args=["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    pdfs = sorted((tmp_path / "statements").rglob("*.pdf"))
+    assert pdfs, result.output
+    assert str(tmp_path / "statements") in result.output  # the demo says where they are
+    for pdf in pdfs:
+        statement = session.query(Statement).filter_by(digest=_code_in(pdf)).one()
+        text = re.sub(
+            r"\s+",
+            "",
+            subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode(),
+        )
+        assert "医药集中采购三流合一对账单" in text
+        assert statement.payload["hospital"]["name"] in text
+        assert (
+            f"{statement.order_amount_fen // 100}.{statement.order_amount_fen % 100:02d}" in text
+        )  # 订单金额合计
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True).stdout.decode()
+        assert re.search(r"WenQuanYi\S*\s+TrueType\s+\S+\s+yes", fonts), fonts
+
+
+def _code_in(pdf: Path) -> str:
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
+    match = re.search(r"verify/([0-9a-f]{64})", text.replace("\n", ""))
+    assert match, text[-500:]
+    return match.group(1)
