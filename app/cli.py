@@ -84,23 +84,21 @@ ledger_cli = AppGroup("ledger", help="The double-entry journal.")
 
 @ledger_cli.command("verify")
 def ledger_verify() -> None:
-    """Check that every entry balances, has postings, and all balances sum to zero; exit 1 if not."""
-    from ledger.journal import verify_journal
+    """Check the ledger's invariants (ledger/invariants.py); exit 1 if any fails."""
+    from ledger.invariants import check_ledger
 
-    with unit_of_work(get_db().sessionmaker()) as session:
-        report = verify_journal(session)
+    with get_db().sessionmaker() as session:
+        report = check_ledger(session)
+    journal = report.journal
     click.echo(
-        f"分录 {report.entries} 笔，过账 {report.postings} 条，余额合计 {report.total_fen} 分 "
+        f"分录 {journal.entries} 笔，过账 {journal.postings} 条，余额合计 {journal.total_fen} 分 "
         f"(entries, postings, sum of balances in fen)"
     )
     if not report.ok:
-        click.echo(
-            f"不平衡分录 (unbalanced entries): {report.unbalanced_entries}; "
-            f"无过账分录 (entries without postings): {report.entries_without_postings}",
-            err=True,
-        )
+        for problem in report.problems():
+            click.echo(problem, err=True)
         sys.exit(1)
-    click.echo("账簿平衡 (journal balances)")
+    click.echo("账簿平衡，付款不超过确认金额，资金记录均对应订单行 (ledger invariants hold)")
 
 
 @click.command("bootstrap")

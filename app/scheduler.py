@@ -145,6 +145,16 @@ def settlement_reminders(session: Session, tick: datetime, ctx: JobContext) -> d
     }
 
 
+def verify_ledger(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """Nightly invariant check; a broken ledger fails the job, so it shows in the history."""
+    from ledger.invariants import check_ledger
+
+    report = check_ledger(session)
+    if not report.ok:
+        raise RuntimeError("; ".join(report.problems()))
+    return {"entries": report.journal.entries, "postings": report.journal.postings}
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -165,6 +175,12 @@ JOBS: dict[str, Job] = {
             "每晚全省三流对账快照 (nightly province reconciliation)",
             {"hour": 2, "minute": 0},
             nightly_reconciliation,
+        ),
+        Job(
+            "verify_ledger",
+            "每晚账簿不变量检查 (nightly ledger invariants)",
+            {"hour": 2, "minute": 30},
+            verify_ledger,
         ),
         Job(
             "monthly_documents",

@@ -24,6 +24,7 @@ from app import create_app
 from app.cli import alembic_config
 from app.config import Config
 from app.db import Database, get_db
+from ledger.invariants import check_ledger
 
 PG_ADMIN_URL = os.environ.get(
     "VBP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -124,10 +125,15 @@ def db(app: Flask) -> Iterator[Database]:
 
 
 @pytest.fixture
-def session(db: Database) -> Iterator[Session]:
+def session(db: Database, request: pytest.FixtureRequest) -> Iterator[Session]:
     s = db.sessionmaker()
     yield s
     s.close()
+    if "corrupts_ledger" not in request.keywords and not request.session.shouldfail:
+        # Every scenario must leave the ledger's invariants intact (ledger/invariants.py).
+        with db.sessionmaker() as check:
+            report = check_ledger(check)
+        assert report.ok, report.problems()
 
 
 @pytest.fixture

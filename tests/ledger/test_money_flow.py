@@ -252,7 +252,7 @@ def test_ledger_verify_cli_reports_a_balanced_journal(app: Flask, session: Sessi
     session.commit()
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
-    assert "账簿平衡" in result.output
+    assert "ledger invariants hold" in result.output
 
 
 @pytest.mark.postgresql_only

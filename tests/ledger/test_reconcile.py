@@ -363,6 +363,7 @@ def test_precedence_keeps_every_broken_rule_as_a_flag(market: Market) -> None:
     )
 
 
+@pytest.mark.corrupts_ledger
 def test_orphans_name_the_record_and_the_difference(market: Market) -> None:
     s = market.session
     line = Line(market, 10).place().accept().receive(10).invoice_all()
@@ -408,6 +409,7 @@ def test_orphans_name_the_record_and_the_difference(market: Market) -> None:
     assert {o.kind for o in mine} == {reconcile.OrphanKind.SHIPMENT}
 
 
+@pytest.mark.corrupts_ledger
 def test_payment_that_differs_from_the_confirmed_amount_is_an_orphan(market: Market) -> None:
     line = Line(market, 10).place().accept().receive(10).invoice_all()
     line.settle_and_pay()
