@@ -1,0 +1,188 @@
+"""Authorization matrix: every route of the URL map × every organization kind × every role,
+checked against the declared policy below. A route missing from the policy fails the test, so a new endpoint cannot escape review. Unexpected 2xx (access where the policy
+denies it) or any 5xx fails.
+
+Policy letters: B bureau, H hospital, M manufacturer, D distributor; then which roles (ROLES).
+Anonymous callers: test_anonymous_access.py. Object-level rules (another organization's ids
+answer 404): test_object_level_access.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from core.actors import OrgKind, Role
+from tests.factories import bearer, make_org, make_user
+
+#: Who in an allowed organization: every role; admins and operators; admins only; admins and
+#: auditors (user and audit oversight; one's own user record is tested elsewhere).
+READ, WRITE, ADMIN, OVERSIGHT = "read", "write", "admin", "oversight"
+ROLES = {
+    READ: {Role.ADMIN, Role.OPERATOR, Role.AUDITOR},
+    WRITE: {Role.ADMIN, Role.OPERATOR},
+    ADMIN: {Role.ADMIN},
+    OVERSIGHT: {Role.ADMIN, Role.AUDITOR},
+}
+PUBLIC = "public"
+KINDS = {"B": OrgKind.BUREAU, "H": OrgKind.HOSPITAL, "M": OrgKind.MANUFACTURER, "D": OrgKind.DISTRIBUTOR}
+
+#: (method, path under /api/v1) → (organization kinds allowed, READ | WRITE), or PUBLIC.
+POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
+    ("GET", "/agreed-volume-progress"): ("BDHM", READ),
+    ("GET", "/audit-events"): ("BDHM", OVERSIGHT),
+    ("GET", "/audit-events/verify"): ("B", OVERSIGHT),
+    ("POST", "/auth/login"): PUBLIC,
+    ("POST", "/auth/logout"): PUBLIC,
+    ("GET", "/auth/me"): ("BDHM", READ),
+    ("POST", "/auth/tokens"): PUBLIC,
+    ("GET", "/auth/tokens"): ("BDHM", READ),
+    ("DELETE", "/auth/tokens/<int:token_id>"): ("BDHM", READ),
+    ("GET", "/batches"): ("BDHM", READ),
+    ("POST", "/batches"): ("B", WRITE),
+    ("GET", "/batches/<int:batch_id>"): ("BDHM", READ),
+    ("GET", "/batches/<int:batch_id>/allocations"): ("BDHM", READ),
+    ("GET", "/batches/<int:batch_id>/allocations/export"): ("BDHM", READ),
+    ("POST", "/batches/<int:batch_id>/bids"): ("M", WRITE),
+    ("GET", "/batches/<int:batch_id>/bids"): ("BM", READ),
+    ("POST", "/batches/<int:batch_id>/demand"): ("H", WRITE),
+    ("GET", "/batches/<int:batch_id>/demand"): ("BH", READ),
+    ("GET", "/batches/<int:batch_id>/demand/totals"): ("B", READ),
+    ("POST", "/batches/<int:batch_id>/demand/upload"): ("H", WRITE),
+    ("GET", "/batches/<int:batch_id>/items"): ("BDHM", READ),
+    ("POST", "/batches/<int:batch_id>/items"): ("B", WRITE),
+    ("POST", "/batches/<int:batch_id>/listings"): ("B", WRITE),
+    ("POST", "/batches/<int:batch_id>/open"): ("B", WRITE),
+    ("POST", "/batches/<int:batch_id>/publish"): ("B", WRITE),
+    ("GET", "/batches/<int:batch_id>/results"): ("BDHM", READ),
+    ("GET", "/batches/<int:batch_id>/results/export"): ("BDHM", READ),
+    ("PATCH", "/batches/<int:batch_id>/rules"): ("B", WRITE),
+    ("POST", "/batches/<int:batch_id>/transitions"): ("B", WRITE),
+    ("DELETE", "/bids/<int:bid_id>"): ("M", WRITE),
+    ("POST", "/credit-ratings"): ("B", WRITE),
+    ("GET", "/credit-ratings"): ("BDM", READ),
+    ("POST", "/distribution-authorizations"): ("M", WRITE),
+    ("GET", "/distribution-authorizations"): ("BDHM", READ),
+    ("DELETE", "/distribution-authorizations/<int:authorization_id>"): ("BM", WRITE),
+    ("GET", "/docs"): PUBLIC,
+    ("POST", "/fund-settlements"): ("B", WRITE),
+    ("GET", "/fund-settlements"): ("BH", READ),
+    ("GET", "/invoice-lines"): ("BDH", READ),
+    ("POST", "/invoice-lines/<int:line_id>/decision"): ("H", WRITE),
+    ("GET", "/invoice-lines/overdue"): ("BDH", READ),
+    ("POST", "/invoices"): ("D", WRITE),
+    ("GET", "/jobs"): ("B", READ),
+    ("GET", "/jobs/runs"): ("B", READ),
+    ("GET", "/listings"): ("BDHM", READ),
+    ("POST", "/listings/<int:listing_id>/status"): ("B", WRITE),
+    ("POST", "/listings/filed"): ("H", WRITE),
+    ("POST", "/listings/price-linked"): ("M", WRITE),
+    ("POST", "/off-platform-purchases"): ("H", WRITE),
+    ("GET", "/off-platform-purchases"): ("BH", READ),
+    ("POST", "/off-platform-purchases/upload"): ("H", WRITE),
+    ("GET", "/openapi.json"): PUBLIC,
+    ("POST", "/orders"): ("H", WRITE),
+    ("GET", "/orders"): ("BDHM", READ),
+    ("GET", "/orders/<int:order_id>"): ("BDHM", READ),
+    ("POST", "/orders/<int:order_id>/cancel"): ("H", WRITE),
+    ("POST", "/orders/<int:order_id>/decision"): ("D", WRITE),
+    ("POST", "/orders/<int:order_id>/shipments"): ("D", WRITE),
+    ("POST", "/orders/upload"): ("H", WRITE),
+    ("GET", "/organizations"): ("BDHM", READ),
+    ("POST", "/organizations"): ("B", ADMIN),
+    ("GET", "/organizations/<int:org_id>"): ("BDHM", READ),
+    ("PATCH", "/organizations/<int:org_id>"): ("B", ADMIN),
+    ("GET", "/organizations/<int:org_id>/users"): ("BDHM", OVERSIGHT),
+    ("POST", "/organizations/<int:org_id>/users"): ("BDHM", ADMIN),
+    ("GET", "/payments"): ("BDH", READ),
+    ("POST", "/prepayments"): ("B", WRITE),
+    ("GET", "/prepayments"): ("BH", READ),
+    ("POST", "/prepayments/<int:prepayment_id>/clearing"): ("B", WRITE),
+    ("GET", "/products"): ("BDHM", READ),
+    ("POST", "/products"): ("BM", WRITE),
+    ("GET", "/products/<int:product_id>"): ("BDHM", READ),
+    ("GET", "/products/export"): ("BDHM", READ),
+    ("POST", "/products/import"): ("BM", WRITE),
+    ("GET", "/products/template"): ("BDHM", READ),
+    ("POST", "/receipt-lines/<int:receipt_line_id>/returns"): ("H", WRITE),
+    ("GET", "/reconciliation/lines"): ("BDHM", READ),
+    ("GET", "/reconciliation/orphans"): ("BDHM", READ),
+    ("POST", "/reconciliation/runs"): ("B", WRITE),
+    ("GET", "/reconciliation/runs"): ("B", READ),
+    ("GET", "/reconciliation/runs/<int:run_id>/findings"): ("BDHM", READ),
+    ("GET", "/reconciliation/summary"): ("BDHM", READ),
+    ("POST", "/reference-prices"): ("B", WRITE),
+    ("GET", "/reference-prices"): ("B", READ),
+    ("GET", "/retained-savings"): ("BH", READ),
+    ("POST", "/settlement-applications"): ("D", WRITE),
+    ("GET", "/settlement-applications"): ("BDH", READ),
+    ("GET", "/settlement-applications/<int:application_id>"): ("BDH", READ),
+    ("POST", "/settlement-applications/<int:application_id>/confirmation"): ("H", WRITE),
+    ("POST", "/settlement-applications/<int:application_id>/self-payment"): ("H", WRITE),
+    ("POST", "/settlement-runs"): ("B", WRITE),
+    ("POST", "/settlement-runs/<int:run_id>/payments"): ("B", WRITE),
+    ("GET", "/shipment-lines"): ("BDHM", READ),
+    ("POST", "/shipment-lines/<int:shipment_line_id>/receipt"): ("H", WRITE),
+    ("GET", "/statements"): ("BDH", READ),
+    ("GET", "/statements/<int:statement_id>"): ("BDH", READ),
+    ("POST", "/statements/<int:statement_id>/decision"): ("DH", WRITE),
+    ("GET", "/statements/<int:statement_id>/pdf"): ("BDH", READ),
+    ("POST", "/statements/generate"): ("B", WRITE),
+    ("GET", "/statements/verify/<string:code>"): PUBLIC,
+    ("GET", "/users/<int:user_id>"): ("BDHM", OVERSIGHT),
+    ("PATCH", "/users/<int:user_id>"): ("BDHM", ADMIN),
+}
+
+
+def _expected(rule: tuple[str, str] | str, kind: str, role: Role) -> str:
+    if rule == PUBLIC:
+        return "allowed"
+    kinds, access = rule
+    if kind not in kinds or role not in ROLES[access]:
+        return "denied"
+    return "allowed"
+
+
+def test_every_route_every_role_matches_the_declared_policy(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    headers = {}
+    for letter, kind in KINDS.items():
+        org = make_org(session, kind, region_code="510104")
+        for role in (Role.ADMIN, Role.OPERATOR, Role.AUDITOR):
+            headers[(letter, role)] = bearer(session, make_user(session, org, role))
+    session.commit()
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((method, rule.rule.removeprefix("/api/v1")))
+    unknown = sorted(set(routes) - set(POLICY))
+    assert not unknown, f"routes without a declared policy: {unknown}"
+    stale = sorted(set(POLICY) - set(routes))
+    assert not stale, f"policy entries for routes that no longer exist: {stale}"
+
+    outcomes: Counter[str] = Counter()
+    failures = []
+    for method, path in routes:
+        url = "/api/v1" + re.sub(r"<(?:\w+:)?\w+>", "999999", path)
+        for (letter, role), auth in headers.items():
+            expected = _expected(POLICY[(method, path)], letter, role)
+            response = client.open(url, method=method, json={}, headers=auth)
+            code = response.status_code
+            outcomes[f"{expected}:{code // 100}xx"] += 1
+            if (
+                code >= 500
+                or (expected == "denied" and code != 403)
+                or (expected == "allowed" and code in (401, 403))
+            ):
+                failures.append((method, path, letter, role.value, expected, code))
+    calls = sum(outcomes.values())
+    print(f"authorization matrix: {len(routes)} routes × {len(headers)} (kind, role) = {calls} calls")
+    print(f"  outcomes: {dict(sorted(outcomes.items()))}")
+    assert not failures, "\n".join(map(str, failures))
