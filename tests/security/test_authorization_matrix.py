@@ -1,6 +1,7 @@
 """Authorization matrix: every route of the URL map × every organization kind × every role,
-checked against the declared policy below. A route missing from the policy fails the test, so a new endpoint cannot escape review. Unexpected 2xx (access where the policy
-denies it) or any 5xx fails.
+checked against the declared policy below. A route missing from the policy fails the test, so
+a new endpoint cannot escape review. Unexpected 2xx (access where the policy denies it) or any
+5xx fails.
 
 Policy letters: B bureau, H hospital, M manufacturer, D distributor; then which roles (ROLES).
 Anonymous callers: test_anonymous_access.py. Object-level rules (another organization's ids
