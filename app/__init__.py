@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response
+from werkzeug.routing import IntegerConverter, Map
 
 from app.config import Config
 
@@ -33,6 +34,8 @@ def create_app(config: Config | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         JSON_SORT_KEYS=False,
     )
+    # Path ids beyond 64 bits are not ids: 404, not an overflow inside the database driver.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
     logging.basicConfig(level=logging.INFO if not config.testing else logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -47,6 +50,12 @@ def create_app(config: Config | None = None) -> Flask:
     cli.init_app(app)
     app.after_request(_security_headers)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _instance_path(config: Config | None) -> str:

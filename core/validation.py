@@ -7,10 +7,13 @@ Money travels as decimal strings in yuan and is converted to integer fen / yuan�
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
 from core.money import E4_PER_YUAN, FEN_PER_YUAN, MoneyError, e4_to_str, fen_to_str, parse_decimal
 
@@ -38,13 +41,38 @@ _localize(fields.Nested, type="须为对象 (Invalid input type.)")
 _localize(fields.Enum, unknown="取值无效，可选：{choices} (Must be one of: {choices}.)")
 
 
+#: C0 control characters other than tab, newline and carriage return: never valid in text, and
+#: NUL cannot even be stored by PostgreSQL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_characters(value: Any, path: str, errors: dict[str, list[str]]) -> None:
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            errors[path or "_schema"] = ["不能包含控制字符 (control characters are not allowed)"]
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _control_characters(item, f"{path}.{key}" if path else str(key), errors)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _control_characters(item, f"{path}.{i}" if path else str(i), errors)
+
+
 class BaseSchema(Schema):
-    """Rejects unknown fields; Chinese-first messages."""
+    """Rejects unknown fields and control characters in text; Chinese-first messages."""
 
     class Meta:
         unknown = RAISE
 
     error_messages = {"unknown": _ZH["unknown"], "type": _ZH["type"]}
+
+    @pre_load(pass_collection=True)
+    def _refuse_control_characters(self, data: Any, **kwargs: Any) -> Any:
+        errors: dict[str, list[str]] = {}
+        _control_characters(data, "", errors)
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 class Yuan(fields.Field):
@@ -96,6 +124,20 @@ class Ratio(fields.Field):
             return parse_decimal(value, places=6)
         except MoneyError as exc:
             raise self.make_error("invalid") from exc
+
+
+class Month(fields.Field):
+    """A calendar month as "YYYY-MM" (2000–2099), the first day of the month inside."""
+
+    default_error_messages = {"invalid": "须为 YYYY-MM 格式的月份，2000至2099年 (a month, YYYY-MM)"}
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else f"{value:%Y-%m}"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", value):
+            raise self.make_error("invalid")
+        return date(int(value[:4]), int(value[5:]), 1)
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from core.validation import BaseSchema, Ratio, Yuan
+from core.validation import BaseSchema, Month, Ratio, Yuan
 from ledger.models import (
     ApplicationStatus,
     InvoiceKind,
@@ -497,8 +497,6 @@ class OverdueQuerySchema(BaseSchema):
 
 # --- reconciliation and statements -------------------------------------------------------------
 
-_month = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="须为 YYYY-MM 格式的月份 (a month, YYYY-MM)")
-
 
 class ReconcileQuerySchema(BaseSchema):
     hospital_id = fields.Integer()
@@ -604,14 +602,14 @@ class FindingSchema(BaseSchema):
 
 
 class StatementGenerateSchema(BaseSchema):
-    period = fields.String(required=True, validate=_month, metadata={"description": "YYYY-MM"})
+    period = Month(required=True, metadata={"description": "YYYY-MM"})
     hospital_id = fields.Integer(strict=True, load_default=None, allow_none=True)
     enterprise_id = fields.Integer(strict=True, load_default=None, allow_none=True)
     as_of = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class StatementQuerySchema(BaseSchema):
-    period = fields.String(validate=_month, metadata={"description": "YYYY-MM"})
+    period = Month(metadata={"description": "YYYY-MM"})
     all_versions = fields.Boolean(load_default=False)
 
 

@@ -69,3 +69,19 @@ def download(
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
     return response
+
+
+def file_responses(*content_types: str, description: str = "文件 (file)") -> dict[str, Any]:
+    """OpenAPI for a 200 that is a file in one of several formats (flask-smorest's
+    `@blp.response` documents a single content type)."""
+    binary = {"type": "string", "format": "binary"}
+    return {
+        "responses": {
+            "200": {
+                "description": description,
+                "content": {
+                    ct: {"schema": {"type": "object"} if "json" in ct else binary} for ct in content_types
+                },
+            }
+        }
+    }

@@ -4,7 +4,6 @@ and the public verification of a statement's code."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Response, current_app, request
@@ -13,6 +12,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
 
 from app.api.common import PAGE, paginate
+from app.api.files import file_responses
 from app.auth import WRITERS, current_actor, requires
 from app.config import Config
 from app.db import request_session, unit_of_work
@@ -69,11 +69,6 @@ def _slice(query: dict[str, Any]) -> Slice:
         ordered_from=query.get("ordered_from"),
         ordered_before=query.get("ordered_before"),
     )
-
-
-def _month(text: str) -> date:
-    year, month = text.split("-")
-    return date(int(year), int(month), 1)
 
 
 @blp.route("/reconciliation/lines", methods=["GET"])
@@ -195,7 +190,7 @@ def generate_statements(data: dict[str, Any]) -> Any:
         return statements.generate(
             session,
             current_actor(),
-            period=_month(data["period"]),
+            period=data["period"],
             as_of=data.get("as_of") or now,
             now=now,
             hospital_id=data.get("hospital_id"),
@@ -213,7 +208,7 @@ def list_statements(query: dict[str, Any], pagination_parameters: PaginationPara
     """Statements you are a party to (all for the bureau); current versions unless asked."""
     stmt = statements.statements_for(
         current_actor(),
-        period=_month(query["period"]) if query.get("period") else None,
+        period=query.get("period"),
         current_only=not query["all_versions"],
     )
     return paginate(request_session(), stmt, pagination_parameters)
@@ -229,7 +224,7 @@ def get_statement(statement_id: int) -> Any:
 
 @blp.route("/statements/<int:statement_id>/pdf", methods=["GET"])
 @requires(OrgKind.BUREAU, OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR)
-@blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf")
+@blp.doc(**file_responses("application/pdf", description="对账单 PDF"))
 def statement_pdf_view(statement_id: int) -> Any:
     """The statement as a PDF (Chinese, embedded font, QR code leading to the verification)."""
     session = request_session()

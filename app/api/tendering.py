@@ -14,7 +14,7 @@ from marshmallow import fields
 
 from app import bid_sealer
 from app.api.common import PAGE, paginate
-from app.api.files import download, uploaded_table, validated_rows
+from app.api.files import XLSX, download, file_responses, uploaded_table, validated_rows
 from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
@@ -147,7 +147,7 @@ def import_products(_files: dict[str, Any]) -> Any:
 @blp.route("/products/export", methods=["GET"])
 @requires()
 @blp.arguments(ExportQuerySchema, location="query")
-@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
+@blp.doc(**file_responses(XLSX, "text/csv", description="产品目录 xlsx / CSV"))
 def export_products(query: dict[str, Any]) -> Response:
     """The catalogue as xlsx or CSV (same columns as the import)."""
     products = request_session().scalars(catalogue.products_visible_to(current_actor()).order_by(Product.id))
@@ -158,10 +158,10 @@ def export_products(query: dict[str, Any]) -> Response:
 
 @blp.route("/products/template", methods=["GET"])
 @requires()
-@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
+@blp.doc(**file_responses(XLSX, description="导入模板 (import template)"))
 def product_template() -> Response:
     """An empty xlsx template for the catalogue import."""
-    response = Response(template_xlsx(PRODUCT_COLUMNS, title="产品目录"), mimetype="application/octet-stream")
+    response = Response(template_xlsx(PRODUCT_COLUMNS, title="产品目录"), mimetype=XLSX)
     response.headers["Content-Disposition"] = 'attachment; filename="products-template.xlsx"'
     return response
 
@@ -376,7 +376,7 @@ def results(batch_id: int) -> Any:
 @blp.route("/batches/<int:batch_id>/results/export", methods=["GET"])
 @requires()
 @blp.arguments(ExportQuerySchema, location="query")
-@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
+@blp.doc(**file_responses(XLSX, "text/csv", "application/json", description="中选结果 (results)"))
 def export_results(query: dict[str, Any], batch_id: int) -> Response:
     """Results as xlsx (winners) or JSON (the full record the caller may see)."""
     data = queries.results_for(request_session(), current_actor(), batch_id)
@@ -418,7 +418,7 @@ def list_allocations(batch_id: int, pagination_parameters: PaginationParameters)
 @blp.route("/batches/<int:batch_id>/allocations/export", methods=["GET"])
 @requires()
 @blp.arguments(ExportQuerySchema, location="query")
-@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
+@blp.doc(**file_responses(XLSX, "text/csv", "application/json", description="约定采购量 (allocations)"))
 def export_allocations(query: dict[str, Any], batch_id: int) -> Response:
     """Agreed volumes as xlsx/CSV or JSON."""
     session = request_session()
