@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from app.config import Config
 from app.db import get_db, unit_of_work
@@ -17,6 +19,8 @@ from core.actors import Actor
 from core.money import fen_to_str
 from ledger import reconcile, statements
 from ledger.reconcile import Options, Slice
+from reports import indicators
+from reports.report_pdf import render_report
 from reports.statements import write_pdfs
 
 
@@ -155,3 +159,64 @@ def report_statements(period: str, hospital_id: int | None, as_of: str | None, o
             progress=tick_pdf,
         )
     click.echo(f"PDF {len(written)} 份 → {target}")
+
+
+@report_cli.command("indicators")
+@click.option("--from", "period_from", required=True, help="first month, YYYY-MM")
+@click.option("--to", "period_to", help="last month included, YYYY-MM (default: --from)")
+@click.option(
+    "--group-by",
+    type=click.Choice([g.value for g in indicators.GroupBy]),
+    default="province",
+    show_default=True,
+)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "json"]), default="pdf", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="file to write (default: instance/reports/)",
+)
+def report_indicators(
+    period_from: str, period_to: str | None, group_by: str, fmt: str, out: Path | None
+) -> None:
+    """The province's procurement indicators for a range of months (vbp-rules.md §6)."""
+    first, last = _month(period_from), _month(period_to or period_from)
+    target = (
+        out
+        or Path(current_app.instance_path)
+        / "reports"
+        / f"indicators-{first:%Y%m}-{last:%Y%m}-{group_by}.{fmt}"
+    )
+    with get_db().sessionmaker() as session:
+        path = write_indicator_report(
+            session, first, last, target, group_by=indicators.GroupBy(group_by), fmt=fmt, now=clock.now()
+        )
+    click.echo(f"指标报告 (indicator report) → {path}")
+
+
+def write_indicator_report(
+    session: Session,
+    first: date,
+    last: date,
+    path: Path,
+    *,
+    group_by: indicators.GroupBy,
+    fmt: str,
+    now: datetime,
+) -> Path:
+    report = indicators.compute_indicators(
+        session,
+        Actor.system(),
+        period_from=first,
+        period_before=indicators.next_month(last),
+        group_by=group_by,
+        as_of=clock.business_date(now),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "pdf":
+        path.write_bytes(render_report(indicators.to_document(report, generated_at=now)))
+    elif fmt == "xlsx":
+        path.write_bytes(indicators.to_xlsx(report))
+    else:
+        path.write_text(json.dumps(indicators.to_json(report), ensure_ascii=False, indent=2) + "\n")
+    return path

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.cli_reports import write_indicator_report
 from app.db import Database, unit_of_work
 from core.actors import Actor
 from core.money import fen_to_str
 from ledger import reconcile, statements
 from ledger.models import OrderLine
 from ledger.reconcile import Slice
+from reports.indicators import GroupBy
 from reports.statements import write_pdfs
 
 
@@ -50,4 +52,16 @@ def run_documents(
                 verify_url_base=verify_url_base,
             )
     echo(f"对账单PDF (statement PDFs): {len(written)} 份 → {out_dir / 'statements'}")
+    with db.sessionmaker() as session:
+        for month in months[-1:]:
+            for group_by, fmt in (
+                (GroupBy.MONTH, "pdf"),
+                (GroupBy.HOSPITAL, "pdf"),
+                (GroupBy.HOSPITAL, "xlsx"),
+            ):
+                path = out_dir / "reports" / f"indicators-{month:%Y-%m}-{group_by.value}.{fmt}"
+                written.append(
+                    write_indicator_report(session, month, month, path, group_by=group_by, fmt=fmt, now=now)
+                )
+    echo(f"月度指标报告 (monthly indicator report): → {out_dir / 'reports'}")
     return written

@@ -103,7 +103,8 @@ def nightly_reconciliation(session: Session, tick: datetime, ctx: JobContext) ->
 
 
 def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
-    """Last month's statements (new versions only where data changed) and their PDFs."""
+    """Last month's statements (new versions only where data changed), their PDFs, and the
+    month's indicator reports (PDF and xlsx, by month, region and hospital)."""
     from ledger import reconcile, statements
     from reports.statements import write_pdfs
 
@@ -115,12 +116,21 @@ def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict
     base = (ctx.config.public_url or "http://localhost:5000").rstrip("/") + "/api/v1/statements/verify"
     out = ctx.instance_path / "statements" / f"{period:%Y-%m}"
     written = write_pdfs(session, Actor.system(), period, out, verify_url_base=base)
+    from app.cli_reports import write_indicator_report
+    from reports.indicators import GroupBy
+
+    report_dir = ctx.instance_path / "reports"
+    for group_by in (GroupBy.MONTH, GroupBy.REGION, GroupBy.HOSPITAL):
+        for fmt in ("pdf", "xlsx"):
+            path = report_dir / f"indicators-{period:%Y-%m}-{group_by.value}.{fmt}"
+            write_indicator_report(session, period, period, path, group_by=group_by, fmt=fmt, now=tick)
     return {
         "period": f"{period:%Y-%m}",
         "new_versions": len(result.created),
         "unchanged": result.unchanged,
         "pdfs": len(written),
         "folder": str(out),
+        "indicator_reports": str(report_dir),
     }
 
 

@@ -660,3 +660,16 @@ class VerificationSchema(BaseSchema):
     version = fields.Integer(allow_none=True)
     current = fields.Boolean(allow_none=True)
     state = fields.String(allow_none=True)
+
+
+class IndicatorQuerySchema(BaseSchema):
+    period_from = Month(required=True, metadata={"description": "first month, YYYY-MM"})
+    period_to = Month(metadata={"description": "last month included, YYYY-MM (default: period_from)"})
+    group_by = fields.String(
+        load_default="province",
+        validate=validate.OneOf(["province", "region", "hospital", "enterprise", "month"]),
+    )
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "xlsx", "pdf"]))
+    as_of = fields.Date(
+        metadata={"description": "judge agreed-volume progress on this date (default: today)"}
+    )

@@ -61,6 +61,24 @@ def test_demo_writes_statement_pdfs_that_read_back_in_chinese_with_the_font_embe
         assert re.search(r"WenQuanYi\S*\s+TrueType\s+\S+\s+yes", fonts), fonts
 
 
+def test_demo_writes_the_monthly_indicator_report(app: Flask, db: Database, tmp_path: Path) -> None:
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils missing: run scripts/system-packages.sh")
+    result = app.test_cli_runner().invoke(args=["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    reports = sorted((tmp_path / "reports").glob("indicators-*"))
+    assert {p.suffix for p in reports} == {".pdf", ".xlsx"}, result.output
+    assert str(tmp_path / "reports") in result.output
+    pdf = next(p for p in reports if p.name.endswith("-month.pdf"))
+    text = re.sub(
+        r"\s+",
+        "",
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode(),
+    )
+    assert "医药集中带量采购监测指标报告" in text
+    assert "药品线上采购率" in text
+
+
 def _code_in(pdf: Path) -> str:
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
     match = re.search(r"verify/([0-9a-f]{64})", text.replace("\n", ""))

@@ -56,10 +56,22 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         organizations,
         payments,
         reconciliation,
+        reports,
         tendering,
     )
 
-    modules = (auth, organizations, audit, tendering, ordering, delivery, payments, reconciliation, jobs)
+    modules = (
+        auth,
+        organizations,
+        audit,
+        tendering,
+        ordering,
+        delivery,
+        payments,
+        reconciliation,
+        reports,
+        jobs,
+    )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
     return api

@@ -118,6 +118,7 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("GET", "/reconciliation/summary"): ("BDHM", READ),
     ("POST", "/reference-prices"): ("B", WRITE),
     ("GET", "/reference-prices"): ("B", READ),
+    ("GET", "/reports/indicators"): ("BDHM", READ),
     ("GET", "/retained-savings"): ("BH", READ),
     ("POST", "/settlement-applications"): ("D", WRITE),
     ("GET", "/settlement-applications"): ("BDH", READ),
