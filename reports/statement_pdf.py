@@ -27,6 +27,7 @@ from reports.pdf import metadata, numbered_canvas, style, table_style
 
 PAGE = landscape(A4)
 MARGIN = 10 * mm
+BOTTOM_MARGIN = 14 * mm  #: room for the page footer
 #: Rows per platypus Table; each chunk still breaks across pages with its header repeated.
 CHUNK = 400
 
@@ -240,7 +241,7 @@ def render_statement(doc: StatementDocument) -> bytes:
         leftMargin=MARGIN,
         rightMargin=MARGIN,
         topMargin=MARGIN,
-        bottomMargin=14 * mm,
+        bottomMargin=BOTTOM_MARGIN,
         title=f"对账单 {doc.number}",
         author="VBP 集中带量采购平台",
         subject=f"{doc.hospital.name} × {doc.enterprise.name} {doc.period:%Y-%m}",
