@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from flask_smorest import Blueprint
@@ -86,7 +87,20 @@ def list_users(org_id: int, pagination_parameters: PaginationParameters) -> Any:
     session, actor = request_session(), current_actor()
     accounts.get_organization(session, actor, org_id)
     stmt = accounts.users_visible_to(actor).where(User.organization_id == org_id).order_by(User.id)
-    return paginate(session, stmt, pagination_parameters)
+    users = paginate(session, stmt, pagination_parameters)
+    if actor.org_id == org_id and actor.role is Role.ADMIN:
+        return users
+    # Names are personal data: only the organization's own admins need them in full.
+    fields = ("id", "organization_id", "username", "role", "active", "created_at")
+    return [
+        SimpleNamespace(**{f: getattr(u, f) for f in fields}, display_name=mask_name(u.display_name))
+        for u in users
+    ]
+
+
+def mask_name(name: str) -> str:
+    """张三丰 → 张**; a one-character name stays as it is."""
+    return name[:1] + "*" * (len(name) - 1)
 
 
 @blp.route("/organizations/<int:org_id>/users", methods=["POST"])

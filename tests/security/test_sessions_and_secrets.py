@@ -63,3 +63,28 @@ def test_no_password_token_or_key_reaches_the_logs(
     logged = caplog.text
     assert PASSWORD not in logged
     assert token not in logged
+
+
+def test_user_names_are_masked_for_everyone_but_the_organizations_own_admins(
+    client: FlaskClient, session: Session
+) -> None:
+    from core.actors import OrgKind, Role
+    from tests.factories import bearer
+
+    hospital = make_org(session, OrgKind.HOSPITAL)
+    nurse = make_user(session, hospital, Role.OPERATOR)
+    session.get_one(User, nurse.id).display_name = "王小明"
+    own_admin = bearer(session, make_user(session, hospital, Role.ADMIN))
+    own_auditor = bearer(session, make_user(session, hospital, Role.AUDITOR))
+    bureau_auditor = bearer(session, make_user(session, make_org(session, OrgKind.BUREAU), Role.AUDITOR))
+    session.commit()
+
+    def names(headers: dict[str, str]) -> set[str]:
+        response = client.get(f"/api/v1/organizations/{hospital.id}/users", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return {u["display_name"] for u in response.get_json()}
+
+    assert "王小明" in names(own_admin)
+    assert "王**" in names(own_auditor)
+    assert "王**" in names(bureau_auditor)
+    assert "王小明" not in names(bureau_auditor)
