@@ -1,0 +1,173 @@
+"""Benchmark: three-flow reconciliation of a province's order lines against one plain SQL
+aggregate over the same tables, measured in the same run on the same data.
+
+    python -m bench.reconcile                                  # 1,000,000 lines, PostgreSQL
+    python -m bench.reconcile --order-lines 20000 --database-url sqlite:////tmp/recon.sqlite3
+
+The data comes from the synthetic-province generator (bench/generate.py: orders, shipments,
+receipts, returns, invoices, settlements, payments, with every discrepancy kind). Then, each
+timed twice and the faster run kept (the first warms the cache for both):
+  * baseline  — one SELECT summing every flow per order line (one GROUP BY per flow, joined on
+                order_line_id) with no classification;
+  * summarize — the reconciliation: the same aggregates, a status per line by the precedence
+                rules, totals per status;
+  * run       — the stored province job: findings and totals written in one transaction.
+Prints the figures and the ratios, and writes a JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.cli import alembic_config  # noqa: E402
+from app.config import normalize_database_url  # noqa: E402
+from bench import generate  # noqa: E402
+from core.actors import Actor  # noqa: E402
+from ledger import reconcile  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/vbp_bench_reconcile"
+AS_OF = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
+
+#: The baseline: every flow summed per order line, joined, summed again. Same tables, same
+#: GROUP BYs as the reconciliation, without the status rules.
+PLAIN_AGGREGATE = """
+SELECT count(*), sum(ol.amount_fen), sum(s.q), sum(r.a), sum(r.rj), sum(rt.q), sum(i.q), sum(i.f), sum(p.f)
+FROM order_lines ol
+LEFT JOIN (SELECT order_line_id, sum(quantity) AS q FROM shipment_lines GROUP BY order_line_id) s
+  ON s.order_line_id = ol.id
+LEFT JOIN (SELECT order_line_id, sum(accepted_quantity) AS a, sum(rejected_quantity) AS rj
+           FROM receipt_lines GROUP BY order_line_id) r ON r.order_line_id = ol.id
+LEFT JOIN (SELECT order_line_id, sum(quantity) AS q FROM return_lines GROUP BY order_line_id) rt
+  ON rt.order_line_id = ol.id
+LEFT JOIN (SELECT order_line_id, sum(quantity) AS q, sum(amount_fen) AS f
+           FROM invoice_lines GROUP BY order_line_id) i ON i.order_line_id = ol.id
+LEFT JOIN (SELECT sl.order_line_id, sum(sl.amount_fen) AS f FROM settlement_lines sl
+           JOIN payments p ON p.application_id = sl.application_id
+           WHERE sl.status = 'confirmed' GROUP BY sl.order_line_id) p ON p.order_line_id = ol.id
+"""
+
+
+def _fresh_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and Path(parsed.database).exists():
+            Path(parsed.database).unlink()
+        return
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+def _best_of_two(fn: Callable[[], Any]) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(2):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated (unless --reuse)")
+    parser.add_argument("--order-lines", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="keep the generated data of an earlier run")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reconcile.json")
+    args = parser.parse_args()
+    url = normalize_database_url(args.database_url)
+    engine = create_engine(url)
+    generate_seconds = None
+    if not args.reuse:
+        _fresh_database(url)
+        command.upgrade(alembic_config(url), "head")
+        t = time.perf_counter()
+        with Session(engine) as session, session.begin():
+            generate.generate(
+                session,
+                scale=generate.Scale.custom(order_lines=args.order_lines),
+                seed=args.seed,
+                as_of=AS_OF,
+                progress=generate.stderr_progress if hasattr(generate, "stderr_progress") else None,
+            )
+        generate_seconds = time.perf_counter() - t
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+    system, where = Actor.system(), reconcile.Slice()
+
+    def baseline() -> Any:
+        with engine.connect() as conn:
+            return conn.execute(text(PLAIN_AGGREGATE)).one()
+
+    def summarize() -> Any:
+        with Session(engine) as session:
+            return reconcile.summarize(session, system, where, as_of=AS_OF)
+
+    def stored_run() -> Any:
+        with Session(engine) as session, session.begin():
+            run = reconcile.run_reconciliation(session, system, where, as_of=AS_OF, now=AS_OF)
+            return run.line_count, run.finding_count, run.orphan_count
+
+    base_s, base_row = _best_of_two(baseline)
+    summary_s, summary = _best_of_two(summarize)
+    run_s, (lines, findings, orphans) = _best_of_two(stored_run)
+    assert lines == base_row[0] == sum(x.lines for x in summary), "every line is classified exactly once"
+    with engine.connect() as conn:
+        version = conn.execute(
+            text("SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version")
+        ).scalar()
+    result = {
+        "benchmark": "reconcile",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": f"{engine.dialect.name} {version}",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "order_lines": lines,
+        "generate_seconds": round(generate_seconds, 1) if generate_seconds else None,
+        "baseline_seconds": round(base_s, 3),
+        "summarize_seconds": round(summary_s, 3),
+        "run_seconds": round(run_s, 3),
+        "summarize_ratio": round(summary_s / base_s, 2),
+        "run_ratio": round(run_s / base_s, 2),
+        "findings": findings,
+        "orphans": orphans,
+        "by_status": {x.status.value: x.lines for x in summary},
+    }
+    engine.dispose()
+    print(f"reconciliation of {lines:,} order lines on {result['database']} ({os.cpu_count()} CPUs)")
+    if generate_seconds:
+        print(f"  data generated in      {generate_seconds:8.1f} s")
+    print(f"  plain SQL aggregate    {base_s:8.2f} s   (baseline)")
+    print(f"  reconcile (summary)    {summary_s:8.2f} s   ratio {summary_s / base_s:.2f}× (target ≤ 3×)")
+    print(f"  reconcile (stored run) {run_s:8.2f} s   ratio {run_s / base_s:.2f}×  ({findings:,} findings)")
+    for status, n in result["by_status"].items():
+        print(f"    {status:<26}{n:>10,}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(f"  result                 {args.out}")
+
+
+if __name__ == "__main__":
+    main()
