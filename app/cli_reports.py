@@ -83,7 +83,7 @@ def reconcile_command(
     moment, system = _as_of(as_of), Actor.system()
     with unit_of_work(get_db().sessionmaker()) as session:
         if store:
-            with click.progressbar(length=3, label="对账中 (reconciling)") as bar:
+            with click.progressbar(length=2, label="对账中 (reconciling)") as bar:
                 run = reconcile.run_reconciliation(
                     session,
                     system,

@@ -31,8 +31,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
+    MetaData,
     Select,
+    Table,
     and_,
     case,
     exists,
@@ -44,6 +47,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.schema import DropTable
 
 from core import audit, clock
 from core.actors import Actor
@@ -617,6 +621,7 @@ def orphans(session: Session, actor: Actor, where: Slice) -> list[Orphan]:
     )
     results: list[Orphan] = []
     line_ids = scoped_lines(actor, where).scalar_subquery()
+    everything = actor.is_bureau and not where.where()
     for kind, record_type, stmt, line_col, detail in (
         (
             OrphanKind.SHIPMENT,
@@ -640,7 +645,8 @@ def orphans(session: Session, actor: Actor, where: Slice) -> list[Orphan]:
             "发票行与其验收记录或订单行的当事方不一致",
         ),
     ):
-        for row in session.execute(stmt.where(line_col.in_(line_ids)).order_by(stmt.selected_columns[0])):
+        limited = stmt if everything else stmt.where(line_col.in_(line_ids))
+        for row in session.execute(limited.order_by(stmt.selected_columns[0])):
             results.append(Orphan(kind, record_type, row[0], row[1], int(row[2]), int(row[3]), detail))
     results += _payment_orphans(session, actor, where)
     results += _duplicate_invoices(session, actor, where)
@@ -747,10 +753,9 @@ def run_reconciliation(
     )
     session.add(run)
     session.flush()
-    c = classified(actor, where, as_of, options).subquery("c")
+    full = classified(actor, where, as_of, options).subquery("full")
     run_id = literal(run.id, BigInteger)
-    finding_columns = [
-        "run_id",
+    findings_columns = [
         "order_line_id",
         "hospital_id",
         "distributor_id",
@@ -762,31 +767,27 @@ def run_reconciliation(
         "diff_qty",
         "diff_fen",
     ]
-    session.execute(
-        insert(ReconciliationFinding).from_select(
-            finding_columns,
-            select(
-                run_id,
-                *[c.c[name] for name in finding_columns[1:-3]],
-                c.c.amount_fen,
-                c.c.diff_qty,
-                c.c.diff_fen,
-            ).where(c.c.status.not_in([s.value for s in SETTLED])),
+    totals_columns = [
+        "hospital_id",
+        "distributor_id",
+        "status",
+        "lines",
+        "amount_fen",
+        "diff_qty",
+        "diff_fen",
+    ]
+
+    def findings_from(c: Any) -> Any:
+        return insert(ReconciliationFinding).from_select(
+            ["run_id", *findings_columns],
+            select(run_id, *[c.c[name] for name in findings_columns]).where(
+                c.c.status.not_in([s.value for s in SETTLED])
+            ),
         )
-    )
-    step("findings")
-    session.execute(
-        insert(ReconciliationTotal).from_select(
-            [
-                "run_id",
-                "hospital_id",
-                "distributor_id",
-                "status",
-                "lines",
-                "amount_fen",
-                "diff_qty",
-                "diff_fen",
-            ],
+
+    def totals_from(c: Any) -> Any:
+        return insert(ReconciliationTotal).from_select(
+            ["run_id", *totals_columns],
             select(
                 run_id,
                 c.c.hospital_id,
@@ -798,8 +799,28 @@ def run_reconciliation(
                 func.sum(c.c.diff_fen),
             ).group_by(c.c.hospital_id, c.c.distributor_id, c.c.status),
         )
-    )
-    step("totals")
+
+    kept = select(*[full.c[name] for name in findings_columns])
+    if session.get_bind().dialect.name == "postgresql":
+        # One pass over the flows: the classification is a CTE read by both writes (PostgreSQL
+        # materializes a CTE referenced twice), the findings written by a data-modifying CTE.
+        c = kept.cte("classified")
+        write_findings = findings_from(c).cte("write_findings")
+        session.execute(totals_from(c).add_cte(write_findings))
+    else:
+        # Elsewhere: classify once into a temporary table of the columns kept, then write both.
+        c = Table(
+            f"recon_run_{run.id}",
+            MetaData(),
+            *[Column(name, full.c[name].type) for name in findings_columns],
+            prefixes=["TEMPORARY"],
+        )
+        c.create(session.connection())
+        session.execute(insert(c).from_select(findings_columns, kept))
+        session.execute(findings_from(c))
+        session.execute(totals_from(c))
+        session.execute(DropTable(c))
+    step("findings and totals")
     run.orphan_count = len(orphans(session, actor, where))
     step("orphans")
     lines, found = session.execute(
