@@ -64,6 +64,7 @@ from reports.documents import BarChart, ReportDocument, Section, Table
 DRUG_TARGET = Decimal("0.90")
 HVC_TARGET = Decimal("0.80")
 RATE = Decimal("0.0001")
+MAX_CHART_GROUPS = 40
 
 
 class GroupBy(enum.StrEnum):
@@ -508,6 +509,8 @@ def to_xlsx(report: IndicatorReport) -> bytes:
 def to_document(report: IndicatorReport, *, generated_at: Any) -> ReportDocument:
     """Tables and charts for the PDF renderer."""
     labels = [r.label for r in report.rows]
+    #: Bars stay readable up to a few dozen groups (months, regions); beyond, tables only.
+    charted = len(report.rows) <= MAX_CHART_GROUPS
     period = f"{report.period_from:%Y-%m} 至 {report.period_before:%Y-%m}（不含）"
     t = report.total
 
@@ -634,6 +637,8 @@ def to_document(report: IndicatorReport, *, generated_at: Any) -> ReportDocument
             ],
         ),
     ]
+    if not charted:
+        sections = [replace(section, charts=[]) for section in sections]
     if report.notes:
         sections.append(Section("说明 (notes)", list(report.notes)))
     return ReportDocument(
