@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load
 
 from core.money import E4_PER_YUAN, FEN_PER_YUAN, MoneyError, e4_to_str, fen_to_str, parse_decimal
 
@@ -46,10 +46,18 @@ _localize(fields.Enum, unknown="取值无效，可选：{choices} (Must be one o
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+#: Every integer column is at most 64-bit; a bigger number is no id, quantity or amount.
+_INT_LIMIT = 2**63 - 1
+
+
 def _control_characters(value: Any, path: str, errors: dict[str, list[str]]) -> None:
+    """Refuse control characters in text and integers beyond 64 bits, naming the field."""
     if isinstance(value, str):
         if _CONTROL.search(value):
             errors[path or "_schema"] = ["不能包含控制字符 (control characters are not allowed)"]
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > _INT_LIMIT:
+            errors[path or "_schema"] = ["数值超出范围 (number out of range)"]
     elif isinstance(value, Mapping):
         for key, item in value.items():
             _control_characters(item, f"{path}.{key}" if path else str(key), errors)
@@ -68,6 +76,15 @@ class BaseSchema(Schema):
 
     @pre_load(pass_collection=True)
     def _refuse_control_characters(self, data: Any, **kwargs: Any) -> Any:
+        errors: dict[str, list[str]] = {}
+        _control_characters(data, "", errors)
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+    @post_load(pass_collection=True)
+    def _refuse_huge_numbers(self, data: Any, **kwargs: Any) -> Any:
+        # Numbers parsed from text (query strings, spreadsheets) are checked once they are ints.
         errors: dict[str, list[str]] = {}
         _control_characters(data, "", errors)
         if errors:
