@@ -18,7 +18,7 @@ import traceback
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,6 @@ class Job:
     run: Callable[[Session, datetime, JobContext], dict[str, Any]]
 
 
-def _previous_month(day: date) -> date:
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
-
-
 def open_batches(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
     from bidding.opening import open_due_batches
 
@@ -108,7 +104,7 @@ def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict
     from ledger import reconcile, statements
     from reports.statements import write_pdfs
 
-    period = _previous_month(clock.business_date(tick))
+    period = clock.previous_month(clock.business_date(tick))
     options = reconcile.Options(invoice_grace_days=ctx.config.invoice_grace_days)
     result = statements.generate(
         session, Actor.system(), period=period, as_of=tick, now=tick, options=options

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from core import clock
 from core.money import E4_PER_YUAN, FEN_PER_YUAN, quantize, to_fen
 
 __all__ = [
@@ -199,8 +200,7 @@ def filing_deadline(period_month: date, cal: SettlementCalendar) -> date:
     A weekend filing day that is not a listed holiday is kept as is (the text names public holidays
     only). # TODO verify against 苏医保函〔2025〕147号.
     """
-    next_month = period_month.replace(day=28) + timedelta(days=4)  # day 28 + 4 is always next month
-    deadline = next_month.replace(day=cal.filing_day)
+    deadline = clock.next_month(period_month).replace(day=cal.filing_day)
     if deadline not in cal.holidays:
         return deadline
     last_holiday = deadline

@@ -25,7 +25,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from bidding.models import Product
-from core import audit
+from core import audit, clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.organizations import Organization
@@ -43,10 +43,6 @@ from ledger.models import (
 )
 from ledger.reconcile import Options, Slice
 from ledger.scoping import party_scope
-
-
-def _next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def statement_number(hospital_id: int, enterprise_id: int, period: date, version: int) -> str:
@@ -142,7 +138,7 @@ def build_content(
         hospital_id=hospital.id,
         distributor_id=enterprise.id,
         ordered_from=period,
-        ordered_before=_next_month(period),
+        ordered_before=clock.next_month(period),
     )
     results = reconcile.reconcile_lines(session, actor, where, as_of=as_of, options=options)
     ids = [r.order_line_id for r in results]
@@ -259,7 +255,7 @@ def generate(
         raise ValidationFailed(fields={"period_month": ["须为月份的1日 (the first day of a month)"]})
     pairs_stmt = (
         select(OrderLine.hospital_id, OrderLine.distributor_id)
-        .where(OrderLine.ordered_on >= period, OrderLine.ordered_on < _next_month(period))
+        .where(OrderLine.ordered_on >= period, OrderLine.ordered_on < clock.next_month(period))
         .group_by(OrderLine.hospital_id, OrderLine.distributor_id)
         .order_by(OrderLine.hospital_id, OrderLine.distributor_id)
     )

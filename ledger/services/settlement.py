@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
@@ -49,14 +49,6 @@ from ledger.scoping import party_scope
 DEFAULT_PREPAYMENT_SHARE = Decimal("0.30")
 
 
-def _month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def applications_visible_to(actor: Actor) -> Select[tuple[SettlementApplication]]:
     """An enterprise its receivables, a hospital its payables, the bureau (agency) all."""
     return party_scope(
@@ -90,7 +82,7 @@ def file_application(
     if actor.org_kind is not OrgKind.DISTRIBUTOR or actor.role not in (Role.ADMIN, Role.OPERATOR):
         raise PermissionDenied("仅配送企业可申请结算 (enterprises only)")
     today = clock.business_date(now)
-    if period_month.day != 1 or period_month >= _month(today):
+    if period_month.day != 1 or period_month >= clock.month_start(today):
         raise ValidationFailed(
             fields={"period_month": ["须为已结束月份的1日 (the first day of a past month)"]}
         )
@@ -106,7 +98,7 @@ def file_application(
             InvoiceLine.hospital_id == hospital_id,
             InvoiceLine.status == InvoiceLineStatus.CONFIRMED,
             Invoice.issued_on >= period_month,
-            Invoice.issued_on < _next_month(period_month),
+            Invoice.issued_on < clock.next_month(period_month),
             ~open_line.exists(),
         )
         .order_by(InvoiceLine.id)
@@ -331,7 +323,7 @@ def pay_application(
         raise Conflict("该结算申请已付款 (already paid)", code="already_paid") from exc
     application.status = ApplicationStatus.PAID
     if source is PaymentSource.FUND:
-        _deduct(session, h, _month(paid_on), amount, now)
+        _deduct(session, h, clock.month_start(paid_on), amount, now)
     run = session.get(SettlementRun, application.run_id) if application.run_id else None
     if run is not None and not session.scalar(
         select(func.count()).where(
@@ -547,7 +539,7 @@ def filing_reminders(
     """Enterprises with last month's confirmed invoice lines not yet filed, while the filing
     window is open (vbp-rules.md §4.3 step 2): who should file, for which hospital, by when."""
     today = clock.business_date(now)
-    period = _month(_month(today) - timedelta(days=1))
+    period = clock.previous_month(today)
     deadline = filing_deadline(period, calendar or SettlementCalendar())
     if today > deadline:
         return []
@@ -563,7 +555,7 @@ def filing_reminders(
         .where(
             InvoiceLine.status == InvoiceLineStatus.CONFIRMED,
             Invoice.issued_on >= period,
-            Invoice.issued_on < _next_month(period),
+            Invoice.issued_on < clock.next_month(period),
             ~open_line.exists(),
         )
         .group_by(InvoiceLine.enterprise_id, InvoiceLine.hospital_id)
