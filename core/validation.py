@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from core.money import E4_PER_YUAN, FEN_PER_YUAN, MoneyError, e4_to_str, fen_to_str, parse_decimal
 
@@ -58,6 +58,9 @@ def _control_characters(value: Any, path: str, errors: dict[str, list[str]]) -> 
     elif isinstance(value, int) and not isinstance(value, bool):
         if abs(value) > _INT_LIMIT:
             errors[path or "_schema"] = ["数值超出范围 (number out of range)"]
+    elif isinstance(value, date) and not 1900 <= value.year <= 2200:
+        # Deadlines and months are computed from dates; year 1 or 9999 would overflow them.
+        errors[path or "_schema"] = ["日期须在1900年至2200年之间 (date between 1900 and 2200)"]
     elif isinstance(value, Mapping):
         for key, item in value.items():
             _control_characters(item, f"{path}.{key}" if path else str(key), errors)
@@ -155,6 +158,17 @@ class Month(fields.Field):
         if not isinstance(value, str) or not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", value):
             raise self.make_error("invalid")
         return date(int(value[:4]), int(value[5:]), 1)
+
+
+#: Business moments the platform reasons about (deadlines are computed from them).
+PLAUSIBLE_MOMENT = validate.Range(
+    min=datetime(2000, 1, 1, tzinfo=UTC),
+    max=datetime(2100, 1, 1, tzinfo=UTC),
+    error="须在2000年至2100年之间 (between 2000 and 2100)",
+)
+PLAUSIBLE_DATE = validate.Range(
+    min=date(2000, 1, 1), max=date(2100, 1, 1), error="须在2000年至2100年之间 (between 2000 and 2100)"
+)
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:

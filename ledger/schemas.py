@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from core.validation import BaseSchema, Month, Ratio, Yuan
+from core.validation import PLAUSIBLE_DATE, PLAUSIBLE_MOMENT, BaseSchema, Month, Ratio, Yuan
 from ledger.models import (
     ApplicationStatus,
     InvoiceKind,
@@ -504,11 +504,12 @@ class ReconcileQuerySchema(BaseSchema):
     region_prefix = fields.String(
         validate=validate.Regexp(r"^\d{2,6}$", error="须为2至6位数字的行政区划代码前缀 (region code prefix)")
     )
-    ordered_from = fields.Date()
-    ordered_before = fields.Date()
+    ordered_from = fields.Date(validate=PLAUSIBLE_DATE)
+    ordered_before = fields.Date(validate=PLAUSIBLE_DATE)
     status = fields.Enum(ReconStatus, by_value=True)
     as_of = fields.AwareDateTime(
-        metadata={"description": "the moment deadlines are judged against (default: now)"}
+        validate=PLAUSIBLE_MOMENT,
+        metadata={"description": "the moment deadlines are judged against (default: now)"},
     )
 
 
@@ -565,9 +566,9 @@ class RunStartSchema(BaseSchema):
     region_prefix = fields.String(
         validate=validate.Regexp(r"^\d{2,6}$", error="须为2至6位数字的行政区划代码前缀 (region code prefix)")
     )
-    ordered_from = fields.Date()
-    ordered_before = fields.Date()
-    as_of = fields.AwareDateTime(load_default=None, allow_none=True)
+    ordered_from = fields.Date(validate=PLAUSIBLE_DATE)
+    ordered_before = fields.Date(validate=PLAUSIBLE_DATE)
+    as_of = fields.AwareDateTime(load_default=None, allow_none=True, validate=PLAUSIBLE_MOMENT)
 
 
 class ReconRunSchema(BaseSchema):
@@ -605,7 +606,7 @@ class StatementGenerateSchema(BaseSchema):
     period = Month(required=True, metadata={"description": "YYYY-MM"})
     hospital_id = fields.Integer(strict=True, load_default=None, allow_none=True)
     enterprise_id = fields.Integer(strict=True, load_default=None, allow_none=True)
-    as_of = fields.AwareDateTime(load_default=None, allow_none=True)
+    as_of = fields.AwareDateTime(load_default=None, allow_none=True, validate=PLAUSIBLE_MOMENT)
 
 
 class StatementQuerySchema(BaseSchema):

@@ -85,6 +85,8 @@ def lines(query: dict[str, Any], pagination_parameters: PaginationParameters) ->
     pagination_parameters.item_count = reconcile.count_lines(
         session, actor, where, as_of=as_of, options=_options(), status=status
     )
+    if pagination_parameters.first_item >= pagination_parameters.item_count:
+        return []
     return reconcile.reconcile_lines(
         session,
         actor,
