@@ -84,7 +84,8 @@ def numbered_canvas(footer_left: str) -> type[Canvas]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             # Not Helvetica: reportlab names its initial font on every page, and an unembedded
             # standard font would then be listed in the PDF.
-            kwargs.setdefault("initialFontName", cjk_font())
+            # (platypus passes initialFontName=None explicitly, so a setdefault would not do.)
+            kwargs["initialFontName"] = kwargs.get("initialFontName") or cjk_font()
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
 

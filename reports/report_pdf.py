@@ -29,6 +29,7 @@ def _chart(spec: BarChart) -> Drawing:
     values = [[float(v * scale) for v in series] for _, series in spec.series]
     top = max([*(v for series in values for v in series), float((spec.target or Decimal(0)) * scale), 1.0])
     drawing = Drawing(WIDTH, 62 * mm)
+    drawing.initialFontName = cjk_font()  # the renderer's default is Helvetica, never embedded
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 40, 28, WIDTH - 150, 62 * mm - 48
     chart.data = values or [[0]]

@@ -23,7 +23,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTempl
 from core.clock import CHINA_TZ
 from core.money import fen_to_str
 from reports.documents import StatementDocument, StatementLineRow
-from reports.pdf import metadata, numbered_canvas, style, table_style
+from reports.pdf import cjk_font, metadata, numbered_canvas, style, table_style
 
 PAGE = landscape(A4)
 MARGIN = 10 * mm
@@ -127,6 +127,7 @@ def qr_drawing(value: str, size: float = 32 * mm) -> Drawing:
     x0, y0, x1, y1 = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
     drawing.add(widget)
+    drawing.initialFontName = cjk_font()  # the renderer's default is Helvetica, never embedded
     return drawing
 
 
@@ -230,7 +231,11 @@ def render_statement(doc: StatementDocument) -> bytes:
         colWidths=[36 * mm, 600],
     )
     verification.setStyle(
-        [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("BOX", (0, 0), (-1, -1), 0.5, colors.grey)]
+        [
+            ("FONT", (0, 0), (-1, -1), cjk_font(), 8),  # else the table names Helvetica, unembedded
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("BOX", (0, 0), (-1, -1), 0.5, colors.grey),
+        ]
     )
     story.append(KeepTogether([Paragraph("五、真伪验证 (verification)", heading), verification]))
 

@@ -59,6 +59,7 @@ def test_demo_writes_statement_pdfs_that_read_back_in_chinese_with_the_font_embe
         )  # 订单金额合计
         fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True).stdout.decode()
         assert re.search(r"WenQuanYi\S*\s+TrueType\s+\S+\s+yes", fonts), fonts
+        assert all("WenQuanYi" in row for row in fonts.splitlines()[2:]), fonts  # every font embedded
 
 
 def test_demo_writes_the_monthly_indicator_report(app: Flask, db: Database, tmp_path: Path) -> None:
