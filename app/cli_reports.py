@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from app.config import Config
@@ -56,6 +56,7 @@ def verify_base() -> str:
 
 
 @click.command("reconcile")
+@with_appcontext
 @click.option("--region", "region_prefix", help="region code prefix: 51 (province), 5101 (city) …")
 @click.option("--hospital-id", type=int)
 @click.option("--enterprise-id", type=int, help="seller: distributor or manufacturer")
