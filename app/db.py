@@ -50,7 +50,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
+        # writes while another connection writes fails at once with "database is locked" (the
+        # busy timeout cannot help a lock upgrade); concurrent requests then wait their turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask, url: str) -> Database:

@@ -1,0 +1,214 @@
+"""Benchmark: order intake through the HTTP API (a real WSGI server, several client threads)
+next to inserting the same orders with the same driver directly, in the same run.
+
+    python -m bench.api_intake                                   # PostgreSQL, 2,000 orders × 5 lines
+    python -m bench.api_intake --database-url sqlite:////tmp/intake.sqlite3 --orders 500
+
+The API path does everything a hospital's HIS call does: TLS aside, HTTP parsing, bearer-token
+authentication, validation, listing and authorization checks, price freezing, the audit event,
+one transaction per order. The baseline writes the same order and line rows, one transaction
+per order, with SQLAlchemy Core on the same driver. Prints orders/s for both and the ratio
+(target ≥ 50 %), and writes a JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import platform
+import random
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from sqlalchemy import create_engine, func, insert, select, text
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.cli import alembic_config  # noqa: E402
+from app.config import Config, normalize_database_url  # noqa: E402
+from app.db import get_db  # noqa: E402
+from bench.order_import import seed  # noqa: E402
+from bench.reconcile import _fresh_database  # noqa: E402
+from core.db import Base  # noqa: E402
+from ledger.models import Listing, OrderLine  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/vbp_bench_intake"
+
+
+def _bodies(n: int, lines: int, listing_ids: list[int], distributor_id: int) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    return [
+        {
+            "distributor_id": distributor_id,
+            "lines": [
+                {"listing_id": rng.choice(listing_ids), "quantity": rng.randint(1, 50)} for _ in range(lines)
+            ],
+        }
+        for _ in range(n)
+    ]
+
+
+def through_api(app: Any, token: str, bodies: list[dict[str, Any]], threads: int) -> float:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.server_port
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    chunks = [bodies[i::threads] for i in range(threads)]
+
+    def client(chunk: list[dict[str, Any]]) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        ok = 0
+        for body in chunk:
+            conn.request(
+                "POST",
+                "/api/v1/orders",
+                body=json.dumps(body),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            response.read()
+            ok += response.status == 201
+        conn.close()
+        return ok
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        created = sum(pool.map(client, chunks))
+    seconds = time.perf_counter() - start
+    server.shutdown()
+    if created != len(bodies):
+        raise SystemExit(f"only {created} of {len(bodies)} orders were accepted")
+    return seconds
+
+
+def direct(
+    url: str, hospital_id: int, bodies: list[dict[str, Any]], prices: dict[int, tuple[int, int, int]]
+) -> float:
+    """The same rows, one transaction per order, same driver, no HTTP and no checks."""
+    engine = create_engine(url)
+    orders, lines = Base.metadata.tables["orders"], Base.metadata.tables["order_lines"]
+    now = datetime.now(UTC)
+    start = time.perf_counter()
+    for body in bodies:
+        with engine.begin() as conn:
+            order_id = conn.execute(
+                insert(orders).returning(orders.c.id),
+                {
+                    "hospital_id": hospital_id,
+                    "distributor_id": body["distributor_id"],
+                    "region_code": "510104",
+                    "status": "submitted",
+                    "urgency": "normal",
+                    "deadline_at": now + timedelta(hours=24),
+                    "submitted_at": now,
+                },
+            ).scalar_one()
+            conn.execute(
+                insert(lines),
+                [
+                    {
+                        "order_id": order_id,
+                        "hospital_id": hospital_id,
+                        "manufacturer_id": prices[x["listing_id"]][1],
+                        "distributor_id": body["distributor_id"],
+                        "region_code": "510104",
+                        "listing_id": x["listing_id"],
+                        "product_id": prices[x["listing_id"]][2],
+                        "mode": "price_linked",
+                        "quantity": x["quantity"],
+                        "pack_price_fen": prices[x["listing_id"]][0],
+                        "amount_fen": x["quantity"] * prices[x["listing_id"]][0],
+                        "shipped_quantity": 0,
+                        "accepted_quantity": 0,
+                        "rejected_quantity": 0,
+                        "returned_quantity": 0,
+                        "cancelled_quantity": 0,
+                        "status": "open",
+                        "ordered_on": now.date(),
+                    }
+                    for x in body["lines"]
+                ],
+            )
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated")
+    parser.add_argument("--orders", type=int, default=2_000)
+    parser.add_argument("--lines", type=int, default=5, help="lines per order")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_intake.json")
+    args = parser.parse_args()
+    url = normalize_database_url(args.database_url)
+    _fresh_database(url)
+    command.upgrade(alembic_config(url), "head")
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Config(env="development", database_url=url, secret_key="b" * 40, instance_path=tmp))
+        token, listing_ids, distributor_id = seed(app, 200)
+        db = get_db(app)
+        with db.sessionmaker() as session:
+            prices = {
+                lid: (price, maker, product)
+                for lid, price, maker, product in session.execute(
+                    select(Listing.id, Listing.pack_price_fen, Listing.manufacturer_id, Listing.product_id)
+                )
+            }
+            hospital_id = session.scalar(
+                text("SELECT id FROM organizations WHERE kind = 'hospital' ORDER BY id LIMIT 1")
+            )
+            version = session.execute(
+                text("SELECT sqlite_version()" if db.dialect == "sqlite" else "SHOW server_version")
+            ).scalar()
+        bodies = _bodies(args.orders, args.lines, listing_ids, distributor_id)
+        api_s = through_api(app, token, bodies, args.threads)
+        direct_s = direct(url, hospital_id, bodies, prices)
+        with db.sessionmaker() as session:
+            stored = session.scalar(select(func.count()).select_from(OrderLine))
+        db.engine.dispose()
+    assert stored == 2 * args.orders * args.lines, stored
+    api_rate, direct_rate = args.orders / api_s, args.orders / direct_s
+    result = {
+        "benchmark": "api_intake",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": f"{db.dialect} {version}",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "orders": args.orders,
+        "lines_per_order": args.lines,
+        "client_threads": args.threads,
+        "api_seconds": round(api_s, 2),
+        "api_orders_per_second": round(api_rate, 1),
+        "direct_seconds": round(direct_s, 2),
+        "direct_orders_per_second": round(direct_rate, 1),
+        "ratio": round(api_rate / direct_rate, 3),
+    }
+    print(f"order intake, {args.orders:,} orders × {args.lines} lines on {result['database']}")
+    print(f"  HTTP API ({args.threads} client threads, werkzeug)  {api_rate:8.1f} orders/s")
+    print(f"  direct inserts, same driver                 {direct_rate:8.1f} orders/s (baseline)")
+    print(f"  ratio                                       {api_rate / direct_rate:8.1%} (target ≥ 50 %)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(f"  result                                      {args.out}")
+
+
+if __name__ == "__main__":
+    main()
