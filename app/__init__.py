@@ -42,11 +42,13 @@ def create_app(config: Config | None = None) -> Flask:
 
     from app import auth, cli, db, errors
     from app.api import init_api
+    from app.web import init_web
 
     db.init_app(app, config.database_url or "")
     errors.register_error_handlers(app)
     auth.init_app(app)
     init_api(app, config)
+    init_web(app)
     cli.init_app(app)
     app.after_request(_security_headers)
     return app

@@ -3,8 +3,9 @@
 #   fonts-wqy-zenhei  TrueType CJK font that reportlab embeds in statement and report PDFs
 #                     (reportlab embeds TTF/TTC outlines only; CFF .otf fonts do not work)
 #   poppler-utils     pdftotext / pdffonts, used by the tests to read the PDFs back
+#   chromium          the browser the page tests drive through Playwright (never its own download)
 set -euo pipefail
-packages=(fonts-wqy-zenhei poppler-utils)
+packages=(fonts-wqy-zenhei poppler-utils chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

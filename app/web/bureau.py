@@ -1,0 +1,314 @@
+"""Bureau pages: batches (create, timeline, transitions, opening, publication, allocations),
+listings review, settlement runs, the reconciliation explorer with drill-down, job history."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import bid_sealer
+from app.db import request_session
+from app.web.common import WRITERS, FormFailed, actor, attempt, done, form_dict, load, page, paged, web
+from bidding import batches, opening, queries, rules
+from bidding.lifecycle import TRANSITIONS
+from bidding.models import BatchItem, Category, ProcurementBatch, VolumeAllocation
+from bidding.schemas import BatchCreateSchema, TransitionSchema
+from core import clock
+from core.actors import OrgKind
+from core.jobs import JobRun
+from ledger import reconcile
+from ledger.models import (
+    InvoiceLine,
+    Listing,
+    ListingStatus,
+    OrderLine,
+    Payment,
+    ReceiptLine,
+    SettlementApplication,
+    SettlementRun,
+    ShipmentLine,
+)
+from ledger.reconcile import Options, Slice, Status
+from ledger.schemas import ListingStatusSchema, ReconcileQuerySchema, RunCreateSchema
+from ledger.services import listings, settlement
+
+CHINA_OFFSET = "+08:00"  # the form's datetime-local fields are China time
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+@web.route("/bureau/batches", methods=["GET", "POST"])
+@page(OrgKind.BUREAU)
+def bureau_batches() -> ResponseReturnValue:
+    who = actor()
+    status = 200
+    if request.method == "POST":
+        if who.role not in WRITERS:
+            abort(403)
+        payload = form_dict(request.form)
+        for name in ("demand_opens_at", "demand_closes_at", "bid_opens_at", "bid_closes_at", "opening_at"):
+            if name in payload and len(payload[name]) == 16:  # YYYY-MM-DDTHH:MM from the browser
+                payload[name] += ":00" + CHINA_OFFSET
+        try:
+            data = load(BatchCreateSchema(), payload)
+            batch = attempt(
+                lambda db: batches.create_batch(
+                    db,
+                    who,
+                    name=data["name"],
+                    category=data["category"],
+                    scope=data["scope"],
+                    rule_version=data["rule_version"],
+                    rule_overrides=data["rule_overrides"],
+                    timeline={k: data[k] for k in BatchCreateSchema.timeline_fields()},
+                    now=clock.now(),
+                )
+            )
+            return done(
+                _("Batch %(name)s created as a draft.", name=batch.name),
+                "web.bureau_batch",
+                batch_id=batch.id,
+            )
+        except FormFailed:
+            status = 422
+    stmt = batches.batches_visible_to(who).order_by(ProcurementBatch.id.desc())
+    return render_template(
+        "web/bureau_batches.html",
+        pager=paged(stmt),
+        presets=rules.preset_names(),
+        categories=list(Category),
+        form=request.form,
+    ), status
+
+
+@web.route("/bureau/batches/<int:batch_id>")
+@page(OrgKind.BUREAU)
+def bureau_batch(batch_id: int) -> ResponseReturnValue:
+    who = actor()
+    db = request_session()
+    batch = batches.get_batch(db, who, batch_id)
+    items = list(db.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id)))
+    results = queries.results_for(db, who, batch.id) if batch.opened_at else None
+    allocations = paged(queries.allocations_visible_to(db, who, batch.id).order_by(VolumeAllocation.id))
+    return render_template(
+        "web/bureau_batch.html",
+        batch=batch,
+        items=items,
+        results=results,
+        allocations=allocations,
+        next_states=sorted(TRANSITIONS.get(batch.status, ()), key=lambda s: s.value),
+        can_write=who.role in WRITERS,
+    )
+
+
+@web.route("/bureau/batches/<int:batch_id>/transition", methods=["POST"])
+@page(OrgKind.BUREAU, roles=WRITERS)
+def bureau_transition(batch_id: int) -> ResponseReturnValue:
+    try:
+        data = load(TransitionSchema(), form_dict(request.form))
+        attempt(lambda db: batches.transition(db, actor(), batch_id, to=data["to"], now=clock.now()))
+    except FormFailed:
+        return redirect(url_for("web.bureau_batch", batch_id=batch_id))
+    return done(_("Batch moved on."), "web.bureau_batch", batch_id=batch_id)
+
+
+@web.route("/bureau/batches/<int:batch_id>/open", methods=["POST"])
+@page(OrgKind.BUREAU, roles=WRITERS)
+def bureau_open(batch_id: int) -> ResponseReturnValue:
+    try:
+        attempt(lambda db: opening.open_bids(db, actor(), batch_id, sealer=bid_sealer(), now=clock.now()))
+    except FormFailed:
+        return redirect(url_for("web.bureau_batch", batch_id=batch_id))
+    return done(
+        _("Bids opened, winners selected and volumes allocated."), "web.bureau_batch", batch_id=batch_id
+    )
+
+
+@web.route("/bureau/batches/<int:batch_id>/publish", methods=["POST"])
+@page(OrgKind.BUREAU, roles=WRITERS)
+def bureau_publish(batch_id: int) -> ResponseReturnValue:
+    try:
+        attempt(lambda db: opening.publish_results(db, actor(), batch_id, now=clock.now()))
+    except FormFailed:
+        return redirect(url_for("web.bureau_batch", batch_id=batch_id))
+    return done(_("Results published."), "web.bureau_batch", batch_id=batch_id)
+
+
+# --- listings -----------------------------------------------------------------------------------
+
+
+@web.route("/bureau/listings", methods=["GET", "POST"])
+@page(OrgKind.BUREAU)
+def bureau_listings() -> ResponseReturnValue:
+    who = actor()
+    status_code = 200
+    if request.method == "POST":
+        if who.role not in WRITERS:
+            abort(403)
+        listing_id = request.form.get("listing_id", type=int) or 0
+        try:
+            data = load(ListingStatusSchema(), form_dict(request.form))
+            attempt(
+                lambda db: listings.change_listing_status(
+                    db, who, listing_id, to=data["to"], reason=data["reason"], now=clock.now()
+                )
+            )
+            flash(_("Listing %(id)s is now %(status)s.", id=listing_id, status=data["to"].value), "success")
+        except FormFailed:
+            status_code = 422
+    stmt = listings.listings_visible_to(who).order_by(Listing.id.desc())
+    wanted = request.args.get("status", "")
+    if wanted in {s.value for s in ListingStatus}:
+        stmt = stmt.where(Listing.status == wanted)
+    else:
+        wanted = ""
+    return render_template(
+        "web/bureau_listings.html", pager=paged(stmt), status=wanted, statuses=list(ListingStatus)
+    ), status_code
+
+
+# --- settlement runs ----------------------------------------------------------------------------
+
+
+@web.route("/bureau/settlement", methods=["GET", "POST"])
+@page(OrgKind.BUREAU)
+def bureau_settlement() -> ResponseReturnValue:
+    who = actor()
+    status = 200
+    if request.method == "POST":
+        if who.role not in WRITERS:
+            abort(403)
+        payload = form_dict(request.form)
+        if len(payload.get("period_month", "")) == 7:
+            payload["period_month"] += "-01"
+        try:
+            data = load(RunCreateSchema(), payload)
+            run = attempt(
+                lambda db: settlement.approve_run(db, who, period_month=data["period_month"], now=clock.now())
+            )
+            flash(_("Settlement run %(id)s approved.", id=run.id), "success")
+        except FormFailed:
+            status = 422
+    runs = paged(select(SettlementRun).order_by(SettlementRun.id.desc()))
+    waiting = list(
+        request_session().scalars(
+            settlement.applications_visible_to(who)
+            .where(SettlementApplication.status == "confirmed")
+            .order_by(SettlementApplication.period_month, SettlementApplication.id)
+            .limit(200)
+        )
+    )
+    return render_template(
+        "web/bureau_settlement.html",
+        runs=runs,
+        waiting=waiting,
+        last_month=clock.previous_month(clock.month_start(clock.business_date(clock.now()))).strftime(
+            "%Y-%m"
+        ),
+    ), status
+
+
+# --- reconciliation explorer --------------------------------------------------------------------
+
+
+def _options() -> Options:
+    return Options(invoice_grace_days=current_app.config["VBP"].invoice_grace_days)
+
+
+@web.route("/bureau/reconciliation")
+@page(OrgKind.BUREAU)
+def bureau_reconciliation() -> ResponseReturnValue:
+    who = actor()
+    db = request_session()
+    raw = {k: v for k, v in request.args.items() if k in ReconcileQuerySchema().fields and v.strip()}
+    try:
+        query = load(ReconcileQuerySchema(), form_dict(raw, ints=("hospital_id", "enterprise_id")))
+    except FormFailed:
+        query = {}
+    where = Slice(
+        hospital_id=query.get("hospital_id"),
+        enterprise_id=query.get("enterprise_id"),
+        region_prefix=query.get("region_prefix"),
+        ordered_from=query.get("ordered_from"),
+        ordered_before=query.get("ordered_before"),
+    )
+    now, status = clock.now(), query.get("status")
+    total = reconcile.count_lines(db, who, where, as_of=now, options=_options(), status=status)
+    per_page = 20
+    pages = max(1, -(-total // per_page))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    lines = reconcile.reconcile_lines(
+        db,
+        who,
+        where,
+        as_of=now,
+        options=_options(),
+        status=status,
+        limit=per_page,
+        offset=(number - 1) * per_page,
+    )
+    from app.web.common import Pager
+
+    return render_template(
+        "web/bureau_reconciliation.html",
+        summary=reconcile.summarize(db, who, where, as_of=now, options=_options()),
+        pager=Pager(items=lines, page=number, pages=pages, total=total),
+        statuses=list(Status),
+        query=raw,
+    )
+
+
+@web.route("/bureau/reconciliation/lines/<int:order_line_id>")
+@page(OrgKind.BUREAU)
+def bureau_reconciliation_line(order_line_id: int) -> ResponseReturnValue:
+    """Every record of one order line across the three flows, with its status and difference."""
+    who = actor()
+    db = request_session()
+    found = reconcile.reconcile_lines(
+        db, who, Slice(order_line_ids=(order_line_id,)), as_of=clock.now(), options=_options()
+    )
+    if not found:
+        abort(404)
+    line = db.get(OrderLine, order_line_id)
+    records = {
+        "shipments": list(
+            db.scalars(select(ShipmentLine).where(ShipmentLine.order_line_id == order_line_id))
+        ),
+        "receipts": list(db.scalars(select(ReceiptLine).where(ReceiptLine.order_line_id == order_line_id))),
+        "invoices": list(db.scalars(select(InvoiceLine).where(InvoiceLine.order_line_id == order_line_id))),
+    }
+    from ledger.models import SettlementLine
+
+    settlement_lines = list(
+        db.scalars(select(SettlementLine).where(SettlementLine.order_line_id == order_line_id))
+    )
+    application_ids = {s.application_id for s in settlement_lines}
+    payments = list(db.scalars(select(Payment).where(Payment.application_id.in_(application_ids or {0}))))
+    return render_template(
+        "web/bureau_reconciliation_line.html",
+        result=found[0],
+        line=line,
+        records=records,
+        settlement_lines=settlement_lines,
+        payments=payments,
+    )
+
+
+# --- scheduler job history ----------------------------------------------------------------------
+
+
+@web.route("/bureau/jobs")
+@page(OrgKind.BUREAU)
+def bureau_jobs() -> ResponseReturnValue:
+    from app.scheduler import JOBS
+
+    stmt = select(JobRun).order_by(JobRun.tick.desc(), JobRun.id.desc())
+    job = request.args.get("job", "")
+    if job in JOBS:
+        stmt = stmt.where(JobRun.job == job)
+    else:
+        job = ""
+    return render_template("web/bureau_jobs.html", pager=paged(stmt), jobs=list(JOBS.values()), job=job)

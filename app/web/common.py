@@ -1,0 +1,319 @@
+"""What every page shares: the blueprint, the role gate, CSRF, pagination, form handling, filters."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError
+from sqlalchemy import Select, func, select
+from werkzeug.exceptions import HTTPException
+
+from app.auth import ALL_ROLES, csrf_token, optional_actor
+from app.db import request_session, unit_of_work
+from core import clock
+from core.actors import Actor, OrgKind, Role
+from core.errors import DomainError
+from core.money import fen_to_str
+from core.organizations import Organization
+from core.validation import flatten_messages
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+web = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web"
+)
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+PER_PAGE = 20
+ENTERPRISES = (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR)
+WRITERS = (Role.ADMIN, Role.OPERATOR)
+
+#: Enum values shown to people (statuses of orders, lines, invoices, batches, bids, reconciliation).
+LABELS: dict[str, Any] = {
+    # orders and lines
+    "submitted": _l("Awaiting acceptance"),
+    "accepted": _l("Accepted"),
+    "refused": _l("Refused"),
+    "partially_shipped": _l("Partially shipped"),
+    "shipped": _l("Shipped"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    "open": _l("Open"),
+    # urgency
+    "normal": _l("Normal"),
+    "emergency": _l("Emergency"),
+    "remote": _l("Remote area"),
+    # invoices
+    "pending": _l("Pending"),
+    "confirmed": _l("Confirmed"),
+    "disputed": _l("Disputed"),
+    # batches and bids
+    "draft": _l("Draft"),
+    "demand_collection": _l("Demand collection"),
+    "bidding": _l("Bidding"),
+    "sealed": _l("Sealed"),
+    "opened": _l("Opened"),
+    "results_published": _l("Results published"),
+    "executing": _l("Executing"),
+    "closed": _l("Closed"),
+    "active": _l("Active"),
+    "replaced": _l("Replaced"),
+    "withdrawn": _l("Withdrawn"),
+    # listings
+    "applied": _l("Applied"),
+    "listed": _l("Listed"),
+    "suspended": _l("Suspended"),
+    "delisted": _l("Delisted"),
+    "volume_based": _l("Volume-based"),
+    "price_linked": _l("Price-linked"),
+    "filed": _l("Filed purchase"),
+    # reconciliation
+    "overpaid": _l("Overpaid"),
+    "invoice_qty_mismatch": _l("Invoice quantity mismatch"),
+    "invoice_price_mismatch": _l("Invoice price mismatch"),
+    "invoice_amount_mismatch": _l("Invoice amount mismatch"),
+    "payment_overdue": _l("Payment overdue"),
+    "awaiting_payment": _l("Awaiting payment"),
+    "invoice_overdue": _l("Invoice overdue"),
+    "awaiting_invoice": _l("Awaiting invoice"),
+    "short_or_rejected": _l("Short or rejected"),
+    "awaiting_receipt": _l("Awaiting receipt"),
+    "shipment_overdue": _l("Shipment overdue"),
+    "awaiting_shipment": _l("Awaiting shipment"),
+    "complete": _l("Complete"),
+    # settlement, jobs
+    "paid": _l("Paid"),
+    "approved": _l("Approved"),
+    "succeeded": _l("Succeeded"),
+    "failed": _l("Failed"),
+    "running": _l("Running"),
+    # organizations and roles
+    "bureau": _l("Medical insurance bureau"),
+    "hospital": _l("Hospital"),
+    "manufacturer": _l("Manufacturer"),
+    "distributor": _l("Distributor"),
+    "admin": _l("Administrator"),
+    "operator": _l("Operator"),
+    "auditor": _l("Auditor"),
+}
+
+
+def label(value: Any) -> str:
+    raw = getattr(value, "value", value)
+    text = LABELS.get(str(raw))
+    return str(text) if text is not None else str(raw)
+
+
+# --- who may see a page -------------------------------------------------------------------------
+
+
+def actor() -> Actor:
+    found = optional_actor()
+    if found is None:
+        abort(401)
+    return found
+
+
+def page(*kinds: OrgKind, roles: Iterable[Role] = ALL_ROLES) -> Callable[[F], F]:
+    """Gate a page by organization kind (any, if none given) and role; strangers go to the login."""
+    allowed_kinds, allowed_roles = frozenset(kinds), frozenset(roles)
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            who = optional_actor()
+            if who is None:
+                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+            if (allowed_kinds and who.org_kind not in allowed_kinds) or who.role not in allowed_roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper._vbp_page = (allowed_kinds, allowed_roles)  # type: ignore[attr-defined]  # for the gate test
+        return cast(F, wrapper)
+
+    return decorator
+
+
+@web.before_request
+def _check_csrf() -> None:
+    """Every form posts the session's token; a cross-site form cannot know it."""
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        if not sent or not hmac.compare_digest(sent, str(session.get("csrf", ""))):
+            abort(400, description=_("The form expired or did not come from this site. Please try again."))
+
+
+@web.app_context_processor
+def _template_globals() -> dict[str, Any]:
+    return {
+        "csrf_token": csrf_token,
+        "current_actor": optional_actor,
+        "label": label,
+        "LANGUAGES": LANGUAGES,
+        "current_lang": lambda: session.get("lang", "zh"),
+        "org_name": org_name,
+        "OrgKind": OrgKind,
+    }
+
+
+@web.app_template_filter("yuan")
+def yuan(fen: int | None) -> str:
+    return "" if fen is None else fen_to_str(fen)
+
+
+@web.app_template_filter("when")
+def when(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(clock.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def org_name(org_id: int | None) -> str:
+    """Organization names by id, loaded once per request."""
+    if org_id is None:
+        return ""
+    names: dict[int, str] | None = g.get("_org_names")
+    if names is None:
+        rows = request_session().execute(select(Organization.id, Organization.name))
+        names = g._org_names = {row.id: row.name for row in rows}
+    return names.get(org_id, f"#{org_id}")
+
+
+# --- errors as pages ----------------------------------------------------------------------------
+
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    401: _l("Please log in"),
+    403: _l("You may not open this page"),
+    404: _l("Not found"),
+    405: _l("Not allowed"),
+    409: _l("Conflict"),
+    413: _l("The file is too large"),
+    422: _l("Invalid input"),
+}
+
+
+def error_page(status: int, detail: str | None = None) -> ResponseReturnValue:
+    title = ERROR_TITLES.get(status, _l("Something went wrong"))
+    return render_template("web/error.html", status=status, title=title, detail=detail), status
+
+
+@web.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    if exc.code == 401:
+        return redirect(url_for("web.login"))
+    description = exc.description if exc.code == 400 else None
+    return error_page(exc.code or 500, description)
+
+
+@web.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> ResponseReturnValue:
+    from app.errors import status_for
+
+    return error_page(status_for(exc), exc.message)
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pager:
+    """One page of a list, with what the template needs for its links."""
+
+    items: list[Any]
+    page: int
+    pages: int
+    total: int
+
+    def url(self, number: int) -> str:
+        args = request.args.to_dict()
+        args["page"] = str(number)
+        return url_for(cast(str, request.endpoint), **(request.view_args or {}), **args)
+
+
+def paged(stmt: Select[Any], *, scalars: bool = True, per_page: int = PER_PAGE) -> Pager:
+    """One page of a scoped select (`?page=N`); pages past the end show the last page."""
+    db = request_session()
+    total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    limited = stmt.limit(per_page).offset((number - 1) * per_page)
+    items = list(db.scalars(limited).all()) if scalars else list(db.execute(limited).all())
+    return Pager(items=items, page=number, pages=pages, total=total)
+
+
+def paged_list(rows: list[T], *, per_page: int = PER_PAGE) -> Pager:
+    """The same for rows a domain query already computed."""
+    pages = max(1, math.ceil(len(rows) / per_page))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    start = (number - 1) * per_page
+    return Pager(items=rows[start : start + per_page], page=number, pages=pages, total=len(rows))
+
+
+# --- forms --------------------------------------------------------------------------------------
+
+
+def form_dict(
+    fields: Mapping[str, str], *, ints: Iterable[str] = (), bools: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Form text as the JSON a schema expects: digits to integers, empty fields left out."""
+    data: dict[str, Any] = {}
+    int_names, bool_names = set(ints), set(bools)
+    for key, value in fields.items():
+        text = value.strip()
+        if key == "csrf_token" or text == "":
+            continue
+        if key in int_names and (text.isdigit() or (text.startswith("-") and text[1:].isdigit())):
+            data[key] = int(text)
+        elif key in bool_names:
+            data[key] = text.lower() in ("1", "true", "yes", "on")
+        else:
+            data[key] = text
+    return data
+
+
+class FormFailed(Exception):
+    """A form could not be saved; its messages have been flashed and nothing was written."""
+
+
+def load(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return cast(dict[str, Any], schema.load(data))
+    except ValidationError as exc:
+        _flash_fields(flatten_messages(exc.messages))
+        raise FormFailed from exc
+
+
+def attempt(work: Callable[[Any], T]) -> T:
+    """Run `work(session)` as one unit of work; a domain error is shown and nothing is kept."""
+    try:
+        with unit_of_work() as db:
+            return work(db)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        _flash_fields(exc.fields)
+        raise FormFailed from exc
+
+
+def _flash_fields(fields: Mapping[str, list[str]] | None) -> None:
+    for name, messages in (fields or {}).items():
+        for message in messages:
+            flash(f"{name}: {message}", "error")
+
+
+def done(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:
+    flash(message, "success")
+    return redirect(url_for(endpoint, **values))

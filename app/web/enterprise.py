@@ -1,0 +1,338 @@
+"""Enterprise pages. Manufacturers: open batches, sealed bids (submit, replace, withdraw) with
+their receipt digests, results and allocations. Distributors: accept and ship orders, issue
+invoices, file settlement applications, payments received and overdue receivables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import bid_sealer
+from app.db import request_session
+from app.web.common import (
+    ENTERPRISES,
+    WRITERS,
+    FormFailed,
+    actor,
+    attempt,
+    done,
+    form_dict,
+    load,
+    page,
+    paged,
+    paged_list,
+    web,
+)
+from bidding import batches, bids
+from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch
+from bidding.schemas import BidSubmitSchema
+from core import clock
+from core.actors import OrgKind
+from ledger import reconcile
+from ledger.models import InvoiceLine, Payment, ReceiptLine, SettlementApplication
+from ledger.reconcile import Options, Slice, Status
+from ledger.schemas import ApplicationFileSchema, DecisionSchema, InvoiceCreateSchema, ShipmentCreateSchema
+from ledger.scoping import party_scope
+from ledger.services import invoicing, ordering, settlement
+from ledger.services.settlement import SettlementCalendar
+
+# --- orders: accept or refuse, ship -------------------------------------------------------------
+
+
+@web.route("/enterprise/orders/<int:order_id>/decision", methods=["POST"])
+@page(OrgKind.DISTRIBUTOR, roles=WRITERS)
+def enterprise_order_decision(order_id: int) -> ResponseReturnValue:
+    try:
+        data = load(DecisionSchema(), form_dict(request.form, bools=("accept",)))
+        attempt(
+            lambda db: ordering.decide_order(
+                db, actor(), order_id, accept=data["accept"], reason=data["reason"], now=clock.now()
+            )
+        )
+    except FormFailed:
+        return _back_to(order_id)
+    message = _("Order accepted.") if data["accept"] else _("Order refused.")
+    return done(message, "web.order_detail", order_id=order_id)
+
+
+@web.route("/enterprise/orders/<int:order_id>/shipments", methods=["POST"])
+@page(OrgKind.DISTRIBUTOR, roles=WRITERS)
+def enterprise_ship(order_id: int) -> ResponseReturnValue:
+    lines: list[dict[str, Any]] = []
+    for key in request.form:
+        if not key.startswith("qty-"):
+            continue
+        line_id = key.removeprefix("qty-")
+        quantity = request.form.get(key, "").strip()
+        if quantity in ("", "0"):
+            continue  # a line left at 0 is not shipped now
+        lines.append(
+            form_dict(
+                {
+                    "order_line_id": line_id,
+                    "quantity": quantity,
+                    "batch_no": request.form.get(f"batch-{line_id}", ""),
+                    "expiry_on": request.form.get(f"expiry-{line_id}", ""),
+                },
+                ints=("order_line_id", "quantity"),
+            )
+        )
+    payload: dict[str, Any] = {"lines": lines}
+    if request.form.get("delivery_note", "").strip():
+        payload["delivery_note"] = request.form["delivery_note"].strip()
+    try:
+        data = load(ShipmentCreateSchema(), payload)
+        shipment = attempt(
+            lambda db: ordering.ship(
+                db,
+                actor(),
+                order_id,
+                lines=[ordering.ShipRequest(**line) for line in data["lines"]],
+                delivery_note=data["delivery_note"],
+                now=clock.now(),
+            )
+        )
+    except FormFailed:
+        return _back_to(order_id)
+    return done(_("Shipment %(id)s recorded.", id=shipment.id), "web.order_detail", order_id=order_id)
+
+
+def _back_to(order_id: int) -> ResponseReturnValue:
+    from flask import redirect
+
+    return redirect(url_for("web.order_detail", order_id=order_id))
+
+
+# --- batches and bids (manufacturers) -----------------------------------------------------------
+
+
+@web.route("/enterprise/batches")
+@page(OrgKind.MANUFACTURER)
+def enterprise_batches() -> ResponseReturnValue:
+    who = actor()
+    stmt = batches.batches_visible_to(who).order_by(ProcurementBatch.id.desc())
+    return render_template("web/enterprise_batches.html", pager=paged(stmt))
+
+
+@web.route("/enterprise/batches/<int:batch_id>")
+@page(OrgKind.MANUFACTURER)
+def enterprise_batch(batch_id: int) -> ResponseReturnValue:
+    return _batch_page(batch_id, None, 200)
+
+
+@web.route("/enterprise/batches/<int:batch_id>/bids", methods=["POST"])
+@page(OrgKind.MANUFACTURER, roles=WRITERS)
+def enterprise_bid(batch_id: int) -> ResponseReturnValue:
+    """Submit (or replace) the sealed bid for an item; the page shows the receipt once."""
+    who = actor()
+    try:
+        data = load(
+            BidSubmitSchema(),
+            form_dict(request.form, ints=("item_id", "product_id"), bools=("accepts_revival",))
+            | {"accepts_revival": request.form.get("accepts_revival") == "true"},
+        )
+        receipt = attempt(
+            lambda db: bids.submit_bid(
+                db,
+                who,
+                batch_id,
+                item_id=data["item_id"],
+                product_id=data["product_id"],
+                pack_price_fen=data["pack_price"],
+                accepts_revival=data["accepts_revival"],
+                province=current_app.config["VBP"].province_code,
+                sealer=bid_sealer(),
+                now=clock.now(),
+            )
+        )
+    except FormFailed:
+        return _batch_page(batch_id, None, 422)
+    flash(_("Your sealed bid was received. Keep the digest and salt below."), "success")
+    return _batch_page(batch_id, receipt, 201)
+
+
+def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue:
+    who = actor()
+    db = request_session()
+    batch = batches.get_batch(db, who, batch_id)
+    items = list(db.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id)))
+    mine = list(db.scalars(bids.bids_visible_to(who).where(Bid.batch_id == batch.id).order_by(Bid.id.desc())))
+    return render_template(
+        "web/enterprise_batch.html",
+        batch=batch,
+        items=items,
+        bids=paged_list(mine),
+        bidding=batch.status is BatchStatus.BIDDING and who.role in WRITERS,
+        receipt=receipt,
+    ), status
+
+
+@web.route("/enterprise/bids/<int:bid_id>/withdraw", methods=["POST"])
+@page(OrgKind.MANUFACTURER, roles=WRITERS)
+def enterprise_withdraw(bid_id: int) -> ResponseReturnValue:
+    try:
+        bid = attempt(lambda db: bids.withdraw_bid(db, actor(), bid_id, now=clock.now()))
+    except FormFailed:
+        return _batch_page(request.form.get("batch_id", 0, type=int), None, 409)
+    return done(_("Bid withdrawn."), "web.enterprise_batch", batch_id=bid.batch_id)
+
+
+# --- invoices (distributors) --------------------------------------------------------------------
+
+
+def _uninvoiced(who: Any) -> list[ReceiptLine]:
+    """Accepted receipt lines of this distributor with no invoice line yet."""
+    invoiced = select(InvoiceLine.receipt_line_id)
+    return list(
+        request_session().scalars(
+            select(ReceiptLine)
+            .where(
+                ReceiptLine.distributor_id == who.org_id,
+                ReceiptLine.accepted_quantity > 0,
+                ReceiptLine.id.not_in(invoiced),
+            )
+            .order_by(ReceiptLine.hospital_id, ReceiptLine.id)
+            .limit(200)
+        )
+    )
+
+
+@web.route("/enterprise/invoices/new", methods=["GET", "POST"])
+@page(OrgKind.DISTRIBUTOR, roles=WRITERS)
+def enterprise_invoice_form() -> ResponseReturnValue:
+    who = actor()
+    receipts = _uninvoiced(who)
+    prices = {}
+    if receipts:
+        from ledger.models import OrderLine
+
+        ids = [r.order_line_id for r in receipts]
+        prices = dict(
+            request_session()
+            .execute(select(OrderLine.id, OrderLine.pack_price_fen).where(OrderLine.id.in_(ids)))
+            .tuples()
+        )
+    if request.method == "GET":
+        return render_template("web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form={})
+    chosen = [int(v) for v in request.form.getlist("receipt_line_id") if v.isdigit()]
+    by_id = {r.id: r for r in receipts}
+    lines = []
+    for rid in chosen:
+        receipt = by_id.get(rid)
+        if receipt is None:
+            continue
+        from core.money import fen_to_str
+
+        lines.append(
+            {
+                "receipt_line_id": rid,
+                "quantity": receipt.accepted_quantity,
+                "amount": fen_to_str(receipt.accepted_quantity * prices[receipt.order_line_id]),
+            }
+        )
+    hospitals = {by_id[rid].hospital_id for rid in chosen if rid in by_id}
+    payload: dict[str, Any] = form_dict(
+        {k: request.form.get(k, "") for k in ("invoice_code", "invoice_number", "issued_on", "tax_rate")}
+    )
+    payload["lines"] = lines
+    if len(hospitals) == 1:
+        payload["hospital_id"] = hospitals.pop()
+    try:
+        if len(hospitals) > 1:
+            flash(_("One invoice is for one hospital: choose lines of a single hospital."), "error")
+            raise FormFailed
+        data = load(InvoiceCreateSchema(), payload)
+        invoice = attempt(
+            lambda db: invoicing.record_invoice(
+                db,
+                who,
+                hospital_id=data["hospital_id"],
+                invoice_code=data["invoice_code"],
+                invoice_number=data["invoice_number"],
+                issued_on=data["issued_on"],
+                tax_rate=data["tax_rate"],
+                kind=data["kind"],
+                original_invoice_id=data["original_invoice_id"],
+                lines=[
+                    invoicing.InvoiceLineRequest(
+                        x["receipt_line_id"], x["quantity"], x["amount"], x["credited_line_id"]
+                    )
+                    for x in data["lines"]
+                ],
+                now=clock.now(),
+            )
+        )
+    except FormFailed:
+        return render_template(
+            "web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form=request.form
+        ), 422
+    return done(_("Invoice %(number)s recorded.", number=invoice.invoice_number), "web.invoices")
+
+
+# --- settlement applications and receivables ----------------------------------------------------
+
+
+@web.route("/enterprise/settlement", methods=["GET", "POST"])
+@page(*ENTERPRISES)
+def enterprise_settlement() -> ResponseReturnValue:
+    who = actor()
+    status = 200
+    if request.method == "POST":
+        if who.org_kind is not OrgKind.DISTRIBUTOR or who.role not in WRITERS:
+            from flask import abort
+
+            abort(403)
+        payload = form_dict(request.form, ints=("hospital_id",))
+        if "period_month" in payload and len(payload["period_month"]) == 7:
+            payload["period_month"] += "-01"
+        try:
+            data = load(ApplicationFileSchema(), payload)
+            application = attempt(
+                lambda db: settlement.file_application(
+                    db,
+                    who,
+                    hospital_id=data["hospital_id"],
+                    period_month=data["period_month"],
+                    now=clock.now(),
+                    calendar=SettlementCalendar.from_terms(current_app.config["VBP"].payment_terms()),
+                )
+            )
+            flash(_("Settlement application %(id)s filed.", id=application.id), "success")
+        except FormFailed:
+            status = 422
+    stmt = settlement.applications_visible_to(who).order_by(SettlementApplication.id.desc())
+    return render_template(
+        "web/enterprise_settlement.html",
+        pager=paged(stmt),
+        last_month=clock.previous_month(clock.month_start(clock.business_date(clock.now()))).strftime(
+            "%Y-%m"
+        ),
+    ), status
+
+
+@web.route("/enterprise/receivables")
+@page(*ENTERPRISES)
+def enterprise_receivables() -> ResponseReturnValue:
+    who = actor()
+    db = request_session()
+    payments = party_scope(
+        select(Payment), who, hospital=Payment.hospital_id, distributor=Payment.enterprise_id
+    )
+    overdue = reconcile.reconcile_lines(
+        db,
+        who,
+        Slice(),
+        as_of=clock.now(),
+        options=Options(invoice_grace_days=current_app.config["VBP"].invoice_grace_days),
+        status=Status.PAYMENT_OVERDUE,
+        limit=200,
+    )
+    return render_template(
+        "web/enterprise_receivables.html",
+        pager=paged(payments.order_by(Payment.paid_on.desc(), Payment.id.desc())),
+        overdue=overdue,
+    )

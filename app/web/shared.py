@@ -1,0 +1,340 @@
+"""Pages every kind of user has: login, language, dashboard, orders, invoices, statements,
+indicators and the audit log (each scoped to the caller's organization by the domain queries)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from marshmallow import fields, validate
+from sqlalchemy import func, or_, select
+
+from app.auth import login_session, logout_session, optional_actor
+from app.db import request_session, unit_of_work
+from app.web.common import (
+    LANGUAGES,
+    WRITERS,
+    FormFailed,
+    actor,
+    attempt,
+    done,
+    form_dict,
+    load,
+    page,
+    paged,
+    web,
+)
+from core import accounts, clock
+from core.actors import OrgKind, Role
+from core.audit import AuditEvent
+from core.errors import AuthenticationRequired
+from core.validation import BaseSchema
+from ledger import statements
+from ledger.models import InvoiceLine, Order, OrderStatus
+from ledger.schemas import StatementDecisionSchema
+from ledger.services import invoicing, ordering
+
+
+class LoginForm(BaseSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only paths on this site: never an open redirect to somewhere else."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@web.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    if request.method == "GET":
+        if optional_actor() is not None:
+            return redirect(url_for("web.dashboard"))
+        return render_template("web/login.html", next=_safe_next(request.args.get("next")))
+    target = _safe_next(request.form.get("next"))
+    try:
+        typed = {
+            "username": request.form.get("username", "").strip(),
+            "password": request.form.get("password", ""),
+        }
+        data = load(LoginForm(), {k: v for k, v in typed.items() if v})
+    except FormFailed:
+        return render_template("web/login.html", next=target), 422
+    failure: AuthenticationRequired | None = None
+    # The failed-attempt counter commits on its own, as the API's login does.
+    with unit_of_work() as db:
+        try:
+            user = accounts.authenticate(
+                db, username=data["username"], password=data["password"], now=clock.now()
+            )
+        except AuthenticationRequired as exc:
+            failure = exc
+    if failure is not None:
+        flash(_("Wrong username or password, or the account is locked."), "error")
+        return render_template("web/login.html", next=target, username=data["username"]), 401
+    lang = session.get("lang")
+    login_session(user)
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(target or url_for("web.dashboard"))
+
+
+@web.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    lang = session.get("lang")
+    logout_session()
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    flash(_("You have logged out."), "success")
+    return redirect(url_for("web.login"))
+
+
+@web.route("/language", methods=["POST"])
+def language() -> ResponseReturnValue:
+    chosen = request.form.get("lang", "")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return redirect(_safe_next(request.form.get("next")) or url_for("web.dashboard"))
+
+
+@web.route("/")
+@page()
+def dashboard() -> ResponseReturnValue:
+    who = actor()
+    db = request_session()
+
+    def count(stmt: Any) -> int:
+        return db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+    tiles: list[tuple[str, int | None, str]] = []
+    if who.org_kind is OrgKind.HOSPITAL:
+        from app.web.hospital import pending_receipts
+
+        tiles = [
+            (_("Deliveries to confirm"), count(pending_receipts(who)), url_for("web.hospital_deliveries")),
+            (
+                _("Invoices to confirm"),
+                count(invoicing.invoice_lines_visible_to(who).where(InvoiceLine.status == "pending")),
+                url_for("web.invoices", status="pending"),
+            ),
+            (
+                _("Orders in progress"),
+                count(ordering.orders_visible_to(who).where(Order.status.in_(OPEN_ORDER_STATES))),
+                url_for("web.orders"),
+            ),
+            (_("Statements"), None, url_for("web.statements_page")),
+        ]
+    elif who.org_kind in (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR):
+        tiles = [
+            (
+                _("Orders awaiting acceptance"),
+                count(ordering.orders_visible_to(who).where(Order.status == OrderStatus.SUBMITTED)),
+                url_for("web.orders", status="submitted"),
+            ),
+            (
+                _("Orders to ship"),
+                count(
+                    ordering.orders_visible_to(who).where(
+                        Order.status.in_((OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED))
+                    )
+                ),
+                url_for("web.orders", status="accepted"),
+            ),
+            (_("Open batches"), None, url_for("web.enterprise_batches")),
+            (_("Receivables"), None, url_for("web.enterprise_receivables")),
+        ]
+    elif who.org_kind is OrgKind.BUREAU:
+        from bidding.batches import batches_visible_to
+
+        tiles = [
+            (_("Procurement batches"), count(batches_visible_to(who)), url_for("web.bureau_batches")),
+            (_("Orders"), count(ordering.orders_visible_to(who)), url_for("web.orders")),
+            (_("Reconciliation"), None, url_for("web.bureau_reconciliation")),
+            (_("Job history"), None, url_for("web.bureau_jobs")),
+        ]
+    return render_template("web/dashboard.html", tiles=tiles)
+
+
+OPEN_ORDER_STATES = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+)
+
+
+# --- orders (every party sees its own) -----------------------------------------------------------
+
+
+@web.route("/orders")
+@page()
+def orders() -> ResponseReturnValue:
+    who = actor()
+    stmt = ordering.orders_visible_to(who).order_by(Order.id.desc())
+    status = request.args.get("status", "")
+    if status in {s.value for s in OrderStatus}:
+        stmt = stmt.where(Order.status == status)
+    else:
+        status = ""
+    return render_template("web/orders.html", pager=paged(stmt), status=status, statuses=list(OrderStatus))
+
+
+@web.route("/orders/<int:order_id>")
+@page()
+def order_detail(order_id: int) -> ResponseReturnValue:
+    who = actor()
+    order = ordering.get_order(request_session(), who, order_id)
+    shipments = list(
+        request_session().scalars(
+            ordering.shipment_lines_visible_to(who)
+            .where(ordering.ShipmentLine.order_line_id.in_([line.id for line in order.lines]))
+            .order_by(ordering.ShipmentLine.id)
+        )
+    )
+    can_ship = (
+        who.org_kind is OrgKind.DISTRIBUTOR
+        and who.role in WRITERS
+        and order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED)
+    )
+    return render_template(
+        "web/order_detail.html",
+        order=order,
+        shipments=shipments,
+        can_decide=who.org_kind is OrgKind.DISTRIBUTOR
+        and who.role in WRITERS
+        and order.status == OrderStatus.SUBMITTED,
+        can_ship=can_ship,
+        can_cancel=who.org_kind is OrgKind.HOSPITAL
+        and who.role in WRITERS
+        and order.status in (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED),
+        today=clock.business_date(clock.now()),
+    )
+
+
+@web.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@page(OrgKind.HOSPITAL, roles=WRITERS)
+def order_cancel(order_id: int) -> ResponseReturnValue:
+    from ledger.schemas import CancelSchema
+
+    try:
+        data = load(CancelSchema(), form_dict(request.form))
+        attempt(
+            lambda db: ordering.cancel_order(db, actor(), order_id, reason=data["reason"], now=clock.now())
+        )
+    except FormFailed:
+        return redirect(url_for("web.order_detail", order_id=order_id))
+    return done(_("The order's unshipped quantities were cancelled."), "web.order_detail", order_id=order_id)
+
+
+# --- invoices -----------------------------------------------------------------------------------
+
+
+@web.route("/invoices")
+@page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER, OrgKind.BUREAU)
+def invoices() -> ResponseReturnValue:
+    who = actor()
+    stmt = invoicing.invoice_lines_visible_to(who).order_by(InvoiceLine.id.desc())
+    status = request.args.get("status", "")
+    if status in ("pending", "confirmed", "disputed"):
+        stmt = stmt.where(InvoiceLine.status == status)
+    else:
+        status = ""
+    return render_template("web/invoices.html", pager=paged(stmt), status=status)
+
+
+@web.route("/invoice-lines/<int:line_id>/decision", methods=["POST"])
+@page(OrgKind.HOSPITAL, roles=WRITERS)
+def invoice_decision(line_id: int) -> ResponseReturnValue:
+    from ledger.schemas import InvoiceDecisionSchema
+
+    try:
+        data = load(InvoiceDecisionSchema(), form_dict(request.form, bools=("confirm",)))
+        attempt(lambda db: invoicing.decide_invoice_line(db, actor(), line_id, now=clock.now(), **data))
+    except FormFailed:
+        return redirect(url_for("web.invoices", status="pending"))
+    return done(_("Your decision on the invoice line was recorded."), "web.invoices", status="pending")
+
+
+# --- statements ---------------------------------------------------------------------------------
+
+
+@web.route("/statements")
+@page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER, OrgKind.BUREAU)
+def statements_page() -> ResponseReturnValue:
+    from ledger.models import Statement
+
+    stmt = statements.statements_for(actor()).order_by(Statement.period_month.desc(), Statement.id.desc())
+    return render_template("web/statements.html", pager=paged(stmt))
+
+
+@web.route("/statements/<int:statement_id>/decision", methods=["POST"])
+@page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, roles=WRITERS)
+def statement_decision(statement_id: int) -> ResponseReturnValue:
+    try:
+        data = load(StatementDecisionSchema(), form_dict(request.form, bools=("confirm",)))
+        attempt(lambda db: statements.decide(db, actor(), statement_id, now=clock.now(), **data))
+    except FormFailed:
+        return redirect(url_for("web.statements_page"))
+    return done(_("Your decision on the statement was recorded."), "web.statements_page")
+
+
+# --- indicators ---------------------------------------------------------------------------------
+
+
+@web.route("/indicators")
+@page(OrgKind.HOSPITAL, OrgKind.BUREAU, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER)
+def indicators_page() -> ResponseReturnValue:
+    from reports.indicators import GroupBy, compute_indicators
+
+    today = clock.business_date(clock.now())
+    month = request.args.get("month", "") or clock.previous_month(clock.month_start(today)).strftime("%Y-%m")
+    group_by = request.args.get("group_by", "province")
+    try:
+        start = date.fromisoformat(month + "-01")
+        if not 2000 <= start.year <= 2099:
+            raise ValueError(month)
+        grouping = GroupBy(group_by)
+    except ValueError:
+        flash(_("Choose a month as YYYY-MM and a grouping from the list."), "error")
+        return render_template(
+            "web/indicators.html", month=month, group_by=group_by, report=None, groupings=list(GroupBy)
+        ), 422
+    report = compute_indicators(
+        request_session(),
+        actor(),
+        period_from=start,
+        period_before=clock.next_month(start),
+        group_by=grouping,
+        as_of=today,
+    )
+    return render_template(
+        "web/indicators.html", month=month, group_by=group_by, report=report, groupings=list(GroupBy)
+    )
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+
+@web.route("/audit")
+@page(roles=(Role.ADMIN, Role.AUDITOR))
+def audit_log() -> ResponseReturnValue:
+    who = actor()
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    if not who.is_bureau:
+        stmt = stmt.where(or_(AuditEvent.subject_org_id == who.org_id, AuditEvent.actor_org_id == who.org_id))
+    action = request.args.get("action", "").strip()[:64]
+    subject = request.args.get("subject_type", "").strip()[:64]
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+    if subject:
+        stmt = stmt.where(AuditEvent.subject_type == subject)
+    return render_template("web/audit.html", pager=paged(stmt), action=action, subject_type=subject)
