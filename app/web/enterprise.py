@@ -27,8 +27,8 @@ from app.web.common import (
     paged_list,
     web,
 )
-from bidding import batches, bids
-from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch
+from bidding import batches, bids, queries
+from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch, VolumeAllocation
 from bidding.schemas import BidSubmitSchema
 from core import clock
 from core.actors import OrgKind
@@ -161,6 +161,7 @@ def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue
     batch = batches.get_batch(db, who, batch_id)
     items = list(db.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id)))
     mine = list(db.scalars(bids.bids_visible_to(who).where(Bid.batch_id == batch.id).order_by(Bid.id.desc())))
+    results = queries.results_for(db, who, batch.id) if batch.opened_at else None
     return render_template(
         "web/enterprise_batch.html",
         batch=batch,
@@ -168,6 +169,10 @@ def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue
         bids=paged_list(mine),
         bidding=batch.status is BatchStatus.BIDDING and who.role in WRITERS,
         receipt=receipt,
+        awards=[a for a in results.awards if a.manufacturer_id == who.org_id] if results else [],
+        allocations=paged(queries.allocations_visible_to(db, who, batch.id).order_by(VolumeAllocation.id))
+        if results
+        else None,
     ), status
 
 
