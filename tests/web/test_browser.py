@@ -2,7 +2,7 @@
 against the app served by a real WSGI server (werkzeug, threaded) on a committed database.
 
 Each journey logs in, does its main task, and checks the result on the page. Screenshots of every
-step are saved under `test-artifacts/screenshots/` (or $VBP_ARTIFACTS) for people to look at.
+step are saved under `test-artifacts/screenshots/<database>/` (or $VBP_ARTIFACTS) for people to look at.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class Site:
     app: Flask
     db: Database
     ids: dict[str, int]
+    shots: Path  #: this run's screenshots (one folder per database kind)
 
 
 def _seed(db: Database) -> dict[str, int]:
@@ -145,7 +146,9 @@ def _seed(db: Database) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def site(databases: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    databases: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Site]:
     from alembic import command
 
     from app.cli import alembic_config
@@ -166,7 +169,10 @@ def site(databases: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Site(url=f"http://127.0.0.1:{server.server_port}", app=app, db=db, ids=ids)
+        shots = ARTIFACTS / str(request.config.getoption("--db"))
+        shutil.rmtree(shots, ignore_errors=True)
+        shots.mkdir(parents=True)
+        yield Site(url=f"http://127.0.0.1:{server.server_port}", app=app, db=db, ids=ids, shots=shots)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -195,14 +201,14 @@ class Journey:
         self.page = self.context.new_page()
         self.page.set_default_timeout(15_000)
         self.site, self.name, self.step = site, name, 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def go(self, path: str) -> None:
         self.page.goto(self.site.url + path)
 
     def shot(self, what: str) -> None:
         self.step += 1
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}-{self.step:02d}-{what}.png"), full_page=True)
+        path = self.site.shots / f"{self.name}-{self.step:02d}-{what}.png"
+        self.page.screenshot(path=str(path), full_page=True)
 
     def login(self, username: str) -> None:
         self.go("/")
@@ -257,8 +263,8 @@ def test_hospital_orders_and_confirms_a_partial_delivery(journey: Any, site: Sit
     page.get_by_role("link", name=zh("Deliveries"), exact=True).click()
     row = page.locator("tr[id^='shipment-line-']").first
     line_id = int(str(row.get_attribute("id")).removeprefix("shipment-line-"))
-    row.get_by_label(zh("Accepted"), exact=True).fill("8")
-    row.get_by_label(zh("Rejected"), exact=True).fill("2")
+    row.get_by_label(zh("Accepted quantity"), exact=True).fill("8")
+    row.get_by_label(zh("Rejected quantity"), exact=True).fill("2")
     row.get_by_label(zh("Reason"), exact=True).select_option("damaged")
     j.shot("receipt-form")
     row.get_by_role("button", name=zh("Confirm receipt")).click()

@@ -231,9 +231,9 @@ def test_chinese_by_default_and_english_on_request(app: Flask, session: Session)
     assert "登录" in login_page
     assert 'lang="zh-CN"' in login_page
     web_login(client, user.username)
-    assert "待验收" in client.get("/").get_data(as_text=True) or "验收" in client.get("/").get_data(
-        as_text=True
-    )
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "待验收配送" in dashboard  # "Deliveries to confirm"
+    assert "Deliveries to confirm" not in dashboard
     client.post("/language", data={"lang": "en", "csrf_token": csrf(client), "next": "/"})
     english = client.get("/").get_data(as_text=True)
     assert "Deliveries to confirm" in english
