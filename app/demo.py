@@ -182,7 +182,8 @@ def run_demo(
         run_invoicing(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
     run_documents(db, out_dir=out_dir, now=clock.now(), echo=echo, verify_url_base=verify_url_base)
     echo("")
-    echo("登录方式 (how to log in): flask run, then POST /api/v1/auth/login or open /api/v1/docs")
+    echo("登录方式 (how to log in): flask run, then open http://127.0.0.1:5000/ (web pages)")
+    echo("  or POST /api/v1/auth/login, or the API page /api/v1/docs")
     echo(f"  演示密码 (demo password for every user): {DEMO_PASSWORD}")
     for key in ("bureau-admin", "bureau-audit", "mfr1-op", "dist1-op", "hosp1-op", "hosp1-admin"):
         user = world.users[key]

@@ -216,11 +216,10 @@ def enterprise_invoice_form() -> ResponseReturnValue:
         from ledger.models import OrderLine
 
         ids = [r.order_line_id for r in receipts]
-        prices = dict(
-            request_session()
-            .execute(select(OrderLine.id, OrderLine.pack_price_fen).where(OrderLine.id.in_(ids)))
-            .tuples()
+        rows = request_session().execute(
+            select(OrderLine.id, OrderLine.pack_price_fen).where(OrderLine.id.in_(ids))
         )
+        prices = {row.id: row.pack_price_fen for row in rows}
     if request.method == "GET":
         return render_template("web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form={})
     chosen = [int(v) for v in request.form.getlist("receipt_line_id") if v.isdigit()]

@@ -324,3 +324,99 @@ def test_reconciliation_explorer_filters_and_drills_down(app: Flask, session: Se
     assert client.get("/bureau/reconciliation/lines/999999999").status_code == 404
     # A bad filter is shown, not a crash.
     assert client.get("/bureau/reconciliation?hospital_id=abc&status=nonsense").status_code == 200
+
+
+def test_every_form_refuses_the_wrong_kind_or_role(app: Flask, session: Session) -> None:
+    """POST routes carry the same gate as the pages: a disallowed user gets 403 with a valid
+    CSRF token (so the refusal is the gate's, not the token check's)."""
+    posts = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("web.") and "POST" in (rule.methods or ()):
+            gate = getattr(app.view_functions[rule.endpoint], "_vbp_page", None)
+            if gate is not None:
+                posts.append((re.sub(r"<int:[a-z_]+>", "1", rule.rule), *gate))
+    assert len(posts) >= 15
+    refused = 0
+    for kind in KINDS:
+        org = make_org(session, kind)
+        for role in ROLES:
+            user = make_user(session, org, role)
+            session.commit()
+            client = app.test_client()
+            web_login(client, user.username)
+            token = csrf(client)
+            for path, kinds, roles in posts:
+                if (not kinds or kind in kinds) and role in roles and not _role_checked_inside(path):
+                    continue
+                status = client.post(path, data={"csrf_token": token}).status_code
+                if (kinds and kind not in kinds) or role not in roles:
+                    assert status == 403, (kind, role, path, status)
+                    refused += 1
+    assert refused > 100
+
+
+def _role_checked_inside(path: str) -> bool:
+    """Pages that show to readers and check the writer role when the form is posted."""
+    return path in (
+        "/bureau/batches",
+        "/bureau/listings",
+        "/bureau/settlement",
+        "/enterprise/settlement",
+        "/hospital/demand",
+    )
+
+
+def test_invoice_from_the_distributor_confirmed_by_the_hospital(app: Flask, session: Session) -> None:
+    from ledger.models import InvoiceLine
+    from ledger.services import ordering as ordering_service
+    from tests.ordering import NOW
+
+    market = make_market(session)
+    order: Any = market.order(6)
+    shipment: Any = market.accept_and_ship(order.id, 6)
+    ordering_service.confirm_receipt(
+        session,
+        market.hospital_actor,
+        shipment.lines[0].id,
+        accepted=6,
+        rejected=0,
+        reason_code=None,
+        accepted_on=None,
+        now=NOW,
+    )
+    distributor = make_user(session, market.distributor, Role.OPERATOR)
+    hospital = make_user(session, market.hospital, Role.OPERATOR)
+    session.commit()
+    receipt_id = session.scalars(select(ReceiptLine.id)).one()
+
+    seller = app.test_client()
+    web_login(seller, distributor.username)
+    form = seller.get("/enterprise/invoices/new").get_data(as_text=True)
+    assert f'value="{receipt_id}"' in form
+    bad = {
+        "csrf_token": csrf(seller),
+        "receipt_line_id": str(receipt_id),
+        "invoice_number": "12ab",
+        "issued_on": "2026-11-20",
+        "tax_rate": "0.13",
+    }
+    response = seller.post("/enterprise/invoices/new", data=bad)
+    assert response.status_code == 422
+    assert "invoice_number" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(InvoiceLine)) == 0
+    response = seller.post("/enterprise/invoices/new", data=bad | {"invoice_number": "20261120001"})
+    assert response.status_code == 302
+    line = session.scalars(select(InvoiceLine)).one()
+    assert (line.quantity, line.amount_fen) == (6, 6 * market.listing.pack_price_fen)
+
+    buyer = app.test_client()
+    web_login(buyer, hospital.username)
+    pending = buyer.get("/invoices?status=pending").get_data(as_text=True)
+    assert f"/invoice-lines/{line.id}/decision" in pending
+    # A dispute needs its reason: refused, nothing changes.
+    buyer.post(f"/invoice-lines/{line.id}/decision", data={"csrf_token": csrf(buyer), "confirm": "false"})
+    session.refresh(line)
+    assert line.status.value == "pending"
+    buyer.post(f"/invoice-lines/{line.id}/decision", data={"csrf_token": csrf(buyer), "confirm": "true"})
+    session.refresh(line)
+    assert line.status.value == "confirmed"
