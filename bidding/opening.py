@@ -5,6 +5,7 @@ award, allocate regions and agreed volumes — one transaction, every decision s
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -100,13 +101,36 @@ def open_bids(
         raise RuleViolation("未到开标时间 (before the opening time)", code="before_opening_time")
     ruleset = rules.RuleSet.from_dict(batch.rules)
     data = _load(session, batch)
-    totals = [0, 0, 0]
-    for item in batch.items:
-        counts = _open_item(session, batch, item, ruleset, sealer, data)
-        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+    # Three passes, one write per table (not one per item): select every item's winners, write
+    # the bid results and the awards (their ids are needed next), then allocate every item while
+    # its volume rows stream into one bulk write. Ids come out in item order as before.
+    selections = [_select_item(batch, item, ruleset, sealer, data) for item in batch.items]
+    bulk_insert(session, BidResult.__table__, [row for s in selections for row in s.results])
+    session.add_all([award for s in selections for award in s.awards])
+    session.flush()
+    assignments: list[dict[str, object]] = []
+    item_results: list[ItemResult] = []
+    allocations = 0
+
+    def allocation_rows() -> Iterator[dict[str, object]]:
+        nonlocal allocations
+        for s in selections:
+            rows = _finish_item(batch, s, ruleset, data, assignments, item_results)
+            allocations += len(rows)
+            yield from rows
+
+    bulk_insert(session, VolumeAllocation.__table__, allocation_rows())
+    bulk_insert(session, RegionAssignment.__table__, assignments)
+    session.add_all(item_results)
     move(session, actor, batch, BatchStatus.OPENED, now=now)
     batch.opened_at = now
-    summary = OpeningSummary(batch.id, len(batch.items), *totals)
+    summary = OpeningSummary(
+        batch.id,
+        len(batch.items),
+        sum(s.bid_count for s in selections),
+        sum(len(s.awards) for s in selections),
+        allocations,
+    )
     audit.record(
         session,
         actor,
@@ -124,14 +148,24 @@ def open_bids(
     return summary
 
 
-def _open_item(
-    session: Session,
+@dataclass
+class _Selection:
+    """One item's opened bids and winners, before its volumes are allocated."""
+
+    item: BatchItem
+    bid_count: int
+    outcome: rules.SelectionResult
+    results: list[dict[str, object]]
+    awards: list[Award]
+
+
+def _select_item(
     batch: ProcurementBatch,
     item: BatchItem,
     ruleset: rules.RuleSet,
     sealer: BidSealer,
     data: _BatchData,
-) -> tuple[int, int, int]:
+) -> _Selection:
     bids = data.bids.get(item.id, [])
     inputs, opened = [], {}
     for bid in bids:
@@ -155,7 +189,8 @@ def _open_item(
     result = rules.select_winners(
         inputs, ceiling_e4=item.ceiling_e4, rules=ruleset, dosage_form_group=item.dosage_form_group.value
     )
-    results, awards = [], []
+    results: list[dict[str, object]] = []
+    awards = []
     for decision in result.decisions:
         bid, price_fen, unit_e4, comparable, k = opened[decision.key]
         results.append(
@@ -179,19 +214,28 @@ def _open_item(
         )
         if decision.won:
             awards.append(_award(batch, item, bid, decision, price_fen, unit_e4, comparable, k))
-    if results:
-        bulk_insert(session, BidResult.__table__, results)
-    session.add_all(awards)
-    session.flush()
+    return _Selection(item, len(bids), result, results, awards)
 
+
+def _finish_item(
+    batch: ProcurementBatch,
+    selection: _Selection,
+    ruleset: rules.RuleSet,
+    data: _BatchData,
+    assignments: list[dict[str, object]],
+    item_results: list[ItemResult],
+) -> list[dict[str, object]]:
+    """Allocate one item (its awards flushed): region assignments and the item's record are
+    appended to the lists given; the volume allocation rows are returned."""
+    item, awards, result = selection.item, selection.awards, selection.outcome
     winner_count = len(awards)
     ratio = _volume_ratio(ruleset, item, winner_count)
-    allocation_log, allocations = None, 0
+    allocation_log, rows = None, []
     if awards:
-        allocation_log, allocations = _allocate(
-            session, batch, item, ruleset, awards, ratio, data.demand[item.id]
+        allocation_log, rows = _allocate(
+            batch, item, ruleset, awards, ratio, data.demand[item.id], assignments
         )
-    session.add(
+    item_results.append(
         ItemResult(
             batch_id=batch.id,
             item_id=item.id,
@@ -207,7 +251,7 @@ def _open_item(
             allocation_log=allocation_log,
         )
     )
-    return len(bids), winner_count, allocations
+    return rows
 
 
 def _unseal(sealer: BidSealer, bid: Bid) -> int:
@@ -267,14 +311,14 @@ def _volume_ratio(ruleset: rules.RuleSet, item: BatchItem, winner_count: int) ->
 
 
 def _allocate(
-    session: Session,
     batch: ProcurementBatch,
     item: BatchItem,
     ruleset: rules.RuleSet,
     awards: list[Award],
     ratio: Decimal,
     demand: list[tuple[int, str, int | None, int]],
-) -> tuple[list[object], int]:
+    assignments: list[dict[str, object]],
+) -> tuple[list[object], list[dict[str, object]]]:
     bases: dict[str, int] = defaultdict(int)
     for _, region, _, qty in demand:
         bases[region] += qty
@@ -282,7 +326,6 @@ def _allocate(
     by_key = {str(a.id): a for a in awards}
     regions = rules.allocate_regions([str(a.id) for a in pickers], bases, ruleset)
     primary_of: dict[str, Award] = {}
-    assignments = []
     for award_key, region_codes in regions.primary.items():
         for region in region_codes:
             primary_of[region] = by_key[award_key]
@@ -306,8 +349,6 @@ def _allocate(
                     "pick_round": 0,
                 }
             )
-    if assignments:
-        bulk_insert(session, RegionAssignment.__table__, assignments)
     award_by_product = {a.product_id: a for a in awards}
 
     # Demand per region and (hospital, supplier): brand demand goes to the named brand if it won,
@@ -319,7 +360,7 @@ def _allocate(
         if supplier is None:
             continue
         weights[region][(hospital_id, supplier.id, named is not None)] += qty
-    rows = []
+    rows: list[dict[str, object]] = []
     for region, parts in sorted(weights.items()):
         total = region_agreed_volume(sum(parts.values()), ratio)
         agreed = split_by_largest_remainder(total, parts, ratio)
@@ -342,9 +383,7 @@ def _allocate(
                     "brand_specific": bool(brand),
                 }
             )
-    if rows:
-        bulk_insert(session, VolumeAllocation.__table__, rows)
-    return regions.log_as_json(), len(rows)
+    return regions.log_as_json(), rows
 
 
 def publish_results(session: Session, actor: Actor, batch_id: int, *, now: datetime) -> ProcurementBatch:

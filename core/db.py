@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Table, TypeDecorator, insert
@@ -75,24 +77,38 @@ class Base(DeclarativeBase):
     }
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def bulk_insert(session: Session, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
     """Insert many plain rows in the session's transaction, as fast as the database allows.
 
-    PostgreSQL: COPY (psycopg's executemany would send one INSERT per row); elsewhere a Core
-    executemany. Rows must all have the same keys; no JSON columns (COPY would need adapters).
+    PostgreSQL: COPY (psycopg's executemany would send one INSERT per row), streamed as the rows
+    come, so a generator's work overlaps the server's; elsewhere a Core executemany per chunk.
+    Rows must all have the same keys; no JSON columns (COPY would need adapters).
     """
-    if not rows:
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
         return
-    columns = list(rows[0])
+    columns = list(first)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
         names = ", ".join(f'"{c}"' for c in columns)
         with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([_copy_value(row[c]) for c in columns])
+            for row in itertools.chain((first,), iterator):
+                copy.write_row(
+                    [v if type(v) in _AS_IS else _copy_value(v) for v in map(row.__getitem__, columns)]
+                )
         return
-    connection.execute(insert(table), list(rows))
+    statement = insert(table)
+    chunk = [first, *itertools.islice(iterator, _CHUNK - 1)]
+    while chunk:
+        connection.execute(statement, chunk)
+        chunk = list(itertools.islice(iterator, _CHUNK))
+
+
+#: Values COPY takes as they are (enums and datetimes need _copy_value).
+_AS_IS = frozenset({int, str, bool, type(None), float, date, Decimal})
+_CHUNK = 10_000
 
 
 def _copy_value(value: Any) -> Any:
