@@ -17,8 +17,6 @@ import argparse
 import http.client
 import json
 import logging
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -40,8 +38,8 @@ from app import create_app  # noqa: E402
 from app.cli import alembic_config  # noqa: E402
 from app.config import Config, normalize_database_url  # noqa: E402
 from app.db import get_db  # noqa: E402
+from bench.common import RESULTS, Result, Row, Target, fresh_database, report  # noqa: E402
 from bench.order_import import seed  # noqa: E402
-from bench.reconcile import _fresh_database  # noqa: E402
 from core.db import Base  # noqa: E402
 from ledger.models import Listing, OrderLine  # noqa: E402
 
@@ -148,18 +146,9 @@ def direct(
     return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated")
-    parser.add_argument("--orders", type=int, default=2_000)
-    parser.add_argument("--lines", type=int, default=5, help="lines per order")
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_intake.json")
-    args = parser.parse_args()
-    url = normalize_database_url(args.database_url)
-    _fresh_database(url)
+def run(url: str, *, orders: int = 2_000, lines: int = 5, threads: int = 4) -> Result:
+    """A fresh database, the orders through the API, then the same rows inserted directly."""
+    fresh_database(url)
     command.upgrade(alembic_config(url), "head")
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Config(env="development", database_url=url, secret_key="b" * 40, instance_path=tmp))
@@ -175,39 +164,51 @@ def main() -> None:
             hospital_id = session.scalar(
                 text("SELECT id FROM organizations WHERE kind = 'hospital' ORDER BY id LIMIT 1")
             )
-            version = session.execute(
-                text("SELECT sqlite_version()" if db.dialect == "sqlite" else "SHOW server_version")
-            ).scalar()
-        bodies = _bodies(args.orders, args.lines, listing_ids, distributor_id)
-        api_s = through_api(app, token, bodies, args.threads)
+        bodies = _bodies(orders, lines, listing_ids, distributor_id)
+        api_s = through_api(app, token, bodies, threads)
         direct_s = direct(url, hospital_id, bodies, prices)
         with db.sessionmaker() as session:
             stored = session.scalar(select(func.count()).select_from(OrderLine))
         db.engine.dispose()
-    assert stored == 2 * args.orders * args.lines, stored
-    api_rate, direct_rate = args.orders / api_s, args.orders / direct_s
-    result = {
-        "benchmark": "api_intake",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": f"{db.dialect} {version}",
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "orders": args.orders,
-        "lines_per_order": args.lines,
-        "client_threads": args.threads,
-        "api_seconds": round(api_s, 2),
-        "api_orders_per_second": round(api_rate, 1),
-        "direct_seconds": round(direct_s, 2),
-        "direct_orders_per_second": round(direct_rate, 1),
-        "ratio": round(api_rate / direct_rate, 3),
-    }
-    print(f"order intake, {args.orders:,} orders × {args.lines} lines on {result['database']}")
-    print(f"  HTTP API ({args.threads} client threads, werkzeug)  {api_rate:8.1f} orders/s")
-    print(f"  direct inserts, same driver                 {direct_rate:8.1f} orders/s (baseline)")
-    print(f"  ratio                                       {api_rate / direct_rate:8.1%} (target ≥ 50 %)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(f"  result                                      {args.out}")
+    assert stored == 2 * orders * lines, stored
+    return Result(
+        "api_intake",
+        [
+            Row(
+                "api_intake",
+                f"order intake through the HTTP API, {orders:,} orders × {lines} lines, "
+                f"{threads} client threads",
+                orders / api_s,
+                "orders/s",
+                orders / direct_s,
+                "direct inserts, same driver",
+                Target("ratio", ">=", 0.5, "≥ 50 % of baseline"),
+            )
+        ],
+        {
+            "orders": orders,
+            "lines_per_order": lines,
+            "client_threads": threads,
+            "api_seconds": round(api_s, 2),
+            "direct_seconds": round(direct_s, 2),
+        },
+        url,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated")
+    parser.add_argument("--orders", type=int, default=2_000)
+    parser.add_argument("--lines", type=int, default=5, help="lines per order")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=RESULTS / "api_intake.json")
+    args = parser.parse_args()
+    url = normalize_database_url(args.database_url)
+    result = run(url, orders=args.orders, lines=args.lines, threads=args.threads)
+    report([result], args.out, database_url=url)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """Benchmark: open a batch of N items × M sealed bids and allocate agreed volumes to H hospitals.
 
     python -m bench.bid_opening                       # 500 items × 20 bids, 2,000 hospitals, SQLite
-    python -m bench.bid_opening --database-url postgresql://postgres@127.0.0.1/vbp_bench
+    python -m bench.bid_opening --database-url postgresql://postgres@127.0.0.1/vbp_bench_opening
 
-The data is written with bulk inserts in one process; the opening then runs in a fresh process
-so its peak memory (max RSS) is the opening's own. Prints the figures and writes a JSON result.
+The data is written with bulk inserts in one process (the database is dropped and recreated);
+the opening then runs in a fresh process so its peak memory (max RSS) is the opening's own.
+The baseline, in the same process after the opening: the rows the opening wrote (bid results,
+awards, region assignments, item results, volume allocations) deleted and bulk-inserted again
+as they are, then rolled back — the cost of the writes alone, foreign keys and indexes included.
+Prints the figures and writes a JSON result.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import secrets
@@ -24,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, delete, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,23 +35,29 @@ sys.path.insert(0, str(ROOT))
 
 from app.cli import alembic_config  # noqa: E402
 from app.config import normalize_database_url  # noqa: E402
+from bench.common import RESULTS, Result, Row, Target, fresh_database, report  # noqa: E402
 from bidding import rules  # noqa: E402
 from bidding.models import (  # noqa: E402
+    Award,
     BatchItem,
     BatchStatus,
     Bid,
+    BidResult,
     BidStatus,
     Category,
     DemandReport,
     DosageFormGroup,
+    ItemResult,
     ProcurementBatch,
     Product,
     RatioKind,
+    RegionAssignment,
     Scope,
     VolumeAllocation,
 )
 from bidding.sealing import BidContent, BidSealer  # noqa: E402
 from core.actors import Actor, OrgKind  # noqa: E402
+from core.db import bulk_insert  # noqa: E402
 from core.organizations import HospitalLevel, Organization  # noqa: E402
 from core.uscc import make_uscc  # noqa: E402
 
@@ -85,6 +94,7 @@ def setup(
     url: str, items: int, bids: int, hospitals: int, demand_per_hospital: int, seed: int, key: str
 ) -> None:
     """Create the schema and a sealed batch ready to open (bulk inserts, not timed)."""
+    fresh_database(url)
     command.upgrade(alembic_config(url), "head")
     engine = create_engine(url)
     rng = random.Random(seed)
@@ -218,8 +228,33 @@ def setup(
     engine.dispose()
 
 
+#: What the opening writes, parents first; the baseline writes the same rows again.
+WRITTEN = (BidResult, Award, RegionAssignment, ItemResult, VolumeAllocation)
+
+
+def write_floor(session: Session) -> float:
+    """Seconds to write the opening's rows again with the bulk writer (in a transaction rolled
+    back): delete them, then insert them as they were, ids included."""
+    tables = [model.__table__ for model in WRITTEN]
+    rows = {t.name: [dict(r) for r in session.execute(select(t).order_by(t.c.id)).mappings()] for t in tables}
+    for t in reversed(tables):
+        session.execute(delete(t))
+    session.flush()
+    started = time.perf_counter()
+    for t in tables:
+        if t.name == "item_results":  # JSON columns: not for COPY
+            session.execute(insert(t), rows[t.name])
+        else:
+            bulk_insert(session, t, rows[t.name])
+    session.flush()
+    session.execute(text("SELECT 1"))
+    seconds = time.perf_counter() - started
+    session.rollback()
+    return seconds
+
+
 def open_batch(url: str, key: str) -> dict[str, float | int]:
-    """Time the opening of the one sealed batch (run in a fresh process)."""
+    """Time the opening of the one sealed batch (run in a fresh process), then its write floor."""
     from bidding.opening import open_bids
 
     engine = create_engine(url)
@@ -237,11 +272,14 @@ def open_batch(url: str, key: str) -> dict[str, float | int]:
         )
         session.commit()
         seconds = time.perf_counter() - started
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         allocations = session.scalar(select(func.count()).select_from(VolumeAllocation))
+        session.commit()
+        baseline = write_floor(session)
     engine.dispose()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "seconds": round(seconds, 3),
+        "write_floor_seconds": round(baseline, 3),
         "peak_rss_mib": round(peak_kib / 1024, 1),
         "bids": summary.bids,
         "winners": summary.winners,
@@ -249,37 +287,21 @@ def open_batch(url: str, key: str) -> dict[str, float | int]:
     }
 
 
-def _database_version(url: str) -> str:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        version = conn.execute(
-            text("SELECT sqlite_version()" if url.startswith("sqlite") else "SHOW server_version")
-        ).scalar()
-    engine.dispose()
-    return f"{engine.dialect.name} {version}"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", help="empty database to use (default: a temporary SQLite file)")
-    parser.add_argument("--items", type=int, default=500)
-    parser.add_argument("--bids", type=int, default=20, help="bids per item (one per manufacturer)")
-    parser.add_argument("--hospitals", type=int, default=2000)
-    parser.add_argument("--demand-per-hospital", type=int, default=100, help="items each hospital reports")
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "bid_opening.json")
-    parser.add_argument("--_open", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    key = os.environ.get("VBP_BENCH_KEY") or BidSealer.generate_key()
-    if args._open:
-        print(json.dumps(open_batch(args._open, key)))
-        return
+def run(
+    url: str | None = None,
+    *,
+    items: int = 500,
+    bids: int = 20,
+    hospitals: int = 2_000,
+    demand_per_hospital: int = 100,
+    seed: int = 20261123,
+) -> Result:
+    """Set up a sealed batch in a fresh database (url, or a temporary SQLite file) and open it."""
+    key = BidSealer.generate_key()
     with tempfile.TemporaryDirectory() as tmp:
-        url = normalize_database_url(args.database_url or f"sqlite:///{tmp}/bench.sqlite3")
+        url = url or f"sqlite:///{tmp}/bench.sqlite3"
         t = time.perf_counter()
-        setup(url, args.items, args.bids, args.hospitals, args.demand_per_hospital, args.seed, key)
+        setup(url, items, bids, hospitals, demand_per_hospital, seed, key)
         setup_seconds = time.perf_counter() - t
         child = subprocess.run(
             [sys.executable, "-m", "bench.bid_opening", "--_open", url],
@@ -289,28 +311,60 @@ def main() -> None:
             text=True,
             env={**os.environ, "VBP_BENCH_KEY": key},
         )
-        figures = json.loads(child.stdout.strip().splitlines()[-1])
-        result = {
-            "benchmark": "bid_opening",
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "parameters": {
-                k: getattr(args, k) for k in ("items", "bids", "hospitals", "demand_per_hospital", "seed")
-            },
-            "database": _database_version(url),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    return Result(
+        "bid_opening",
+        [
+            Row(
+                "bid_opening",
+                f"bid opening, {items} items × {bids} bids, {hospitals:,} hospitals "
+                f"({figures['allocations']:,} allocations)",
+                figures["seconds"],
+                "s",
+                figures["write_floor_seconds"],
+                "bulk writes of the same rows",
+                Target("figure", "<=", 10, "≤ 10 s"),
+            )
+        ],
+        {
+            "items": items,
+            "bids_per_item": bids,
+            "hospitals": hospitals,
+            "demand_per_hospital": demand_per_hospital,
+            "seed": seed,
             "setup_seconds": round(setup_seconds, 1),
             **figures,
-        }
-    print(
-        f"bid opening: {args.items} items × {args.bids} bids, {args.hospitals} hospitals "
-        f"({figures['allocations']} allocations) on {result['database']}"
+        },
+        url if not url.startswith("sqlite") else None,
     )
-    print(f"  time      {figures['seconds']:.2f} s   (target ≤ 10 s)")
-    print(f"  peak RSS  {figures['peak_rss_mib']:.0f} MiB")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(f"  result    {args.out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="dropped and recreated (default: a temporary SQLite file)")
+    parser.add_argument("--items", type=int, default=500)
+    parser.add_argument("--bids", type=int, default=20, help="bids per item (one per manufacturer)")
+    parser.add_argument("--hospitals", type=int, default=2000)
+    parser.add_argument("--demand-per-hospital", type=int, default=100, help="items each hospital reports")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--out", type=Path, default=RESULTS / "bid_opening.json")
+    parser.add_argument("--_open", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._open:
+        print(json.dumps(open_batch(args._open, os.environ["VBP_BENCH_KEY"])))
+        return
+    url = normalize_database_url(args.database_url) if args.database_url else None
+    result = run(
+        url,
+        items=args.items,
+        bids=args.bids,
+        hospitals=args.hospitals,
+        demand_per_hospital=args.demand_per_hospital,
+        seed=args.seed,
+    )
+    report([result], args.out, database_url=url or "sqlite://")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,6 @@ Prints the figures and the ratios, and writes a JSON result.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +27,6 @@ from typing import Any
 
 from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from app.cli import alembic_config  # noqa: E402
 from app.config import normalize_database_url  # noqa: E402
 from bench import generate  # noqa: E402
+from bench.common import RESULTS, Result, Row, Target, fresh_database, report  # noqa: E402
 from core.actors import Actor  # noqa: E402
 from ledger import reconcile  # noqa: E402
 
@@ -64,19 +61,6 @@ LEFT JOIN (SELECT sl.order_line_id, sum(sl.amount_fen) AS f FROM settlement_line
 """
 
 
-def _fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and Path(parsed.database).exists():
-            Path(parsed.database).unlink()
-        return
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
 def _best_of_two(fn: Callable[[], Any]) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(2):
@@ -86,35 +70,32 @@ def _best_of_two(fn: Callable[[], Any]) -> tuple[float, Any]:
     return min(times), result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated (unless --reuse)")
-    parser.add_argument("--order-lines", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--reuse", action="store_true", help="keep the generated data of an earlier run")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reconcile.json")
-    args = parser.parse_args()
-    url = normalize_database_url(args.database_url)
+def prepare(url: str, *, order_lines: int, seed: int = 1, progress: bool = True) -> float:
+    """A fresh database holding a generated province of order_lines lines; seconds taken."""
+    fresh_database(url)
+    command.upgrade(alembic_config(url), "head")
     engine = create_engine(url)
-    generate_seconds = None
-    if not args.reuse:
-        _fresh_database(url)
-        command.upgrade(alembic_config(url), "head")
-        t = time.perf_counter()
-        with Session(engine) as session, session.begin():
-            generate.generate(
-                session,
-                scale=generate.Scale.custom(order_lines=args.order_lines),
-                seed=args.seed,
-                as_of=AS_OF,
-                progress=generate.stderr_progress if hasattr(generate, "stderr_progress") else None,
-            )
-        generate_seconds = time.perf_counter() - t
-        if engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM ANALYZE"))
+    t = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        generate.generate(
+            session,
+            scale=generate.Scale.custom(order_lines=order_lines),
+            seed=seed,
+            as_of=AS_OF,
+            progress=generate.stderr_progress if progress else None,
+        )
+    seconds = time.perf_counter() - t
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    return seconds
+
+
+def run(url: str, *, order_lines: int = 1_000_000, seed: int = 1, reuse: bool = False) -> Result:
+    """Generate (unless reuse) and time the baseline, the summary and the stored run."""
+    generate_seconds = None if reuse else prepare(url, order_lines=order_lines, seed=seed)
+    engine = create_engine(url)
     system, where = Actor.system(), reconcile.Slice()
 
     def baseline() -> Any:
@@ -133,40 +114,47 @@ def main() -> None:
     base_s, base_row = _best_of_two(baseline)
     summary_s, summary = _best_of_two(summarize)
     run_s, (lines, findings, orphans) = _best_of_two(stored_run)
-    assert lines == base_row[0] == sum(x.lines for x in summary), "every line is classified exactly once"
-    with engine.connect() as conn:
-        version = conn.execute(
-            text("SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version")
-        ).scalar()
-    result = {
-        "benchmark": "reconcile",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": f"{engine.dialect.name} {version}",
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "order_lines": lines,
-        "generate_seconds": round(generate_seconds, 1) if generate_seconds else None,
-        "baseline_seconds": round(base_s, 3),
-        "summarize_seconds": round(summary_s, 3),
-        "run_seconds": round(run_s, 3),
-        "summarize_ratio": round(summary_s / base_s, 2),
-        "run_ratio": round(run_s / base_s, 2),
-        "findings": findings,
-        "orphans": orphans,
-        "by_status": {x.status.value: x.lines for x in summary},
-    }
     engine.dispose()
-    print(f"reconciliation of {lines:,} order lines on {result['database']} ({os.cpu_count()} CPUs)")
-    if generate_seconds:
-        print(f"  data generated in      {generate_seconds:8.1f} s")
-    print(f"  plain SQL aggregate    {base_s:8.2f} s   (baseline)")
-    print(f"  reconcile (summary)    {summary_s:8.2f} s   ratio {summary_s / base_s:.2f}× (target ≤ 3×)")
-    print(f"  reconcile (stored run) {run_s:8.2f} s   ratio {run_s / base_s:.2f}×  ({findings:,} findings)")
-    for status, n in result["by_status"].items():
-        print(f"    {status:<26}{n:>10,}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(f"  result                 {args.out}")
+    assert lines == base_row[0] == sum(x.lines for x in summary), "every line is classified exactly once"
+    plain = "plain SQL aggregate"
+    return Result(
+        "reconcile",
+        [
+            Row(
+                "reconcile",
+                f"reconciliation summary, {lines:,} order lines",
+                summary_s,
+                "s",
+                base_s,
+                plain,
+                Target("ratio", "<=", 3, "≤ 3× baseline"),
+            ),
+            Row("reconcile", f"stored reconciliation run ({findings:,} findings)", run_s, "s", base_s, plain),
+        ],
+        {
+            "order_lines": lines,
+            "generate_seconds": round(generate_seconds, 1) if generate_seconds else None,
+            "findings": findings,
+            "orphans": orphans,
+            "by_status": {x.status.value: x.lines for x in summary},
+        },
+        url,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated (unless --reuse)")
+    parser.add_argument("--order-lines", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="keep the generated data of an earlier run")
+    parser.add_argument("--out", type=Path, default=RESULTS / "reconcile.json")
+    args = parser.parse_args()
+    url = normalize_database_url(args.database_url)
+    result = run(url, order_lines=args.order_lines, seed=args.seed, reuse=args.reuse)
+    report([result], args.out, database_url=url)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import os
-import platform
 import random
 import sys
 import time
@@ -27,6 +24,7 @@ from reportlab.platypus import SimpleDocTemplate, Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import RESULTS, Result, Row, Target, report  # noqa: E402
 from reports import statement_pdf  # noqa: E402
 from reports.documents import (  # noqa: E402
     Confirmation,
@@ -134,44 +132,45 @@ def _timed(fn: object, doc: StatementDocument) -> tuple[float, bytes]:
     return time.perf_counter() - start, pdf
 
 
+def run(lines: int = 10_000) -> Result:
+    """The statement of N lines against a bare table of the same rows, same run."""
+    doc = document(lines)
+    statement_pdf.render_statement(document(50))  # registers the font outside the timing
+    base_s, base_pdf = _timed(bare_table, doc)
+    stmt_s, stmt_pdf = _timed(statement_pdf.render_statement, doc)
+    base_pages, stmt_pages = pages(base_pdf), pages(stmt_pdf)
+    return Result(
+        "statement_pdf",
+        [
+            Row(
+                "statement_pdf",
+                f"statement PDF, {lines:,} lines ({stmt_pages} pages)",
+                stmt_s,
+                "s",
+                base_s,
+                f"bare reportlab table ({base_pages} pages)",
+                Target("ratio", "<=", 2, "≤ 2× baseline"),
+            )
+        ],
+        {
+            "reportlab": reportlab.Version,
+            "lines": lines,
+            "statement_pages": stmt_pages,
+            "statement_pages_per_second": round(stmt_pages / stmt_s, 1),
+            "baseline_pages": base_pages,
+            "baseline_pages_per_second": round(base_pages / base_s, 1),
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lines", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "statement_pdf.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "statement_pdf.json")
     args = parser.parse_args()
-    doc = document(args.lines)
-    statement_pdf.render_statement(document(50))  # registers the font outside the timing
-    base_s, base_pdf = _timed(bare_table, doc)
-    stmt_s, stmt_pdf = _timed(statement_pdf.render_statement, doc)
-    base_pages, stmt_pages = pages(base_pdf), pages(stmt_pdf)
-    result = {
-        "benchmark": "statement_pdf",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "reportlab": reportlab.Version,
-        "lines": args.lines,
-        "statement_pages": stmt_pages,
-        "statement_seconds": round(stmt_s, 2),
-        "statement_pages_per_second": round(stmt_pages / stmt_s, 1),
-        "baseline_pages": base_pages,
-        "baseline_seconds": round(base_s, 2),
-        "baseline_pages_per_second": round(base_pages / base_s, 1),
-        "ratio": round(stmt_s / base_s, 2),
-    }
-    print(f"statement PDF of {args.lines:,} lines (reportlab {reportlab.Version}, {os.cpu_count()} CPUs)")
-    print(
-        f"  bare reportlab table  {base_pages:5} pages  {base_s:7.2f} s  {base_pages / base_s:6.1f} pages/s"
-    )
-    print(
-        f"  statement             {stmt_pages:5} pages  {stmt_s:7.2f} s  {stmt_pages / stmt_s:6.1f} pages/s"
-    )
-    print(f"  ratio                 {stmt_s / base_s:.2f}× (target ≤ 2×)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(f"  result                {args.out}")
+    report([run(args.lines)], args.out, database_url=None)
 
 
 if __name__ == "__main__":
