@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core import audit
 from core.actors import Actor, OrgKind, Role
@@ -410,7 +410,11 @@ def actor_for_token(session: Session, *, token: str, now: datetime) -> Actor | N
     """Resolve a presented bearer token to its user's Actor; None if unknown, revoked or expired."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
+    row = session.scalars(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.organization))  # one round trip, not three
+        .where(ApiToken.token_hash == _token_hash(token))
+    ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     user = row.user

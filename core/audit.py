@@ -115,9 +115,9 @@ def record(
     now: dt.datetime,
 ) -> AuditEvent:
     """Append one audit event in the caller's transaction."""
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq + 1))
-    seq, prev_hash = session.execute(
-        select(AuditChainHead.seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+    head = AuditChainHead.__table__
+    seq, prev_hash = session.execute(  # take the next number and read the last hash in one statement
+        update(head).where(head.c.id == 1).values(seq=head.c.seq + 1).returning(head.c.seq, head.c.last_hash)
     ).one()
     # Microsecond precision: what both databases store, so the digest survives a round trip.
     event = AuditEvent(

@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit, clock
 from core.actors import Actor, OrgKind, Role
@@ -43,6 +44,9 @@ DEFAULT_DEADLINES: Mapping[Urgency, timedelta] = {
     Urgency.EMERGENCY: timedelta(hours=4),
     Urgency.REMOTE: timedelta(hours=72),
 }
+#: Orders up to this many lines insert them with RETURNING (ORM objects at once); larger ones
+#: (uploads) use the bulk writer and load lines only when asked.
+RETURNING_LINES = 500
 REJECTION_REASONS = ("damaged", "expiry_too_short", "wrong_product", "quality", "quantity_mismatch", "other")
 
 
@@ -100,8 +104,13 @@ def place_orders(
     names = line_names or [f"lines.{i}" for i in range(len(lines))]
     if not lines:
         raise ValidationFailed(fields={"lines": ["至少一行 (at least one line)"]})
-    hospital = session.get_one(Organization, actor.org_id)
-    distributor = session.get(Organization, distributor_id)
+    parties = {
+        org.id: org
+        for org in session.scalars(
+            select(Organization).where(Organization.id.in_({actor.org_id, distributor_id}))
+        )
+    }
+    hospital, distributor = parties[actor.org_id], parties.get(distributor_id)
     if distributor is None or distributor.kind is not OrgKind.DISTRIBUTOR or not distributor.active:
         raise ValidationFailed(fields={"distributor_id": ["不是有效的配送企业 (not an active distributor)"]})
     ids = {line.listing_id for line in lines}
@@ -188,8 +197,14 @@ def place_orders(
         }
         for req in lines
     ]
-    bulk_insert(session, OrderLine.__table__, rows)
-    session.expire(order, ["lines"])
+    if len(rows) <= RETURNING_LINES:
+        # An API-sized order: the lines come back from the INSERT, so answering with them costs
+        # no further query.
+        inserted = session.scalars(insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True), rows)
+        set_committed_value(order, "lines", list(inserted))
+    else:
+        bulk_insert(session, OrderLine.__table__, rows)
+        session.expire(order, ["lines"])
     audit.record(
         session,
         actor,
