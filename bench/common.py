@@ -73,7 +73,7 @@ class Row:
             "unit": self.unit,
             "baseline": _round(self.baseline),
             "baseline_name": self.baseline_name,
-            "ratio": round(ratio, 3) if ratio is not None else None,
+            "ratio": _round(ratio) if ratio is not None else None,
             "target": self.target.text if self.target else None,
             "passed": self.passed,
         }
@@ -93,7 +93,8 @@ class Result:
 
 
 def _round(x: float) -> float:
-    return round(x, 3) if abs(x) < 100 else round(x, 1)
+    """Four significant digits: enough for a benchmark, never 0 for a short baseline."""
+    return float(f"{x:.4g}")
 
 
 def database_version(url: str) -> tuple[str, str]:

@@ -189,14 +189,19 @@ def readme_block(payloads: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def update_readme(path: Path = README) -> None:
-    """Rewrite only the marked block, reading the file right before writing it."""
+def newest_results() -> list[dict[str, Any]]:
+    """The newest suite result of each scale in bench/results (small, then province)."""
     payloads = []
     for scale in ("small", "province"):
         found = sorted(RESULTS.glob(f"suite-{scale}-*.json"), key=lambda p: p.stat().st_mtime)
         if found:
             payloads.append(json.loads(found[-1].read_text()))
-    block = readme_block(payloads)
+    return payloads
+
+
+def update_readme(path: Path = README, payloads: list[dict[str, Any]] | None = None) -> None:
+    """Rewrite only the marked block, reading the file right before writing it."""
+    block = readme_block(newest_results() if payloads is None else payloads)
     text = path.read_text()
     if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
         raise SystemExit(f"README.md needs exactly one {START} … {END} block")
