@@ -193,7 +193,7 @@ def format_figure(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "s":
-        return f"{value:.2f} s"
+        return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.3g} ms"
     return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.1f} {unit}"
 
 

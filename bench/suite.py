@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ from bench.common import (  # noqa: E402
     describe,
     format_figure,
     format_ratio,
+    fresh_database,
     machine_facts,
     table,
     verdict,
@@ -92,6 +92,8 @@ def run_suite(
     scale: SuiteScale, url: str, *, reuse: bool = False, log: Callable[[str], None] = print
 ) -> tuple[dict[str, Any], list[Result]]:
     """Run every benchmark; the machine facts and the results in the order run."""
+    if not reuse:
+        fresh_database(url)  # the province database exists before the facts are read from it
     facts = machine_facts(url)
     log(f"benchmark suite, scale {scale.name}: {describe(facts)}")
     steps: list[tuple[str, Callable[[str], Result]]] = [
@@ -147,13 +149,10 @@ def _cell(row: dict[str, Any]) -> str:
     return text if row["passed"] is None else f"{text} {verdict(row['passed'])}"
 
 
-def _key(row: dict[str, Any]) -> str:
-    """Rows of the same figure at different scales share a line: the name without its sizes."""
-    return re.sub(r"[\d,]+ (order )?lines", "N lines", row["name"]).split(" (")[0]
-
-
 def readme_block(payloads: list[dict[str, Any]]) -> str:
-    """The table of the newest result per scale, with the commands and machines that made them."""
+    """The table of the newest result per scale, with the commands and machines that made them.
+    A figure's line is its benchmark and position; a cell names its sizes when they differ from
+    the line's."""
     out = []
     for p in payloads:
         m = p["machine"]
@@ -162,29 +161,32 @@ def readme_block(payloads: list[dict[str, Any]]) -> str:
             f"Python {m['python']}, commit {m['git_commit']}, {m['at']}"
         )
     out.append("")
-    columns = [f"{p['scale']} ({p['machine']['database']})" for p in payloads]
+    columns = [f"{p['scale']}, {p['machine']['database']}" for p in payloads]
     out.append("| figure | baseline (same run) | target | " + " | ".join(columns) + " |")
     out.append("|---|---|---|" + "---|" * len(payloads))
-    keys: dict[str, dict[str, Any]] = {}
+    lines: dict[tuple[str, int], dict[str, Any]] = {}
     for p in payloads:
         for bench in p["benchmarks"].values():
-            for row in bench["rows"]:
-                keys.setdefault(_key(row), row)
-    for key, first in keys.items():
+            for n, row in enumerate(bench["rows"]):
+                lines.setdefault((row["benchmark"], n), row)
+    for (benchmark, n), first in lines.items():
         cells = []
         for p in payloads:
-            match = [r for b in p["benchmarks"].values() for r in b["rows"] if _key(r) == key]
-            cells.append(
-                "; ".join(f"{r['name']}: {_cell(r)}" if len(match) > 1 else _cell(r) for r in match) or "—"
-            )
-        out.append(
-            f"| {key} | {first['baseline_name']} | {first['target'] or '—'} | " + " | ".join(cells) + " |"
-        )
+            rows = p["benchmarks"].get(benchmark, {}).get("rows", [])
+            row = rows[n] if n < len(rows) else None
+            if row is None:
+                cells.append("—")
+            elif row["name"] != first["name"]:
+                cells.append(f"{row['name']}: {_cell(row)}")
+            else:
+                cells.append(_cell(row))
+        baseline = first["baseline_name"].split(" (")[0]
+        out.append(f"| {first['name']} | {baseline} | {first['target'] or '—'} | " + " | ".join(cells) + " |")
     out.append("")
     out.append(
         "ratio = figure ÷ baseline (for seconds: times the baseline's time; for rates: share of the "
-        "baseline's rate). Sizes per scale: `bench/suite.py` (`SCALES`); details per benchmark in "
-        "the JSON files in `bench/results/`."
+        "baseline's rate). Sizes per scale: `SCALES` in `bench/suite.py`; every benchmark's details "
+        "(counts, peak memory, seconds per step) in the JSON files in `bench/results/`."
     )
     return "\n".join(out)
 
