@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
@@ -23,7 +24,7 @@ from app.db import request_session, unit_of_work
 from core import clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import DomainError
-from core.money import fen_to_str
+from core.money import e4_to_str, fen_to_str, quantize
 from core.organizations import Organization
 from core.validation import flatten_messages
 
@@ -170,6 +171,18 @@ def _template_globals() -> dict[str, Any]:
 @web.app_template_filter("yuan")
 def yuan(fen: int | None) -> str:
     return "" if fen is None else fen_to_str(fen)
+
+
+@web.app_template_filter("unit_yuan")
+def unit_yuan(e4: int | None) -> str:
+    """Unit prices are integer yuan×10⁴ (core/money.py): shown exactly, 4 dp."""
+    return "" if e4 is None else e4_to_str(e4)
+
+
+@web.app_template_filter("pct")
+def pct(rate: Decimal | None) -> str:
+    """A ratio as a percentage to 2 dp, half-up like every rounding here (no float)."""
+    return "—" if rate is None else f"{quantize(rate * 100, Decimal('0.01'))}%"
 
 
 @web.app_template_filter("when")

@@ -420,3 +420,21 @@ def test_invoice_from_the_distributor_confirmed_by_the_hospital(app: Flask, sess
     buyer.post(f"/invoice-lines/{line.id}/decision", data={"csrf_token": csrf(buyer), "confirm": "true"})
     session.refresh(line)
     assert line.status.value == "confirmed"
+
+
+def test_prices_and_rates_are_shown_exactly(app: Flask, session: Session) -> None:
+    from decimal import Decimal
+
+    from app.web.common import pct, unit_yuan
+
+    world = make_world(session, items=({"ceiling_e4": 12_345},))
+    bureau = make_user(session, make_org(session, OrgKind.BUREAU), Role.AUDITOR)
+    session.commit()
+    client = app.test_client()
+    web_login(client, bureau.username)
+    page = client.get(f"/bureau/batches/{world.batch.id}").get_data(as_text=True)
+    assert ">1.2345<" in page
+    assert unit_yuan(7) == "0.0007"
+    assert pct(Decimal("0.929449")) == "92.94%"
+    assert pct(Decimal("0.00005")) == "0.01%"  # half-up, as core/money.py rounds
+    assert pct(None) == "—"
