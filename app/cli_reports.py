@@ -30,7 +30,7 @@ def _config() -> Config:
 
 
 def _options() -> Options:
-    return Options(invoice_grace_days=_config().invoice_grace_days)
+    return _config().reconcile_options()  # type: ignore[no-any-return]
 
 
 def _month(text: str) -> date:

@@ -111,6 +111,12 @@ class Config:
             extra_working_days=frozenset(working),
         )
 
+    def reconcile_options(self) -> Any:
+        """Reconciliation settings of this province (invoice grace days, vbp-rules.md §5)."""
+        from ledger.reconcile import Options
+
+        return Options(invoice_grace_days=self.invoice_grace_days)
+
     def delivery_deadlines(self) -> dict[Any, timedelta]:
         from ledger.models import Urgency
 

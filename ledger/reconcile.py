@@ -23,7 +23,7 @@ the records counted are those in the database when it runs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -145,6 +145,17 @@ class Slice:
     ordered_from: date | None = None
     ordered_before: date | None = None
     order_line_ids: Sequence[int] | None = None
+
+    @classmethod
+    def of(cls, filters: Mapping[str, Any]) -> Slice:
+        """The slice named by validated filters (ReconcileQuerySchema's fields); absent means all."""
+        return cls(
+            hospital_id=filters.get("hospital_id"),
+            enterprise_id=filters.get("enterprise_id"),
+            region_prefix=filters.get("region_prefix"),
+            ordered_from=filters.get("ordered_from"),
+            ordered_before=filters.get("ordered_before"),
+        )
 
     def where(self) -> list[ColumnElement[bool]]:
         ol = OrderLine

@@ -58,17 +58,7 @@ def _config() -> Config:
 
 
 def _options() -> Options:
-    return Options(invoice_grace_days=_config().invoice_grace_days)
-
-
-def _slice(query: dict[str, Any]) -> Slice:
-    return Slice(
-        hospital_id=query.get("hospital_id"),
-        enterprise_id=query.get("enterprise_id"),
-        region_prefix=query.get("region_prefix"),
-        ordered_from=query.get("ordered_from"),
-        ordered_before=query.get("ordered_before"),
-    )
+    return _config().reconcile_options()  # type: ignore[no-any-return]
 
 
 @blp.route("/reconciliation/lines", methods=["GET"])
@@ -81,7 +71,7 @@ def lines(query: dict[str, Any], pagination_parameters: PaginationParameters) ->
     session, actor = request_session(), current_actor()
     as_of = query.get("as_of") or clock.now()
     status = query.get("status")
-    where = _slice(query)
+    where = Slice.of(query)
     pagination_parameters.item_count = reconcile.count_lines(
         session, actor, where, as_of=as_of, options=_options(), status=status
     )
@@ -108,7 +98,7 @@ def summary(query: dict[str, Any]) -> Any:
     return reconcile.summarize(
         request_session(),
         current_actor(),
-        _slice(query),
+        Slice.of(query),
         as_of=query.get("as_of") or clock.now(),
         options=_options(),
     )
@@ -121,7 +111,7 @@ def summary(query: dict[str, Any]) -> Any:
 def orphans(query: dict[str, Any]) -> Any:
     """Shipments, receipts, invoices and payments that point at nothing valid, and reused
     invoice numbers."""
-    return reconcile.orphans(request_session(), current_actor(), _slice(query))
+    return reconcile.orphans(request_session(), current_actor(), Slice.of(query))
 
 
 @blp.route("/reconciliation/runs", methods=["POST"])
@@ -136,7 +126,7 @@ def start_run(data: dict[str, Any]) -> Any:
         return reconcile.run_reconciliation(
             session,
             current_actor(),
-            _slice(data),
+            Slice.of(data),
             as_of=data.get("as_of") or now,
             now=now,
             options=_options(),

@@ -10,7 +10,19 @@ from sqlalchemy import select
 
 from app import bid_sealer
 from app.db import request_session
-from app.web.common import WRITERS, FormFailed, actor, attempt, done, form_dict, load, page, paged, web
+from app.web.common import (
+    WRITERS,
+    FormFailed,
+    actor,
+    attempt,
+    done,
+    form_dict,
+    load,
+    page,
+    paged,
+    paged_by,
+    web,
+)
 from bidding import batches, opening, queries, rules
 from bidding.lifecycle import TRANSITIONS
 from bidding.models import BatchItem, Category, ProcurementBatch, VolumeAllocation
@@ -215,7 +227,7 @@ def bureau_settlement() -> ResponseReturnValue:
 
 
 def _options() -> Options:
-    return Options(invoice_grace_days=current_app.config["VBP"].invoice_grace_days)
+    return current_app.config["VBP"].reconcile_options()  # type: ignore[no-any-return]
 
 
 @web.route("/bureau/reconciliation")
@@ -228,34 +240,17 @@ def bureau_reconciliation() -> ResponseReturnValue:
         query = load(ReconcileQuerySchema(), form_dict(raw, ints=("hospital_id", "enterprise_id")))
     except FormFailed:
         query = {}
-    where = Slice(
-        hospital_id=query.get("hospital_id"),
-        enterprise_id=query.get("enterprise_id"),
-        region_prefix=query.get("region_prefix"),
-        ordered_from=query.get("ordered_from"),
-        ordered_before=query.get("ordered_before"),
+    where, now, status, options = Slice.of(query), clock.now(), query.get("status"), _options()
+    pager = paged_by(
+        reconcile.count_lines(db, who, where, as_of=now, options=options, status=status),
+        lambda limit, offset: reconcile.reconcile_lines(
+            db, who, where, as_of=now, options=options, status=status, limit=limit, offset=offset
+        ),
     )
-    now, status = clock.now(), query.get("status")
-    total = reconcile.count_lines(db, who, where, as_of=now, options=_options(), status=status)
-    per_page = 20
-    pages = max(1, -(-total // per_page))
-    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    lines = reconcile.reconcile_lines(
-        db,
-        who,
-        where,
-        as_of=now,
-        options=_options(),
-        status=status,
-        limit=per_page,
-        offset=(number - 1) * per_page,
-    )
-    from app.web.common import Pager
-
     return render_template(
         "web/bureau_reconciliation.html",
-        summary=reconcile.summarize(db, who, where, as_of=now, options=_options()),
-        pager=Pager(items=lines, page=number, pages=pages, total=total),
+        summary=reconcile.summarize(db, who, where, as_of=now, options=options),
+        pager=pager,
         statuses=list(Status),
         query=raw,
     )

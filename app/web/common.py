@@ -257,23 +257,29 @@ class Pager:
         return url_for(cast(str, request.endpoint), **(request.view_args or {}), **args)
 
 
-def paged(stmt: Select[Any], *, scalars: bool = True, per_page: int = PER_PAGE) -> Pager:
-    """One page of a scoped select (`?page=N`); pages past the end show the last page."""
-    db = request_session()
-    total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+def paged_by(total: int, fetch: Callable[[int, int], list[Any]], *, per_page: int = PER_PAGE) -> Pager:
+    """The page `?page=N` of `total` rows, fetched as fetch(limit, offset); pages past the end
+    show the last page (and keep absurd numbers out of the SQL OFFSET)."""
     pages = max(1, math.ceil(total / per_page))
     number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    limited = stmt.limit(per_page).offset((number - 1) * per_page)
-    items = list(db.scalars(limited).all()) if scalars else list(db.execute(limited).all())
-    return Pager(items=items, page=number, pages=pages, total=total)
+    return Pager(items=fetch(per_page, (number - 1) * per_page), page=number, pages=pages, total=total)
+
+
+def paged(stmt: Select[Any], *, scalars: bool = True, per_page: int = PER_PAGE) -> Pager:
+    """One page of a scoped select."""
+    db = request_session()
+    total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+    def fetch(limit: int, offset: int) -> list[Any]:
+        limited = stmt.limit(limit).offset(offset)
+        return list(db.scalars(limited).all()) if scalars else list(db.execute(limited).all())
+
+    return paged_by(total, fetch, per_page=per_page)
 
 
 def paged_list(rows: list[T], *, per_page: int = PER_PAGE) -> Pager:
     """The same for rows a domain query already computed."""
-    pages = max(1, math.ceil(len(rows) / per_page))
-    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    start = (number - 1) * per_page
-    return Pager(items=rows[start : start + per_page], page=number, pages=pages, total=len(rows))
+    return paged_by(len(rows), lambda limit, offset: rows[offset : offset + limit], per_page=per_page)
 
 
 # --- forms --------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from core import clock
 from core.actors import OrgKind
 from ledger import reconcile
 from ledger.models import InvoiceLine, Payment, ReceiptLine, SettlementApplication
-from ledger.reconcile import Options, Slice, Status
+from ledger.reconcile import Slice, Status
 from ledger.schemas import ApplicationFileSchema, DecisionSchema, InvoiceCreateSchema, ShipmentCreateSchema
 from ledger.scoping import party_scope
 from ledger.services import invoicing, ordering, settlement
@@ -331,7 +331,7 @@ def enterprise_receivables() -> ResponseReturnValue:
         who,
         Slice(),
         as_of=clock.now(),
-        options=Options(invoice_grace_days=current_app.config["VBP"].invoice_grace_days),
+        options=current_app.config["VBP"].reconcile_options(),
         status=Status.PAYMENT_OVERDUE,
         limit=200,
     )
