@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -102,8 +102,6 @@ def enterprise_ship(order_id: int) -> ResponseReturnValue:
 
 
 def _back_to(order_id: int) -> ResponseReturnValue:
-    from flask import redirect
-
     return redirect(url_for("web.order_detail", order_id=order_id))
 
 
@@ -287,8 +285,6 @@ def enterprise_settlement() -> ResponseReturnValue:
     status = 200
     if request.method == "POST":
         if who.org_kind is not OrgKind.DISTRIBUTOR or who.role not in WRITERS:
-            from flask import abort
-
             abort(403)
         payload = form_dict(request.form, ints=("hospital_id",))
         if "period_month" in payload and len(payload["period_month"]) == 7:

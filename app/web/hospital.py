@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, render_template, request
+from flask import abort, current_app, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -216,7 +216,7 @@ def hospital_demand() -> ResponseReturnValue:
     status = 200
     if request.method == "POST":
         if who.role not in WRITERS:
-            return render_template("web/error.html", status=403, title=_("You may not open this page")), 403
+            abort(403)
         try:
             if chosen is None:
                 raise ValidationFailed(fields={"batch_id": [_("Choose a batch that is collecting demand.")]})
