@@ -73,6 +73,8 @@ def _seed(db: Database) -> dict[str, int]:
     with db.sessionmaker() as session:
         market = make_market(session)
         submitted: Any = market.order(30)
+        # Placed at the scenario's (past) time and never shipped: overdue whatever order the journeys run in.
+        market.order(5)
         shipped: Any = market.order(10)
         market.accept_and_ship(shipped.id, 10)
         make_user(session, market.hospital, Role.OPERATOR, username="web-hospital")
@@ -376,15 +378,15 @@ def test_bureau_creates_a_batch_and_drills_into_a_discrepancy(journey: Any, site
     assert page.locator("#batch-status").inner_text() == zh("Draft")
     j.shot("batch-created")
 
-    # Reconciliation explorer: lines awaiting receipt, then every record of one of them.
+    # Reconciliation explorer: lines past their delivery deadline, then every record of one of them.
     page.get_by_role("link", name=zh("Reconciliation"), exact=True).click()
     j.shot("explorer")
-    page.get_by_label(zh("Status"), exact=True).select_option("awaiting_shipment")
+    page.get_by_label(zh("Status"), exact=True).select_option("shipment_overdue")
     page.get_by_role("button", name=zh("Filter")).click()
     first = page.locator("table").last.locator("tbody tr").first
-    assert zh("Awaiting shipment") in first.inner_text()
+    assert zh("Shipment overdue") in first.inner_text()
     first.locator("a").first.click()
-    assert page.locator("#line-status").inner_text() == zh("Awaiting shipment")
+    assert page.locator("#line-status").inner_text() == zh("Shipment overdue")
     assert page.get_by_text(zh("Nothing shipped.")).count() == 1
     j.shot("discrepancy")
 
