@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -163,11 +165,23 @@ def _aes_key() -> str:
 
 
 def _development_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_hex(32)) -> str:
-    """A per-checkout random key, generated once into the instance folder (never committed)."""
+    """A per-checkout random key, generated once into the instance folder (never committed).
+
+    Several processes may start at once (web workers, the scheduler, CLI commands), so the key is
+    written to a private temporary file and published with os.link, which is atomic and refuses
+    to replace an existing file: every process ends up reading the one complete key, never a
+    half-written or empty one.
+    """
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(make())
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+            # Another process may have published its key first; then that one is used.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 
