@@ -35,15 +35,22 @@ from tests.factories import PASSWORD, actor_of, make_org, make_user
 from tests.ordering import make_market
 from tests.tendering import SEALING_KEY, World, e4
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("VBP_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 CHROMIUM = os.environ.get("VBP_CHROMIUM", "/usr/bin/chromium")
+#: .ci/run sets this: there a missing browser fails the run instead of skipping the journeys.
+REQUIRED = os.environ.get("VBP_BROWSER_TESTS") == "required"
+MISSING = not Path(CHROMIUM).exists() and shutil.which("chromium") is None
+if REQUIRED and MISSING:
+    raise RuntimeError(f"VBP_BROWSER_TESTS=required but no chromium at {CHROMIUM} or on PATH")
+
+if REQUIRED:
+    import playwright.sync_api as playwright_api
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed (scripts/system-packages.sh installs it)",
+    MISSING, reason="Debian's chromium is not installed (scripts/system-packages.sh installs it)"
 )
 
 
