@@ -13,7 +13,7 @@ from bidding.models import ProcurementBatch
 from core.accounts import actor_for_user
 from core.organizations import Organization, User
 from ledger.models import Listing, Order, OrderLine, PurchaseCategory, ReturnLine
-from ledger.services import listings, ordering, purchases
+from ledger.services import fund, listings, ordering, purchases
 
 
 def run_ordering(
@@ -129,6 +129,7 @@ def run_invoicing(
     hospital's payment drawn from its prepayment — and the journal balances."""
     from decimal import Decimal
 
+    from core.errors import RuleViolation
     from core.money import fen_to_str
     from ledger.journal import verify_journal
     from ledger.models import Invoice, InvoiceKind, PaymentSource, ReceiptLine
@@ -218,7 +219,7 @@ def run_invoicing(
             confirmed, disputed = confirmed + (not dispute), disputed + dispute
     # Direct settlement of last month: file, confirm, approve, pay (one hospital from its prepayment).
     prepaid_hospital = sorted(by_hospital)[-1]
-    settlement.grant_prepayment(session, agency, hospital_id=prepaid_hospital, year=now.year, now=now)
+    fund.grant_prepayment(session, agency, hospital_id=prepaid_hospital, year=now.year, now=now)
     applications = [
         settlement.file_application(session, distributor, hospital_id=h, period_month=period, now=now)
         for h in sorted(by_hospital)
@@ -242,7 +243,7 @@ def run_invoicing(
                 now=now,
                 source=source,
             )
-        except settlement.RuleViolation:  # prepayment too small for this application: the fund pays
+        except RuleViolation:  # prepayment too small for this application: the fund pays
             settlement.pay_application(
                 session,
                 agency,

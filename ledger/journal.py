@@ -29,6 +29,17 @@ class Leg:
     order_line_id: int | None = None
 
 
+def net_legs(legs: Sequence[Leg]) -> list[Leg]:
+    """The legs summed per account and order line, zeros dropped (one posting each)."""
+    sums: dict[tuple[int, int | None], int] = {}
+    accounts: dict[int, Account] = {}
+    for leg in legs:
+        key = (leg.account.id, leg.order_line_id)
+        sums[key] = sums.get(key, 0) + leg.amount_fen
+        accounts[leg.account.id] = leg.account
+    return [Leg(accounts[a], amount, line) for (a, line), amount in sums.items() if amount]
+
+
 def account(
     session: Session, purpose: AccountPurpose, party_id: int | None = None, *, now: datetime
 ) -> Account:

@@ -169,6 +169,13 @@ class DecisionSchema(BaseSchema):
 
 class CancelSchema(BaseSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    order_line_ids = fields.List(
+        fields.Integer(strict=True),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "cancel the remainder of these lines only (default: every line)"},
+    )
 
 
 class ShipLineSchema(BaseSchema):
@@ -333,6 +340,7 @@ class InvoiceLineSchema(BaseSchema):
     status = fields.Enum(InvoiceLineStatus, by_value=True)
     dispute_reason = fields.String(allow_none=True)
     due_on = fields.Date()
+    decided_at = fields.DateTime(allow_none=True)
 
 
 class InvoiceSchema(BaseSchema):
@@ -354,6 +362,34 @@ class InvoiceDecisionSchema(BaseSchema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+class DisputeWithdrawalSchema(BaseSchema):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ReasonSchema(BaseSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RefundSchema(BaseSchema):
+    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    refunded_on = fields.Date(required=True, validate=PLAUSIBLE_DATE)
+
+
+class CollectionCreateSchema(BaseSchema):
+    amount = Yuan(required=True)
+    bank_reference = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    collected_on = fields.Date(required=True, validate=PLAUSIBLE_DATE)
+
+
+class CollectionSchema(BaseSchema):
+    id = fields.Integer()
+    fund_settlement_id = fields.Integer()
+    hospital_id = fields.Integer()
+    amount = Yuan(attribute="amount_fen")
+    bank_reference = fields.String()
+    collected_on = fields.Date()
+
+
 class ApplicationFileSchema(BaseSchema):
     hospital_id = fields.Integer(required=True, strict=True)
     period_month = fields.Date(required=True, metadata={"description": "first day of the settled month"})
@@ -366,6 +402,7 @@ class SettlementLineSchema(BaseSchema):
     amount = Yuan(attribute="amount_fen")
     status = fields.Enum(SettlementLineStatus, by_value=True)
     dispute_reason = fields.String(allow_none=True)
+    refiles_id = fields.Integer(allow_none=True)
 
 
 class ApplicationSchema(BaseSchema):
@@ -378,6 +415,11 @@ class ApplicationSchema(BaseSchema):
     confirmed = Yuan(attribute="confirmed_fen")
     disputed = Yuan(attribute="disputed_fen")
     filed_late = fields.Boolean()
+    confirm_by = fields.Date(
+        metadata={"description": "the hospital confirms by this day (§4.3, 5 working days)"}
+    )
+    confirmation_overdue_at = fields.DateTime(allow_none=True)
+    deemed_confirmed = fields.Boolean()
     run_id = fields.Integer(allow_none=True)
     lines = fields.List(fields.Nested(SettlementLineSchema))
 
@@ -435,6 +477,7 @@ class PaymentSchema(BaseSchema):
     source = fields.Enum(PaymentSource, by_value=True)
     bank_reference = fields.String()
     paid_on = fields.Date()
+    kind = fields.Function(lambda p: "payment" if p.amount_fen > 0 else "refund")
 
 
 class FundSettlementCreateSchema(BaseSchema):
@@ -449,7 +492,14 @@ class FundSettlementSchema(BaseSchema):
     period_month = fields.Date()
     gross = Yuan(attribute="gross_fen", allow_none=True)
     deducted = Yuan(attribute="deducted_fen")
-    net = Yuan(allow_none=True)
+    net = Yuan(
+        allow_none=True, metadata={"description": "what the fund still pays the hospital (never negative)"}
+    )
+    shortfall = Yuan(
+        metadata={"description": "deductions beyond the gross: collected from the hospital (托收)"}
+    )
+    collected = Yuan(attribute="collected_fen")
+    outstanding_shortfall = Yuan()
 
 
 class PrepaymentCreateSchema(BaseSchema):
@@ -466,6 +516,7 @@ class PrepaymentSchema(BaseSchema):
     amount = Yuan(attribute="amount_fen")
     drawn = Yuan(attribute="drawn_fen")
     cleared = Yuan(attribute="cleared_fen", allow_none=True)
+    status = fields.String()
 
 
 class SavingsQuerySchema(BaseSchema):
@@ -636,6 +687,8 @@ class StatementSchema(BaseSchema):
     enterprise_decision = fields.Enum(PartyDecision, by_value=True)
     enterprise_reason = fields.String(allow_none=True)
     enterprise_decided_at = fields.DateTime(allow_none=True)
+    hospital_resolution = fields.String(allow_none=True)
+    enterprise_resolution = fields.String(allow_none=True)
 
 
 class StatementDetailSchema(StatementSchema):

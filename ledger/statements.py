@@ -29,7 +29,7 @@ from core import audit, clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.organizations import Organization
-from ledger import reconcile
+from ledger import reconcile, states
 from ledger.models import (
     Invoice,
     InvoiceLine,
@@ -378,33 +378,50 @@ def get_statement(
 def decide(
     session: Session, actor: Actor, statement_id: int, *, confirm: bool, reason: str | None, now: datetime
 ) -> Statement:
-    """The hospital or the distributor confirms or disputes the current version, once."""
+    """The hospital or the distributor confirms or disputes the current version. A party that
+    disputed may later confirm it with a note of how the dispute was resolved (the data did not
+    need to change), so every statement can reach confirmed (three-flows.md)."""
     if actor.role not in (Role.ADMIN, Role.OPERATOR) or actor.org_kind not in (
         OrgKind.HOSPITAL,
         OrgKind.DISTRIBUTOR,
     ):
         raise PermissionDenied("仅对账双方可确认 (the two parties only)")
     statement = get_statement(session, actor, statement_id, for_update=True)
-    if not confirm and not (reason and reason.strip()):
-        raise ValidationFailed(fields={"reason": ["有异议须说明原因 (a dispute needs a reason)"]})
+    side = "hospital" if actor.org_kind is OrgKind.HOSPITAL else "enterprise"
+    machine = states.STATEMENT_HOSPITAL if side == "hospital" else states.STATEMENT_ENTERPRISE
+    before = getattr(statement, f"{side}_decision")
+    resolving = confirm and before is PartyDecision.DISPUTED
+    if not (reason and reason.strip()) and (not confirm or resolving):
+        raise ValidationFailed(
+            fields={
+                "reason": [
+                    "解决异议须说明处理结果 (resolving a dispute needs a note)"
+                    if resolving
+                    else "有异议须说明原因 (a dispute needs a reason)"
+                ]
+            }
+        )
     if not is_current(session, statement):
         raise InvalidState("该版本已被新版本取代 (superseded by a newer version)", code="superseded")
-    side = "hospital" if actor.org_kind is OrgKind.HOSPITAL else "enterprise"
-    if getattr(statement, f"{side}_decision") is not PartyDecision.PENDING:
-        raise Conflict("已确认或已提出异议 (already decided)", code="already_decided")
+    if before is PartyDecision.CONFIRMED:
+        raise Conflict("已确认 (already confirmed)", code="already_decided")
     decision = PartyDecision.CONFIRMED if confirm else PartyDecision.DISPUTED
-    setattr(statement, f"{side}_decision", decision)
-    setattr(statement, f"{side}_reason", None if confirm else reason)
+    machine.move(statement, decision)
+    if resolving:
+        setattr(statement, f"{side}_resolution", reason)
+    else:
+        setattr(statement, f"{side}_reason", None if confirm else reason)
     setattr(statement, f"{side}_decided_at", now)
     setattr(statement, f"{side}_decided_by", actor.user_id)
     session.flush()
     audit.record(
         session,
         actor,
-        f"statement.{decision.value}",
+        "statement.resolve" if resolving else f"statement.{decision.value}",
         subject_type="statement",
         subject_id=statement.id,
         subject_org_id=statement.hospital_id,
+        before={"side": side, "decision": before},
         after={"side": side, "reason": reason, "state": statement.state},
         now=now,
     )

@@ -50,6 +50,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
     from app.api import (
         audit,
         auth,
+        corrections,
         delivery,
         jobs,
         ordering,
@@ -68,6 +69,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         ordering,
         delivery,
         payments,
+        corrections,
         reconciliation,
         reports,
         jobs,

@@ -50,10 +50,16 @@ def decide(data: dict[str, Any], order_id: int) -> Any:
 @blp.arguments(CancelSchema)
 @blp.response(200, OrderSchema)
 def cancel(data: dict[str, Any], order_id: int) -> Any:
-    """Cancel what has not shipped (hospital)."""
+    """Cancel what remains to deliver: not shipped, or rejected at receipt and not re-shipped
+    (hospital); every line, or the lines named."""
     with unit_of_work() as session:
         return ordering.cancel_order(
-            session, current_actor(), order_id, reason=data["reason"], now=clock.now()
+            session,
+            current_actor(),
+            order_id,
+            reason=data["reason"],
+            now=clock.now(),
+            order_line_ids=data["order_line_ids"],
         )
 
 

@@ -40,7 +40,7 @@ from ledger.schemas import (
     SelfPaySchema,
 )
 from ledger.scoping import party_scope
-from ledger.services import invoicing, settlement
+from ledger.services import fund, invoicing, settlement
 from ledger.services.invoicing import InvoiceLineRequest
 
 PREFIX = ""
@@ -232,7 +232,7 @@ def list_payments(pagination_parameters: PaginationParameters) -> Any:
 def record_fund_settlement(data: dict[str, Any]) -> Any:
     """Record a hospital's monthly fund settlement; direct payments are deducted from it."""
     with unit_of_work() as session:
-        row = settlement.record_fund_settlement(
+        row = fund.record_fund_settlement(
             session,
             current_actor(),
             hospital_id=data["hospital_id"],
@@ -250,7 +250,10 @@ def _fund_row(row: FundSettlement) -> dict[str, Any]:
         "period_month": row.period_month,
         "gross_fen": row.gross_fen,
         "deducted_fen": row.deducted_fen,
-        "net": settlement.net_fund_settlement_fen(row),
+        "net": fund.net_fund_settlement_fen(row),
+        "shortfall": fund.shortfall_fen(row),
+        "collected_fen": row.collected_fen,
+        "outstanding_shortfall": fund.outstanding_shortfall_fen(row),
     }
 
 
@@ -268,10 +271,10 @@ def list_fund_settlements() -> Any:
 @blp.arguments(PrepaymentCreateSchema)
 @blp.response(201, PrepaymentSchema)
 def grant_prepayment(data: dict[str, Any]) -> Any:
-    """Prepay a share (default 30 %) of the hospital's annual agreed amount."""
+    """Prepay a share (default 30 %) of the hospital's agreed amount for a year its agreements cover."""
     extra = {"share": data["share"]} if data["share"] is not None else {}
     with unit_of_work() as session:
-        return settlement.grant_prepayment(
+        return fund.grant_prepayment(
             session,
             current_actor(),
             hospital_id=data["hospital_id"],
@@ -287,7 +290,7 @@ def grant_prepayment(data: dict[str, Any]) -> Any:
 def clear_prepayment(prepayment_id: int) -> Any:
     """Year-end clearing: return the undrawn remainder to the fund."""
     with unit_of_work() as session:
-        return settlement.clear_prepayment(session, current_actor(), prepayment_id, now=clock.now())
+        return fund.clear_prepayment(session, current_actor(), prepayment_id, now=clock.now())
 
 
 @blp.route("/prepayments", methods=["GET"])

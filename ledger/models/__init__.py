@@ -1,6 +1,14 @@
 """Ledger models: the order flow and the logistics flow (money flow to come)."""
 
-from ledger.models.logistics import ReceiptLine, ReturnLine, Shipment, ShipmentLine
+from ledger.models.logistics import (
+    ReceiptLine,
+    ReceiptStatus,
+    ReturnLine,
+    ReturnStatus,
+    Shipment,
+    ShipmentLine,
+    ShipmentLineStatus,
+)
 from ledger.models.money import (
     Account,
     AccountPurpose,
@@ -34,11 +42,16 @@ from ledger.models.reconciliation import (
     Statement,
 )
 from ledger.models.settlement import (
+    HOLDING_SETTLEMENT_STATES,
     ApplicationStatus,
+    FundCollection,
     FundSettlement,
     Payment,
     PaymentSource,
+    PaymentStatus,
     Prepayment,
+    PrepaymentStatus,
+    RunStatus,
     SettlementApplication,
     SettlementLine,
     SettlementLineStatus,
@@ -46,10 +59,12 @@ from ledger.models.settlement import (
 )
 
 __all__ = [
+    "HOLDING_SETTLEMENT_STATES",
     "Account",
     "AccountPurpose",
     "ApplicationStatus",
     "DistributionAuthorization",
+    "FundCollection",
     "FundSettlement",
     "Invoice",
     "InvoiceKind",
@@ -67,22 +82,28 @@ __all__ = [
     "PartyDecision",
     "Payment",
     "PaymentSource",
+    "PaymentStatus",
     "Posting",
     "Prepayment",
+    "PrepaymentStatus",
     "PurchaseCategory",
     "ReceiptLine",
+    "ReceiptStatus",
     "ReconStatus",
     "ReconciliationFinding",
     "ReconciliationRun",
     "ReconciliationTotal",
     "ReferencePrice",
     "ReturnLine",
+    "ReturnStatus",
+    "RunStatus",
     "SettlementApplication",
     "SettlementLine",
     "SettlementLineStatus",
     "SettlementRun",
     "Shipment",
     "ShipmentLine",
+    "ShipmentLineStatus",
     "Statement",
     "Urgency",
 ]

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, BigId, IdPK
+from core.db import Base, BigId, IdPK, str_enum
+
+
+class ShipmentLineStatus(enum.StrEnum):
+    """A shipped line waits for the hospital's receipt; the receipt decides how it ends."""
+
+    IN_TRANSIT = "in_transit"  #: 待验收
+    ACCEPTED = "accepted"  #: 全部验收
+    PARTLY_REJECTED = "partly_rejected"  #: 部分拒收 (the rejected packs go back to the order line)
+    REJECTED = "rejected"  #: 全部拒收
+
+
+class ReceiptStatus(enum.StrEnum):
+    """What became of the accepted packs of a receipt."""
+
+    KEPT = "kept"  #: accepted and kept
+    PARTLY_RETURNED = "partly_returned"
+    RETURNED = "returned"  #: every accepted pack returned
+    REJECTED = "rejected"  #: nothing was accepted
+
+
+class ReturnStatus(enum.StrEnum):
+    """A return after invoicing owes a red-letter credit; one before invoicing owes nothing."""
+
+    AWAITING_CREDIT = "awaiting_credit"  #: the returned packs are still invoiced: a red-letter is due
+    CREDITED = "credited"  #: the invoices of the receipt no longer exceed what was kept
+    NO_CREDIT_NEEDED = "no_credit_needed"  #: the returned packs had not been invoiced
 
 
 class Shipment(Base):
@@ -44,6 +71,9 @@ class ShipmentLine(Base):
     accepted_quantity: Mapped[int] = mapped_column(Integer, default=0)
     rejected_quantity: Mapped[int] = mapped_column(Integer, default=0)
     shipped_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[ShipmentLineStatus] = mapped_column(
+        str_enum(ShipmentLineStatus, "shipment_line_status"), default=ShipmentLineStatus.IN_TRANSIT
+    )
 
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
 
@@ -71,6 +101,7 @@ class ReceiptLine(Base):
     accepted_on: Mapped[date] = mapped_column(Date, index=True)
     confirmed_at: Mapped[datetime]
     confirmed_by: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[ReceiptStatus] = mapped_column(str_enum(ReceiptStatus, "receipt_status"))
 
 
 class ReturnLine(Base):
@@ -87,3 +118,4 @@ class ReturnLine(Base):
     reason: Mapped[str] = mapped_column(String(500))
     returned_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
+    status: Mapped[ReturnStatus] = mapped_column(str_enum(ReturnStatus, "return_status"))

@@ -17,9 +17,16 @@ class InvoiceKind(enum.StrEnum):
 
 
 class InvoiceLineStatus(enum.StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    DISPUTED = "disputed"
+    """Posted to the journal only when confirmed; corrected and voided lines never were."""
+
+    PENDING = "pending"  #: 待确认
+    CONFIRMED = "confirmed"  #: 已确认 (posted)
+    DISPUTED = "disputed"  #: 有异议 (not posted)
+    #: 已冲红更正: an unposted line (pending or disputed) cancelled in full by a red-letter line,
+    #: and that red-letter line itself; neither is ever posted.
+    CORRECTED = "corrected"
+    #: 已作废: a red-letter line its issuer withdrew before the hospital confirmed it.
+    VOIDED = "voided"
 
 
 class Invoice(Base):
@@ -80,10 +87,20 @@ class InvoiceLine(Base):
 
 
 class AccountPurpose(enum.StrEnum):
-    """Chart of accounts: one account per party and purpose (three-flows.md)."""
+    """Chart of accounts: one account per party and purpose (three-flows.md).
+
+    Each party's side of a relationship is its own account (a hospital's payable and the
+    enterprise's receivable; the fund's settlement owed and the hospital's claim), so every
+    party's balances can be checked against the flows on their own (`ledger.journal_check`)."""
 
     FUND_CASH = "fund_cash"  #: the insurance fund's money (asset)
+    #: The fund's settlements owed to a hospital (the fund's liability, per hospital).
+    FUND_SETTLEMENTS = "fund_settlements"
+    #: A shortfall the fund is owed by a hospital (托收 receivable, per hospital).
+    FUND_SHORTFALL_RECEIVABLE = "fund_shortfall_receivable"
     HOSPITAL_FUND_CLAIM = "hospital_fund_claim"  #: what the fund owes a hospital (its insurance settlement)
+    #: Direct payments beyond the hospital's fund settlement: what it owes the fund (托收, §4.3).
+    HOSPITAL_FUND_SHORTFALL = "hospital_fund_shortfall"
     HOSPITAL_PREPAYMENT = "hospital_prepayment"  #: advance the fund paid a hospital (预付)
     HOSPITAL_PAYABLE = "hospital_payable"  #: what a hospital owes its suppliers
     HOSPITAL_PURCHASES = "hospital_purchases"  #: a hospital's confirmed purchases (expense)

@@ -163,7 +163,10 @@ class OrderLine(Base):
     __tablename__ = "order_lines"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("shipped_quantity + cancelled_quantity <= quantity", name="not_over_shipped"),
+        # Rejected packs were never delivered: they can be re-shipped or cancelled (three-flows.md).
+        CheckConstraint(
+            "shipped_quantity - rejected_quantity + cancelled_quantity <= quantity", name="not_over_shipped"
+        ),
         CheckConstraint(
             "accepted_quantity + rejected_quantity <= shipped_quantity", name="not_over_received"
         ),

@@ -124,10 +124,13 @@ class Statement(Base):
     discrepancy_count: Mapped[int] = mapped_column(Integer)
     hospital_decision: Mapped[PartyDecision] = mapped_column(str_enum(PartyDecision, "hospital_decision"))
     hospital_reason: Mapped[str | None] = mapped_column(String(500))
+    #: How the hospital's dispute was resolved (its note when it confirms after disputing).
+    hospital_resolution: Mapped[str | None] = mapped_column(String(500))
     hospital_decided_at: Mapped[datetime | None]
     hospital_decided_by: Mapped[int | None] = mapped_column(BigInteger)
     enterprise_decision: Mapped[PartyDecision] = mapped_column(str_enum(PartyDecision, "enterprise_decision"))
     enterprise_reason: Mapped[str | None] = mapped_column(String(500))
+    enterprise_resolution: Mapped[str | None] = mapped_column(String(500))
     enterprise_decided_at: Mapped[datetime | None]
     enterprise_decided_by: Mapped[int | None] = mapped_column(BigInteger)
 

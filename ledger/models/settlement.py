@@ -6,7 +6,18 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, BigId, IdPK, str_enum
@@ -14,15 +25,43 @@ from core.db import Base, BigId, IdPK, str_enum
 
 class ApplicationStatus(enum.StrEnum):
     FILED = "filed"
-    CONFIRMED = "confirmed"  #: the hospital checked every line (some may be disputed)
+    WITHDRAWN = "withdrawn"  #: the enterprise withdrew it before confirmation; its lines are free again
+    CONFIRMED = "confirmed"  #: the hospital checked every line and the confirmed net is positive
+    #: Confirmed with nothing to pay (every line disputed, or credits equal to the invoices).
+    CLOSED = "closed"
+    #: Confirmed net negative: credits exceed the invoices, the enterprise owes a refund.
+    REFUND_DUE = "refund_due"
     APPROVED = "approved"  #: in a settlement run approved by the insurance agency
     PAID = "paid"
+    REFUNDED = "refunded"  #: the enterprise's refund was received (recorded by the agency)
 
 
 class SettlementLineStatus(enum.StrEnum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
-    DISPUTED = "disputed"  #: stays open in the ledger as an exception (E11)
+    DISPUTED = "disputed"  #: stays open until refiled or corrected (E11, three-flows.md)
+    WITHDRAWN = "withdrawn"  #: its application was withdrawn before confirmation
+    REFILED = "refiled"  #: a disputed line filed again in a later application
+    #: A disputed line whose invoice line was corrected (red-letter) or fully credited.
+    CORRECTED = "corrected"
+
+
+#: Settlement-line states that hold their invoice line (one such line per invoice line, ever).
+HOLDING_SETTLEMENT_STATES = (SettlementLineStatus.PENDING, SettlementLineStatus.CONFIRMED)
+
+
+class RunStatus(enum.StrEnum):
+    APPROVED = "approved"
+    PAID = "paid"
+
+
+class PaymentStatus(enum.StrEnum):
+    RECORDED = "recorded"  #: a payment (or refund) is a fact with its bank reference; never edited
+
+
+class PrepaymentStatus(enum.StrEnum):
+    GRANTED = "granted"
+    CLEARED = "cleared"  #: year-end clearing returned the undrawn remainder
 
 
 class PaymentSource(enum.StrEnum):
@@ -49,6 +88,12 @@ class SettlementApplication(Base):
     filed_at: Mapped[datetime]
     #: Filed after the filing deadline (the 5th of the next month, §4.3) — recorded, not refused.
     filed_late: Mapped[bool] = mapped_column(Boolean)
+    #: The hospital confirms within 5 working days of filing (vbp-rules.md §4.3 step 3).
+    confirm_by: Mapped[date] = mapped_column(Date, index=True)
+    #: When the confirmation window was found passed and the bureau was alerted (escalation).
+    confirmation_overdue_at: Mapped[datetime | None]
+    #: Set when the confirmation was deemed by the platform after the window (a provincial option).
+    deemed_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     confirmed_at: Mapped[datetime | None]
     run_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("settlement_runs.id"), index=True)
 
@@ -60,13 +105,13 @@ class SettlementApplication(Base):
 class SettlementLine(Base):
     __tablename__ = "settlement_lines"
     __table_args__ = (
-        # An invoice line is in at most one open (not disputed) settlement line.
+        # An invoice line is held by at most one pending or confirmed settlement line, ever.
         Index(
             "uq_settlement_lines_open",
             "invoice_line_id",
             unique=True,
-            sqlite_where=text("status <> 'disputed'"),
-            postgresql_where=text("status <> 'disputed'"),
+            sqlite_where=text("status IN ('pending', 'confirmed')"),
+            postgresql_where=text("status IN ('pending', 'confirmed')"),
         ),
     )
 
@@ -82,6 +127,8 @@ class SettlementLine(Base):
         str_enum(SettlementLineStatus, "settlement_line_status")
     )
     dispute_reason: Mapped[str | None] = mapped_column(String(500))
+    #: The disputed line this one refiles (its way out, E11).
+    refiles_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("settlement_lines.id"))
 
     application: Mapped[SettlementApplication] = relationship(back_populates="lines")
 
@@ -93,7 +140,7 @@ class SettlementRun(Base):
 
     id: Mapped[IdPK]
     period_month: Mapped[date] = mapped_column(Date, index=True)
-    status: Mapped[str] = mapped_column(String(20))  #: approved | paid
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus, "run_status"))
     total_fen: Mapped[int] = mapped_column(BigInteger)
     approved_at: Mapped[datetime]
     approved_by: Mapped[int | None] = mapped_column(BigInteger)
@@ -101,7 +148,8 @@ class SettlementRun(Base):
 
 
 class Payment(Base):
-    """The payment of one application to its enterprise; one per application, ever."""
+    """The payment of one application to its enterprise, one per application, ever; a negative
+    amount is the enterprise's refund of a credit application (recorded by the agency)."""
 
     __tablename__ = "payments"
 
@@ -116,10 +164,16 @@ class Payment(Base):
     paid_on: Mapped[date] = mapped_column(Date, index=True)
     journal_entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("journal_entries.id"), unique=True)
     created_at: Mapped[datetime]
+    status: Mapped[PaymentStatus] = mapped_column(
+        str_enum(PaymentStatus, "payment_status"), default=PaymentStatus.RECORDED
+    )
 
 
 class FundSettlement(Base):
-    """A hospital's monthly insurance settlement and what direct payments deducted from it (E11)."""
+    """A hospital's monthly insurance settlement and what direct payments deducted from it (E11).
+
+    Deductions beyond the gross are a shortfall the agency collects from the hospital (托收,
+    vbp-rules.md §4.3): `shortfall = max(0, deducted − gross)`, net of what was collected."""
 
     __tablename__ = "fund_settlements"
     __table_args__ = (
@@ -132,6 +186,8 @@ class FundSettlement(Base):
     #: The fund's settlement due to the hospital before deductions (NULL until recorded).
     gross_fen: Mapped[int | None] = mapped_column(BigInteger)
     deducted_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Shortfall collected from the hospital (托收) so far.
+    collected_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime]
 
 
@@ -151,3 +207,22 @@ class Prepayment(Base):
     cleared_fen: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     cleared_at: Mapped[datetime | None]
+    status: Mapped[PrepaymentStatus] = mapped_column(
+        str_enum(PrepaymentStatus, "prepayment_status"), default=PrepaymentStatus.GRANTED
+    )
+
+
+class FundCollection(Base):
+    """托收: the agency collects a hospital's shortfall (deductions beyond its fund settlement)."""
+
+    __tablename__ = "fund_collections"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[IdPK]
+    fund_settlement_id: Mapped[int] = mapped_column(BigId, ForeignKey("fund_settlements.id"), index=True)
+    hospital_id: Mapped[int] = mapped_column(BigId, ForeignKey("organizations.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    bank_reference: Mapped[str] = mapped_column(String(60))
+    collected_on: Mapped[date] = mapped_column(Date)
+    journal_entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("journal_entries.id"), unique=True)
+    created_at: Mapped[datetime]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from core import audit, clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.money import fen_to_str
-from ledger import journal
+from ledger import flows, journal, states
 from ledger.models import (
     AccountPurpose,
     Invoice,
@@ -31,9 +32,16 @@ from ledger.models import (
     OrderLine,
     ReceiptLine,
     ReturnLine,
+    ReturnStatus,
 )
 from ledger.money_rules import PaymentTerms, due_date
 from ledger.scoping import party_scope
+
+#: Lines a red-letter line may credit. A credit of a posted line is confirmed and posted in turn; a
+#: credit of an unposted line waits for that line's confirmation, and credits covering all of an
+#: unposted line correct it (neither is ever posted).
+CREDITABLE = (InvoiceLineStatus.CONFIRMED, InvoiceLineStatus.PENDING, InvoiceLineStatus.DISPUTED)
+UNPOSTED = (InvoiceLineStatus.PENDING, InvoiceLineStatus.DISPUTED)
 
 
 @dataclass(frozen=True)
@@ -54,25 +62,6 @@ def invoice_lines_visible_to(actor: Actor) -> Select[tuple[InvoiceLine]]:
 
 def invoices_visible_to(actor: Actor) -> Select[tuple[Invoice]]:
     return party_scope(select(Invoice), actor, hospital=Invoice.hospital_id, distributor=Invoice.issuer_id)
-
-
-def _invoiced(session: Session, receipt_ids: set[int]) -> dict[int, int]:
-    rows = session.execute(
-        select(InvoiceLine.receipt_line_id, func.sum(InvoiceLine.quantity))
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.receipt_line_id.in_(receipt_ids))
-        .group_by(InvoiceLine.receipt_line_id)
-    )
-    return {receipt: int(qty) for receipt, qty in rows}
-
-
-def _returned(session: Session, receipt_ids: set[int]) -> dict[int, int]:
-    rows = session.execute(
-        select(ReturnLine.receipt_line_id, func.sum(ReturnLine.quantity))
-        .where(ReturnLine.receipt_line_id.in_(receipt_ids))
-        .group_by(ReturnLine.receipt_line_id)
-    )
-    return {receipt: int(qty) for receipt, qty in rows}
 
 
 def record_invoice(
@@ -136,22 +125,29 @@ def record_invoice(
             )
         ).all()
     )
-    invoiced, returned = _invoiced(session, receipt_ids), _returned(session, receipt_ids)
+    invoiced = flows.invoiced_quantity(session, receipt_ids)
+    returned = flows.returned_quantity(session, receipt_ids)
     credited = {
         c.id: c
         for c in session.scalars(
-            select(InvoiceLine).where(
-                InvoiceLine.id.in_({line.credited_line_id for line in lines if line.credited_line_id})
-            )
+            select(InvoiceLine)
+            .where(InvoiceLine.id.in_({line.credited_line_id for line in lines if line.credited_line_id}))
+            .with_for_update()
         )
     }
+    # Credit already taken from each credited line: every credit that was not voided (a pending
+    # credit reserves its quantity until it is confirmed or voided).
     credits_so_far = dict(
         session.execute(
             select(InvoiceLine.credited_line_id, func.sum(InvoiceLine.quantity))
-            .where(InvoiceLine.credited_line_id.in_(set(credited)))
+            .where(
+                InvoiceLine.credited_line_id.in_(set(credited)),
+                InvoiceLine.status != InvoiceLineStatus.VOIDED,
+            )
             .group_by(InvoiceLine.credited_line_id)
         ).all()
     )
+    credit_asked: dict[int, int] = defaultdict(int)
     errors: dict[str, list[str]] = {}
     asked: dict[int, int] = defaultdict(int)
     for i, req in enumerate(lines):
@@ -188,9 +184,17 @@ def record_invoice(
                     "须为原发票中同一验收记录的行 (a line of the original invoice)"
                 ]
                 continue
+            if target.status not in CREDITABLE:
+                errors[f"lines.{i}.credited_line_id"] = [
+                    f"原行已{states.INVOICE_LINE.label(target.status)}，不能再冲红 "
+                    f"(a {target.status.value} line cannot be credited)"
+                ]
+                continue
+            credit_asked[target.id] += -req.quantity
             remaining = target.quantity + int(credits_so_far.get(target.id, 0))
-            if req.quantity >= 0 or -req.quantity > remaining:
+            if req.quantity >= 0 or credit_asked[target.id] > remaining:
                 errors[f"lines.{i}.quantity"] = [f"红字数量须为负数，且不超过原行未冲数量 {remaining}"]
+
     if errors:
         raise ValidationFailed(
             "发票有误，未写入任何数据 (invoice rejected; nothing was written)", fields=errors
@@ -227,6 +231,8 @@ def record_invoice(
             )
         )
     session.flush()
+    corrected = _correct_fully_credited(session, [t for t in credited.values() if t.status in UNPOSTED], now)
+    _credit_returns(session, set(receipts))
     audit.record(
         session,
         actor,
@@ -239,17 +245,46 @@ def record_invoice(
             "kind": kind,
             "total_fen": invoice.total_fen,
             "lines": len(lines),
+            "corrected_lines": corrected,
         },
         now=now,
     )
     return invoice
 
 
-def decide_invoice_line(
-    session: Session, actor: Actor, line_id: int, *, confirm: bool, reason: str | None, now: datetime
-) -> InvoiceLine:
-    """The hospital confirms or disputes an invoice line. Confirmation posts the purchase:
-    Dr hospital purchases / Cr hospital payable, and Dr enterprise receivable / Cr enterprise sales."""
+def _posting_accounts(session: Session, line: InvoiceLine, now: datetime) -> dict[AccountPurpose, Any]:
+    return {
+        purpose: journal.account(session, purpose, party, now=now)
+        for purpose, party in (
+            (AccountPurpose.HOSPITAL_PURCHASES, line.hospital_id),
+            (AccountPurpose.HOSPITAL_PAYABLE, line.hospital_id),
+            (AccountPurpose.ENTERPRISE_RECEIVABLE, line.enterprise_id),
+            (AccountPurpose.ENTERPRISE_SALES, line.enterprise_id),
+        )
+    }
+
+
+def _post_confirmation(session: Session, line: InvoiceLine, now: datetime) -> None:
+    """Post a confirmed line: Dr hospital purchases / Cr hospital payable and Dr enterprise
+    receivable / Cr enterprise sales (a red-letter line posts the same legs negative)."""
+    amount, accounts = line.amount_fen, _posting_accounts(session, line, now)
+    journal.post(
+        session,
+        business_key=f"invoice_line_confirmed:{line.id}",
+        kind="invoice_confirmed" if amount > 0 else "credit_confirmed",
+        description=f"发票明细 {line.id} 确认",
+        occurred_on=clock.business_date(now),
+        now=now,
+        legs=[
+            journal.Leg(accounts[AccountPurpose.HOSPITAL_PURCHASES], amount, line.order_line_id),
+            journal.Leg(accounts[AccountPurpose.HOSPITAL_PAYABLE], -amount, line.order_line_id),
+            journal.Leg(accounts[AccountPurpose.ENTERPRISE_RECEIVABLE], amount, line.order_line_id),
+            journal.Leg(accounts[AccountPurpose.ENTERPRISE_SALES], -amount, line.order_line_id),
+        ],
+    )
+
+
+def _hospital_line(session: Session, actor: Actor, line_id: int) -> InvoiceLine:
     if actor.org_kind is not OrgKind.HOSPITAL or actor.role not in (Role.ADMIN, Role.OPERATOR):
         raise PermissionDenied("仅医疗机构可确认发票 (hospitals only)")
     line = session.scalars(
@@ -257,37 +292,28 @@ def decide_invoice_line(
     ).first()
     if line is None:
         raise NotFound("发票明细不存在 (invoice line not found)")
-    if line.status is not InvoiceLineStatus.PENDING:
-        raise InvalidState("发票明细已处理 (already confirmed or disputed)", code="illegal_transition")
-    if not confirm and not reason:
+    return line
+
+
+def decide_invoice_line(
+    session: Session, actor: Actor, line_id: int, *, confirm: bool, reason: str | None, now: datetime
+) -> InvoiceLine:
+    """The hospital confirms a pending invoice line (posting it) or disputes it with a reason."""
+    line = _hospital_line(session, actor, line_id)
+    if not confirm and not (reason and reason.strip()):
         raise ValidationFailed(fields={"reason": ["有异议须说明原因 (a dispute needs a reason)"]})
-    line.status = InvoiceLineStatus.CONFIRMED if confirm else InvoiceLineStatus.DISPUTED
+    if line.status is not InvoiceLineStatus.PENDING:
+        raise InvalidState(
+            f"发票明细已{states.INVOICE_LINE.label(line.status)} (already {line.status.value})",
+            code="illegal_transition",
+        )
+    if confirm:
+        _require_posted_original(session, line)
+    states.INVOICE_LINE.move(line, InvoiceLineStatus.CONFIRMED if confirm else InvoiceLineStatus.DISPUTED)
     line.dispute_reason, line.decided_at = (None if confirm else reason), now
     if confirm:
-        amount, day = line.amount_fen, clock.business_date(now)
-        accounts = {
-            purpose: journal.account(session, purpose, party, now=now)
-            for purpose, party in (
-                (AccountPurpose.HOSPITAL_PURCHASES, line.hospital_id),
-                (AccountPurpose.HOSPITAL_PAYABLE, line.hospital_id),
-                (AccountPurpose.ENTERPRISE_RECEIVABLE, line.enterprise_id),
-                (AccountPurpose.ENTERPRISE_SALES, line.enterprise_id),
-            )
-        }
-        journal.post(
-            session,
-            business_key=f"invoice_line_confirmed:{line.id}",
-            kind="invoice_confirmed",
-            description=f"发票明细 {line.id} 确认",
-            occurred_on=day,
-            now=now,
-            legs=[
-                journal.Leg(accounts[AccountPurpose.HOSPITAL_PURCHASES], amount, line.order_line_id),
-                journal.Leg(accounts[AccountPurpose.HOSPITAL_PAYABLE], -amount, line.order_line_id),
-                journal.Leg(accounts[AccountPurpose.ENTERPRISE_RECEIVABLE], amount, line.order_line_id),
-                journal.Leg(accounts[AccountPurpose.ENTERPRISE_SALES], -amount, line.order_line_id),
-            ],
-        )
+        _post_confirmation(session, line, now)
+        _credit_returns(session, {line.receipt_line_id})
     session.flush()
     audit.record(
         session,
@@ -300,6 +326,144 @@ def decide_invoice_line(
         now=now,
     )
     return line
+
+
+def withdraw_dispute(
+    session: Session, actor: Actor, line_id: int, *, note: str | None, now: datetime
+) -> InvoiceLine:
+    """The hospital withdraws its dispute of an invoice line: the line is confirmed and posted."""
+    line = _hospital_line(session, actor, line_id)
+    if line.status is not InvoiceLineStatus.DISPUTED:
+        raise InvalidState(
+            f"发票明细{states.INVOICE_LINE.label(line.status)}，没有可撤回的异议 (no dispute to withdraw)",
+            code="illegal_transition",
+        )
+    before = line.dispute_reason
+    _require_posted_original(session, line)
+    states.INVOICE_LINE.move(line, InvoiceLineStatus.CONFIRMED)
+    line.decided_at = now
+    _post_confirmation(session, line, now)
+    _credit_returns(session, {line.receipt_line_id})
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "invoice_line.withdraw_dispute",
+        subject_type="invoice_line",
+        subject_id=line.id,
+        subject_org_id=line.hospital_id,
+        before={"status": "disputed", "reason": before},
+        after={"status": line.status, "note": note},
+        now=now,
+    )
+    return line
+
+
+def void_credit(session: Session, actor: Actor, line_id: int, *, reason: str, now: datetime) -> InvoiceLine:
+    """The issuer withdraws a red-letter line the hospital has not confirmed (作废); nothing was
+    posted for it, and the credited line's quantity is free to be credited again."""
+    if actor.org_kind is not OrgKind.DISTRIBUTOR or actor.role not in (Role.ADMIN, Role.OPERATOR):
+        raise PermissionDenied("仅开票企业可作废红字发票 (the issuer only)")
+    line = session.scalars(
+        invoice_lines_visible_to(actor).where(InvoiceLine.id == line_id).with_for_update()
+    ).first()
+    if line is None:
+        raise NotFound("发票明细不存在 (invoice line not found)")
+    if line.quantity > 0:
+        raise InvalidState(
+            "蓝字发票不能作废，须开具红字发票更正 (a blue line is corrected by a red-letter line)",
+            code="illegal_transition",
+        )
+    if not (reason and reason.strip()):
+        raise ValidationFailed(fields={"reason": ["须说明原因 (a reason is required)"]})
+    states.INVOICE_LINE.move(line, InvoiceLineStatus.VOIDED)
+    line.decided_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "invoice_line.void_credit",
+        subject_type="invoice_line",
+        subject_id=line.id,
+        subject_org_id=line.hospital_id,
+        after={"status": line.status, "reason": reason},
+        now=now,
+    )
+    return line
+
+
+def _correct_fully_credited(session: Session, targets: Sequence[InvoiceLine], now: datetime) -> list[int]:
+    """An unposted line (pending or disputed) whose credits cover all of it is corrected, with its
+    credits: none of them is ever posted (three-flows.md: "the disputed line ends as corrected;
+    nothing is posted twice or posted negative that was never posted")."""
+    corrected: list[int] = []
+    for target in targets:
+        credits = session.scalars(
+            select(InvoiceLine)
+            .where(InvoiceLine.credited_line_id == target.id, InvoiceLine.status != InvoiceLineStatus.VOIDED)
+            .with_for_update()
+        ).all()
+        if target.quantity + sum(c.quantity for c in credits) != 0:
+            continue
+        for line in (target, *credits):
+            states.INVOICE_LINE.move(line, InvoiceLineStatus.CORRECTED)
+            line.decided_at = now
+        corrected.append(target.id)
+    _end_disputed_settlements(session, corrected)
+    return corrected
+
+
+def _require_posted_original(session: Session, line: InvoiceLine) -> None:
+    """A credit is posted only against a line that was posted."""
+    if line.credited_line_id is None:
+        return
+    original = session.get_one(InvoiceLine, line.credited_line_id)
+    if original.status is not InvoiceLineStatus.CONFIRMED:
+        raise InvalidState(
+            f"原发票行{states.INVOICE_LINE.label(original.status)}，须先确认原发票行 "
+            "(confirm the credited line first; a credit is posted only against a posted line)",
+            code="original_not_confirmed",
+        )
+
+
+def _end_disputed_settlements(session: Session, invoice_line_ids: Sequence[int]) -> None:
+    """A disputed settlement line whose invoice line was corrected has found its way out."""
+    from ledger.models import SettlementLine, SettlementLineStatus
+
+    if not invoice_line_ids:
+        return
+    for settlement_line in session.scalars(
+        select(SettlementLine)
+        .where(
+            SettlementLine.invoice_line_id.in_(list(invoice_line_ids)),
+            SettlementLine.status == SettlementLineStatus.DISPUTED,
+        )
+        .with_for_update()
+    ):
+        states.SETTLEMENT_LINE.move(settlement_line, SettlementLineStatus.CORRECTED)
+
+
+def _credit_returns(session: Session, receipt_ids: set[int]) -> None:
+    """Returns awaiting a credit are credited once the receipt is invoiced no more than it kept."""
+    waiting = session.scalars(
+        select(ReturnLine)
+        .where(ReturnLine.receipt_line_id.in_(receipt_ids), ReturnLine.status == ReturnStatus.AWAITING_CREDIT)
+        .with_for_update()
+    ).all()
+    if not waiting:
+        return
+    ids = {r.receipt_line_id for r in waiting}
+    invoiced = flows.invoiced_quantity(session, ids)
+    returned = flows.returned_quantity(session, ids)
+    accepted = dict(
+        session.execute(
+            select(ReceiptLine.id, ReceiptLine.accepted_quantity).where(ReceiptLine.id.in_(ids))
+        ).all()
+    )
+    for ret in waiting:
+        receipt = ret.receipt_line_id
+        if invoiced.get(receipt, 0) <= accepted[receipt] - returned.get(receipt, 0):
+            states.RETURN.move(ret, ReturnStatus.CREDITED)
 
 
 def overdue_lines(session: Session, actor: Actor, *, on: date) -> list[InvoiceLine]:

@@ -19,6 +19,8 @@ from core.actors import Actor, OrgKind, Role
 from core.db import bulk_insert
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.organizations import Organization
+from ledger import states
+from ledger.flows import invoiced_quantity
 from ledger.models import (
     DistributionAuthorization,
     Listing,
@@ -29,9 +31,12 @@ from ledger.models import (
     OrderLineStatus,
     OrderStatus,
     ReceiptLine,
+    ReceiptStatus,
     ReturnLine,
+    ReturnStatus,
     Shipment,
     ShipmentLine,
+    ShipmentLineStatus,
     Urgency,
 )
 from ledger.scoping import party_scope
@@ -233,11 +238,11 @@ def decide_order(
         raise InvalidState("订单已处理 (order already decided)", code="illegal_transition")
     if not accept and not reason:
         raise ValidationFailed(fields={"reason": ["拒绝须说明原因 (a refusal needs a reason)"]})
-    order.status = OrderStatus.ACCEPTED if accept else OrderStatus.REFUSED
+    states.ORDER.move(order, OrderStatus.ACCEPTED if accept else OrderStatus.REFUSED)
     order.decided_at, order.refusal_reason = now, None if accept else reason
     if not accept:
         for line in order.lines:
-            line.status = OrderLineStatus.REFUSED
+            states.ORDER_LINE.move(line, OrderLineStatus.REFUSED)
     session.flush()
     audit.record(
         session,
@@ -252,49 +257,84 @@ def decide_order(
     return order
 
 
+def remaining_to_ship(line: OrderLine) -> int:
+    """Packs still to deliver: ordered − cancelled − (shipped − rejected). Rejected packs were
+    never delivered, so they go back to what remains: the distributor re-ships them or the
+    hospital cancels them (three-flows.md, "Corrections and their exits")."""
+    return line.quantity - line.cancelled_quantity - (line.shipped_quantity - line.rejected_quantity)
+
+
 def _line_status(line: OrderLine) -> OrderLineStatus:
     deliverable = line.quantity - line.cancelled_quantity
+    kept_or_moving = line.shipped_quantity - line.rejected_quantity
     if deliverable == 0:
         return OrderLineStatus.CANCELLED
-    if line.shipped_quantity == 0:
+    if kept_or_moving == 0:
         return OrderLineStatus.OPEN
-    if line.shipped_quantity < deliverable:
+    if kept_or_moving < deliverable:
         return OrderLineStatus.PARTIALLY_SHIPPED
     if line.accepted_quantity + line.rejected_quantity == line.shipped_quantity:
         return OrderLineStatus.COMPLETED
     return OrderLineStatus.SHIPPED
 
 
+def _refresh_line(line: OrderLine) -> None:
+    if line.status is not OrderLineStatus.REFUSED:
+        states.ORDER_LINE.move(line, _line_status(line))
+
+
 def _refresh_order(order: Order) -> None:
     """Derive the order's status from its lines (after shipping, receiving or cancelling)."""
     statuses = {line.status for line in order.lines} - {OrderLineStatus.CANCELLED}
+    if order.status is OrderStatus.REFUSED:
+        return
     if not statuses:
-        order.status = OrderStatus.CANCELLED
+        target = OrderStatus.CANCELLED
     elif statuses == {OrderLineStatus.COMPLETED}:
-        order.status = OrderStatus.COMPLETED
+        target = OrderStatus.COMPLETED
     elif statuses <= {OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
-        order.status = OrderStatus.SHIPPED
-    elif statuses & {OrderLineStatus.PARTIALLY_SHIPPED, OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
-        order.status = OrderStatus.PARTIALLY_SHIPPED
+        target = OrderStatus.SHIPPED
+    elif any(line.shipped_quantity for line in order.lines):
+        target = OrderStatus.PARTIALLY_SHIPPED
+    else:
+        return  # nothing shipped yet: submitted or accepted as it was
+    states.ORDER.move(order, target)
 
 
-def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str, now: datetime) -> Order:
-    """The hospital cancels what has not shipped yet; shipped goods stay in the ledger."""
+def cancel_order(
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    order_line_ids: Sequence[int] | None = None,
+) -> Order:
+    """The hospital cancels what remains to be delivered (not shipped yet, or rejected at receipt
+    and not re-shipped), on every line or on the lines named; delivered goods stay in the ledger."""
     _require(actor, OrgKind.HOSPITAL, "医疗机构")
     order = get_order(session, actor, order_id, for_update=True)
-    if order.status in (
-        OrderStatus.REFUSED,
-        OrderStatus.CANCELLED,
-        OrderStatus.COMPLETED,
-        OrderStatus.SHIPPED,
+    by_id = {line.id: line for line in order.lines}
+    if order_line_ids is not None:
+        unknown = sorted(set(order_line_ids) - set(by_id))
+        if unknown or not order_line_ids:
+            raise ValidationFailed(
+                fields={"order_line_ids": [f"不属于该订单的行 (not lines of this order): {unknown}"]}
+            )
+    chosen = [by_id[i] for i in dict.fromkeys(order_line_ids)] if order_line_ids else list(order.lines)
+    if order.status in (OrderStatus.REFUSED, OrderStatus.CANCELLED, OrderStatus.COMPLETED) or not any(
+        remaining_to_ship(line) > 0 for line in chosen
     ):
         raise InvalidState("订单已无可取消的数量 (nothing left to cancel)", code="illegal_transition")
-    cancelled = 0
-    for line in order.lines:
-        remaining = line.quantity - line.shipped_quantity - line.cancelled_quantity
+    cancelled, per_line = 0, {}
+    for line in chosen:
+        remaining = remaining_to_ship(line)
+        if remaining <= 0:
+            continue
         line.cancelled_quantity += remaining
         cancelled += remaining
-        line.status = _line_status(line)
+        per_line[line.id] = remaining
+        _refresh_line(line)
     _refresh_order(order)
     session.flush()
     audit.record(
@@ -304,7 +344,7 @@ def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str, 
         subject_type="order",
         subject_id=order.id,
         subject_org_id=order.hospital_id,
-        after={"cancelled_packs": cancelled, "reason": reason, "status": order.status},
+        after={"cancelled_packs": cancelled, "lines": per_line, "reason": reason, "status": order.status},
         now=now,
     )
     return order
@@ -343,7 +383,7 @@ def ship(
             errors[f"lines.{i}.order_line_id"] = ["不属于该订单 (not a line of this order)"]
             continue
         asked[line.id] += req.quantity
-        remaining = line.quantity - line.shipped_quantity - line.cancelled_quantity
+        remaining = remaining_to_ship(line)
         if req.quantity <= 0:
             errors[f"lines.{i}.quantity"] = ["须大于0 (must be positive)"]
         elif asked[line.id] > remaining:
@@ -380,10 +420,11 @@ def ship(
                 accepted_quantity=0,
                 rejected_quantity=0,
                 shipped_on=shipped_on,
+                status=ShipmentLineStatus.IN_TRANSIT,
             )
         )
         line.shipped_quantity += req.quantity
-        line.status = _line_status(line)
+        _refresh_line(line)
     _refresh_order(order)
     session.flush()
     audit.record(
@@ -468,12 +509,21 @@ def confirm_receipt(
         accepted_on=day,
         confirmed_at=now,
         confirmed_by=actor.user_id,
+        status=ReceiptStatus.KEPT if accepted else ReceiptStatus.REJECTED,
     )
     session.add(receipt)
     ship_line.accepted_quantity, ship_line.rejected_quantity = accepted, rejected
+    states.SHIPMENT_LINE.move(
+        ship_line,
+        ShipmentLineStatus.ACCEPTED
+        if not rejected
+        else ShipmentLineStatus.PARTLY_REJECTED
+        if accepted
+        else ShipmentLineStatus.REJECTED,
+    )
     line.accepted_quantity += accepted
     line.rejected_quantity += rejected
-    line.status = _line_status(line)
+    _refresh_line(line)
     _refresh_order(line.order)
     session.flush()
     audit.record(
@@ -521,6 +571,10 @@ def record_return(
     line = session.scalars(
         select(OrderLine).where(OrderLine.id == receipt.order_line_id).with_for_update()
     ).one()
+    kept = receipt.accepted_quantity - already - quantity
+    # Returned packs still invoiced owe a red-letter credit (three-flows.md); the invoicing
+    # service marks the return credited when the credit is final.
+    still_invoiced = invoiced_quantity(session, {receipt.id}).get(receipt.id, 0)
     returned = ReturnLine(
         receipt_line_id=receipt.id,
         order_line_id=line.id,
@@ -529,8 +583,10 @@ def record_return(
         reason=reason,
         returned_on=clock.business_date(now),
         created_at=now,
+        status=ReturnStatus.AWAITING_CREDIT if still_invoiced > kept else ReturnStatus.NO_CREDIT_NEEDED,
     )
     session.add(returned)
+    states.RECEIPT.move(receipt, ReceiptStatus.RETURNED if kept == 0 else ReceiptStatus.PARTLY_RETURNED)
     line.returned_quantity += quantity
     session.flush()
     audit.record(

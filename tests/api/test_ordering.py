@@ -175,12 +175,17 @@ def test_full_delivery_journey_over_http(client: FlaskClient, session: Session, 
         json={"quantity": 2, "reason": "近效期"},
     )
     assert returned.status_code == 201
+    # The rejected pack remains to deliver until it is re-shipped or the hospital cancels it.
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=h).get_json()["status"] == "partially_shipped"
+    cancelled = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=h, json={"reason": "不再补发"})
+    assert cancelled.status_code == 200, cancelled.get_json()
     final = client.get(f"/api/v1/orders/{order['id']}", headers=h).get_json()
     assert (
         final["status"],
         final["lines"][0]["accepted_quantity"],
         final["lines"][0]["returned_quantity"],
-    ) == ("completed", 9, 2)
+        final["lines"][0]["cancelled_quantity"],
+    ) == ("completed", 9, 2, 1)
     assert (
         client.get(
             f"/api/v1/orders/{order['id']}", headers=_headers(session, market.other_hospital_actor)

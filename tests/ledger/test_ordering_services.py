@@ -198,8 +198,19 @@ def test_receipt_full_partial_and_rejected_and_completion(market: Market, sessio
     )
     assert receipt.accepted_on == NOW.date()  # the payment clock starts here
     line = order.lines[0]
-    assert (line.accepted_quantity, line.rejected_quantity, line.status) == (8, 2, OrderLineStatus.COMPLETED)
-    assert order.status is OrderStatus.COMPLETED
+    # The 2 rejected packs were never delivered: they remain to re-ship or to cancel.
+    assert (line.accepted_quantity, line.rejected_quantity, line.status) == (
+        8,
+        2,
+        OrderLineStatus.PARTIALLY_SHIPPED,
+    )
+    assert (ordering.remaining_to_ship(line), order.status) == (2, OrderStatus.PARTIALLY_SHIPPED)
+    ordering.cancel_order(session, market.hospital_actor, order.id, reason="不再需要", now=NOW)
+    assert (line.cancelled_quantity, line.status, order.status) == (
+        2,
+        OrderLineStatus.COMPLETED,
+        OrderStatus.COMPLETED,
+    )
     with pytest.raises(Conflict):
         ordering.confirm_receipt(
             session, market.hospital_actor, ship_line.id, accepted=10, rejected=0, reason_code=None, now=NOW

@@ -128,7 +128,7 @@ class Line:
                 app.id,
                 bank_reference="ICBC-20260610-1",
                 paid_on=date(2026, 6, 10),
-                now=FILED,
+                now=FILED + timedelta(days=7),
             )
 
 

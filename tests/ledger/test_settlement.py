@@ -32,6 +32,7 @@ from ledger.models import (
     PaymentSource,
     SettlementLineStatus,
 )
+from ledger.services import fund as fund_service
 from ledger.services import invoicing, listings, ordering, settlement
 from tests.conftest import Databases
 from tests.factories import actor_of, make_org, make_user
@@ -40,6 +41,7 @@ from tests.ordering import EXPIRY, NOW, Market, make_market
 PERIOD = date(2026, 5, 1)
 FILED = datetime(2026, 6, 3, 2, 0, tzinfo=NOW.tzinfo)
 PAID_ON = date(2026, 6, 20)
+PAID_AT = datetime(2026, 6, 20, 2, 0, tzinfo=NOW.tzinfo)
 
 
 @dataclass
@@ -169,14 +171,14 @@ def test_e11_monthly_direct_settlement(e11: E11, session: Session) -> None:
     run = settlement.approve_run(session, bureau, period_month=PERIOD, now=FILED + timedelta(days=10))
     assert run.total_fen == 480_000_00
     p1 = settlement.pay_application(
-        session, bureau, app1.id, bank_reference="ICBC-0001", paid_on=PAID_ON, now=FILED
+        session, bureau, app1.id, bank_reference="ICBC-0001", paid_on=PAID_ON, now=PAID_AT
     )
     p2 = settlement.pay_application(
-        session, bureau, app2.id, bank_reference="ICBC-0002", paid_on=PAID_ON, now=FILED
+        session, bureau, app2.id, bank_reference="ICBC-0002", paid_on=PAID_ON, now=PAID_AT
     )
     assert (p1.amount_fen, p2.amount_fen, run.status) == (400_000_00, 80_000_00, "paid")
 
-    fund = settlement.record_fund_settlement(
+    fund = fund_service.record_fund_settlement(
         session,
         bureau,
         hospital_id=m.hospital.id,
@@ -184,7 +186,7 @@ def test_e11_monthly_direct_settlement(e11: E11, session: Session) -> None:
         gross_fen=2_000_000_00,
         now=FILED,
     )
-    assert settlement.net_fund_settlement_fen(fund) == 1_520_000_00  # 2,000,000 − 480,000
+    assert fund_service.net_fund_settlement_fen(fund) == 1_520_000_00  # 2,000,000 − 480,000
 
     # The disputed 8,000.00 stays open: the hospital still owes it, the enterprise is still owed it.
     payable = journal.account(session, AccountPurpose.HOSPITAL_PAYABLE, m.hospital.id, now=FILED)
@@ -195,7 +197,7 @@ def test_e11_monthly_direct_settlement(e11: E11, session: Session) -> None:
     assert (report.ok, report.total_fen) == (True, 0)
     with pytest.raises(Conflict):
         settlement.pay_application(
-            session, bureau, app1.id, bank_reference="again", paid_on=PAID_ON, now=FILED
+            session, bureau, app1.id, bank_reference="again", paid_on=PAID_ON, now=PAID_AT
         )
 
 
@@ -234,7 +236,7 @@ def test_payment_needs_an_approved_run_and_self_pay_is_recorded_the_same_way(
     )
     with pytest.raises(InvalidState):
         settlement.pay_application(
-            session, m.world.bureau, app1.id, bank_reference="x", paid_on=PAID_ON, now=FILED
+            session, m.world.bureau, app1.id, bank_reference="x", paid_on=PAID_ON, now=PAID_AT
         )
     settlement.confirm_application(session, m.hospital_actor, app1.id, disputes={}, now=FILED)
     payment = settlement.pay_application(
@@ -243,7 +245,7 @@ def test_payment_needs_an_approved_run_and_self_pay_is_recorded_the_same_way(
         app1.id,
         bank_reference="HOSP-1",
         paid_on=PAID_ON,
-        now=FILED,
+        now=PAID_AT,
         source=PaymentSource.SELF_PAY,
     )
     assert (payment.amount_fen, app1.status) == (400_000_00, ApplicationStatus.PAID)
@@ -255,11 +257,13 @@ def test_payment_needs_an_approved_run_and_self_pay_is_recorded_the_same_way(
 def test_prepayment_is_drawn_down_and_cleared_at_year_end(e11: E11, session: Session) -> None:
     m = e11.market
     bureau = m.world.bureau
-    prepayment = settlement.grant_prepayment(session, bureau, hospital_id=m.hospital.id, year=2026, now=FILED)
-    expected = int(settlement.annual_agreed_amount_fen(session, m.hospital.id) * Decimal("0.30"))
+    prepayment = fund_service.grant_prepayment(
+        session, bureau, hospital_id=m.hospital.id, year=2026, now=FILED
+    )
+    expected = int(fund_service.annual_agreed_amount_fen(session, m.hospital.id, 2026) * Decimal("0.30"))
     assert abs(prepayment.amount_fen - expected) <= 1  # 30 % of the agreed amount (§4.2), rounded once
     with pytest.raises(Conflict):
-        settlement.grant_prepayment(session, bureau, hospital_id=m.hospital.id, year=2026, now=FILED)
+        fund_service.grant_prepayment(session, bureau, hospital_id=m.hospital.id, year=2026, now=FILED)
     app2 = settlement.file_application(
         session, e11.s2, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
     )
@@ -273,7 +277,7 @@ def test_prepayment_is_drawn_down_and_cleared_at_year_end(e11: E11, session: Ses
                 app2.id,
                 bank_reference="P",
                 paid_on=PAID_ON,
-                now=FILED,
+                now=PAID_AT,
                 source=PaymentSource.PREPAYMENT,
             )
         return
@@ -283,10 +287,10 @@ def test_prepayment_is_drawn_down_and_cleared_at_year_end(e11: E11, session: Ses
         app2.id,
         bank_reference="P",
         paid_on=PAID_ON,
-        now=FILED,
+        now=PAID_AT,
         source=PaymentSource.PREPAYMENT,
     )
-    cleared = settlement.clear_prepayment(session, bureau, prepayment.id, now=FILED + timedelta(days=200))
+    cleared = fund_service.clear_prepayment(session, bureau, prepayment.id, now=FILED + timedelta(days=200))
     assert cleared.cleared_fen == prepayment.amount_fen - app2.confirmed_fen
     balance = journal.account(session, AccountPurpose.HOSPITAL_PREPAYMENT, m.hospital.id, now=FILED)
     assert journal.balance_fen(session, balance.id) == 0
@@ -306,7 +310,8 @@ def _bearer(session: Session, actor: Actor) -> dict[str, str]:
 def test_e11_through_the_http_api(
     e11: E11, session: Session, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.clock.now", lambda: FILED)
+    today = [FILED]
+    monkeypatch.setattr("core.clock.now", lambda: today[0])
     m = e11.market
     s1, s2, h, agency = (_bearer(session, a) for a in (e11.s1, e11.s2, m.hospital_actor, m.world.bureau))
     body = {"hospital_id": m.hospital.id, "period_month": PERIOD.isoformat()}
@@ -337,6 +342,7 @@ def test_e11_through_the_http_api(
         "/api/v1/settlement-runs", json={"period_month": PERIOD.isoformat()}, headers=agency
     ).get_json()
     assert run["total"] == "480000.00"
+    today[0] = PAID_AT
     paid = client.post(
         f"/api/v1/settlement-runs/{run['id']}/payments",
         headers=agency,
