@@ -65,6 +65,10 @@ class Config:
     public_url: str | None = None
     #: Receipt without invoice after this many days is an exception (vbp-rules.md §5; provincial N).
     invoice_grace_days: int = 30
+    #: A hospital silent past its 5-working-day confirmation window is deemed to have confirmed
+    #: (视同确认). Off by default: the national text (vbp-rules.md §4.3) only sets the window;
+    #: provinces that deem silence consent turn it on.
+    deem_confirmed: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -94,6 +98,8 @@ class Config:
             holidays_file=env.get("VBP_HOLIDAYS_FILE") or None,
             public_url=env.get("VBP_PUBLIC_URL") or None,
             invoice_grace_days=int(env.get("VBP_INVOICE_GRACE_DAYS", "30")),
+            deem_confirmed=env.get("VBP_DEEM_CONFIRMED", "false").strip().lower()
+            in ("1", "true", "yes", "on"),
         )
 
     def payment_terms(self) -> Any:

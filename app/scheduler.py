@@ -151,6 +151,30 @@ def settlement_reminders(session: Session, tick: datetime, ctx: JobContext) -> d
     }
 
 
+def confirmation_window(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """The hospital's 5-working-day confirmation window (vbp-rules.md §4.3 step 3): reminders,
+    escalation of the overdue ones to the bureau, and — where the province deems silence
+    consent (VBP_DEEM_CONFIRMED) — the deemed confirmations."""
+    from ledger.money_rules import SettlementCalendar
+    from ledger.services.settlement import check_confirmation_window
+
+    found = check_confirmation_window(
+        session,
+        Actor.system(),
+        now=tick,
+        calendar=SettlementCalendar.from_terms(ctx.config.payment_terms()),
+        deem_confirmed=ctx.config.deem_confirmed,
+    )
+    return {
+        "reminders": [
+            {"application_id": a, "hospital_id": h, "confirm_by": d.isoformat()}
+            for a, h, d in found.reminders
+        ],
+        "escalated": found.escalated,
+        "deemed_confirmed": found.deemed,
+    }
+
+
 def verify_ledger(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
     """Nightly invariant check; a broken ledger fails the job, so it shows in the history."""
     from ledger.invariants import check_ledger
@@ -199,6 +223,12 @@ JOBS: dict[str, Job] = {
             "结算申请窗口提醒 (settlement filing reminders)",
             {"hour": 9, "minute": 0},
             settlement_reminders,
+        ),
+        Job(
+            "confirmation_window",
+            "医院确认时限提醒与逾期上报 (hospital confirmation window: remind, escalate)",
+            {"hour": 9, "minute": 10},
+            confirmation_window,
         ),
     )
 }

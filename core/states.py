@@ -61,15 +61,17 @@ class Machine(Generic[S]):
                 code="illegal_transition",
             )
 
-    def move(self, record: Any, target: S) -> bool:
-        """Move `record` to `target` through the table; staying in place is not a move.
-
-        Returns whether the state changed."""
-        current = getattr(record, self.attribute)
-        if current == target:
-            return False
-        self.check(current, target)
+    def move(self, record: Any, target: S) -> None:
+        """Move `record` to `target` through the table (an action: staying put is illegal too)."""
+        self.check(getattr(record, self.attribute), target)
         setattr(record, self.attribute, target)
+
+    def derive(self, record: Any, target: S) -> bool:
+        """Set a state derived from quantities: staying in place is fine, any change must be in the
+        table. Returns whether the state changed."""
+        if getattr(record, self.attribute) == target:
+            return False
+        self.move(record, target)
         return True
 
     def require(self, record: Any, *allowed: S, action: str) -> None:

@@ -19,6 +19,7 @@ from core.money import E4_PER_YUAN, FEN_PER_YUAN, quantize, to_fen
 
 __all__ = [
     "DayKind",
+    "Deduction",
     "OnTimeRate",
     "PaymentItem",
     "PaymentTerms",
@@ -222,18 +223,33 @@ def net_application(invoiced_fen: Sequence[int], credits_fen: Sequence[int]) -> 
     return sum(invoiced_fen) - sum(credits_fen)
 
 
-def deduct(fund_settlement_fen: int, paid_to_enterprises_fen: int) -> int:
-    """Hospital's fund settlement after deducting what the agency paid enterprises on its behalf (E11)."""
-    # vbp-rules.md §4.3: the agency deducts the same amount from the fund's settlement to the hospital.
-    if fund_settlement_fen < 0 or paid_to_enterprises_fen < 0:
-        raise ValueError("amounts cannot be negative")
-    if paid_to_enterprises_fen > fund_settlement_fen:
-        shortfall = paid_to_enterprises_fen - fund_settlement_fen
-        raise ValueError(
-            f"deduction exceeds the fund settlement by {shortfall} fen; the shortfall stays the "
-            "hospital's liability (vbp-rules.md §4.3) and must be recovered from it or its prepayment"
-        )
-    return fund_settlement_fen - paid_to_enterprises_fen
+@dataclass(frozen=True)
+class Deduction:
+    """A hospital's monthly fund settlement after the direct payments made on its behalf (E11)."""
+
+    #: What the fund still pays the hospital: never negative.
+    net_fen: int
+    #: The part of the payments the settlement absorbs.
+    covered_fen: int
+    #: Payments beyond the settlement: the hospital's liability, collected from it (托收).
+    shortfall_fen: int
+
+
+def deduct(fund_settlement_fen: int, paid_to_enterprises_fen: int) -> Deduction:
+    """Hospital's fund settlement after deducting what the agency paid enterprises on its behalf (E11).
+
+    vbp-rules.md §4.3: the agency deducts the same amount from the fund's settlement to the
+    hospital; "a hospital's shortfall stays the hospital's liability", so a deduction beyond the
+    settlement leaves a net of 0 and a shortfall to collect, never a negative net."""
+    if fund_settlement_fen < 0:
+        raise ValueError("a fund settlement cannot be negative")
+    # A refund can make the month's deductions negative for a while: nothing is covered then.
+    covered = min(max(paid_to_enterprises_fen, 0), fund_settlement_fen)
+    return Deduction(
+        net_fen=fund_settlement_fen - covered,
+        covered_fen=covered,
+        shortfall_fen=max(0, paid_to_enterprises_fen - fund_settlement_fen),
+    )
 
 
 # --- §4.4 retained savings (E9) --------------------------------------------------------------------

@@ -29,7 +29,7 @@ from core import audit, clock
 from core.actors import Actor, Role
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from core.money import quantize
-from ledger import journal, states
+from ledger import journal, money_rules, states
 from ledger.models import (
     Account,
     AccountPurpose,
@@ -51,12 +51,12 @@ def require_agency(actor: Actor) -> None:
 
 def covered_fen(row: FundSettlement) -> int:
     """The part of the month's deductions the gross settlement absorbs."""
-    return min(max(row.deducted_fen, 0), row.gross_fen or 0)
+    return money_rules.deduct(row.gross_fen or 0, row.deducted_fen).covered_fen
 
 
 def shortfall_fen(row: FundSettlement) -> int:
     """Deductions beyond the gross settlement: owed by the hospital to the fund (托收)."""
-    return max(0, row.deducted_fen - (row.gross_fen or 0))
+    return money_rules.deduct(row.gross_fen or 0, row.deducted_fen).shortfall_fen
 
 
 def outstanding_shortfall_fen(row: FundSettlement) -> int:
@@ -67,7 +67,7 @@ def outstanding_shortfall_fen(row: FundSettlement) -> int:
 def net_fund_settlement_fen(row: FundSettlement) -> int | None:
     """What the fund still pays the hospital after the direct payments made on its behalf
     (never negative: a deduction beyond the gross is a shortfall to collect, not a negative net)."""
-    return None if row.gross_fen is None else row.gross_fen - covered_fen(row)
+    return None if row.gross_fen is None else money_rules.deduct(row.gross_fen, row.deducted_fen).net_fen
 
 
 def _month_row(session: Session, hospital_id: int, month: date, now: datetime) -> FundSettlement:
@@ -110,7 +110,7 @@ def _split_legs(session: Session, hospital_id: int, *, dc: int, ds: int, now: da
     return legs
 
 
-def deduct(
+def deduct_payment(
     session: Session, *, hospital_id: int, month: date, amount_fen: int, business_key: str, now: datetime
 ) -> FundSettlement:
     """Deduct a direct payment (negative: a refund received) from the hospital's fund settlement

@@ -280,7 +280,7 @@ def _line_status(line: OrderLine) -> OrderLineStatus:
 
 def _refresh_line(line: OrderLine) -> None:
     if line.status is not OrderLineStatus.REFUSED:
-        states.ORDER_LINE.move(line, _line_status(line))
+        states.ORDER_LINE.derive(line, _line_status(line))
 
 
 def _refresh_order(order: Order) -> None:
@@ -298,7 +298,7 @@ def _refresh_order(order: Order) -> None:
         target = OrderStatus.PARTIALLY_SHIPPED
     else:
         return  # nothing shipped yet: submitted or accepted as it was
-    states.ORDER.move(order, target)
+    states.ORDER.derive(order, target)
 
 
 def cancel_order(
@@ -586,7 +586,7 @@ def record_return(
         status=ReturnStatus.AWAITING_CREDIT if still_invoiced > kept else ReturnStatus.NO_CREDIT_NEEDED,
     )
     session.add(returned)
-    states.RECEIPT.move(receipt, ReceiptStatus.RETURNED if kept == 0 else ReceiptStatus.PARTLY_RETURNED)
+    states.RECEIPT.derive(receipt, ReceiptStatus.RETURNED if kept == 0 else ReceiptStatus.PARTLY_RETURNED)
     line.returned_quantity += quantity
     session.flush()
     audit.record(

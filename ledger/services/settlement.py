@@ -447,7 +447,7 @@ def _paid(
     except IntegrityError as exc:
         raise Conflict("该结算申请已付款 (already paid)", code="already_paid") from exc
     if source is PaymentSource.FUND:
-        fund.deduct(
+        fund.deduct_payment(
             session,
             hospital_id=h,
             month=clock.month_start(paid_on),

@@ -7,6 +7,7 @@ import pytest
 
 from ledger.money_rules import (
     DayKind,
+    Deduction,
     PaymentItem,
     PaymentTerms,
     SavingsFormula,
@@ -327,16 +328,21 @@ def test_e11_s1_application_nets_the_12_000_return_to_400_000() -> None:
 def test_e11_confirmed_480_000_reduces_the_2_000_000_fund_settlement_to_1_520_000() -> None:
     confirmed = net_application([412_000_00], [12_000_00]) + net_application([88_000_00], [8_000_00])
     assert confirmed == 480_000_00
-    assert deduct(2_000_000_00, confirmed) == 1_520_000_00
+    assert deduct(2_000_000_00, confirmed).net_fen == 1_520_000_00
 
 
 def test_deduction_equal_to_the_settlement_leaves_zero() -> None:
-    assert deduct(480_000_00, 480_000_00) == 0
+    assert deduct(480_000_00, 480_000_00) == Deduction(net_fen=0, covered_fen=480_000_00, shortfall_fen=0)
 
 
-def test_deduction_above_the_settlement_is_refused_as_the_hospitals_liability() -> None:
-    with pytest.raises(ValueError, match="shortfall stays the hospital's liability"):
-        deduct(400_000_00, 480_000_00)
+def test_deduction_above_the_settlement_nets_to_zero_and_leaves_a_shortfall_to_collect() -> None:
+    assert deduct(400_000_00, 480_000_00) == Deduction(
+        net_fen=0, covered_fen=400_000_00, shortfall_fen=80_000_00
+    )
+
+
+def test_a_refund_that_makes_the_months_deductions_negative_covers_nothing() -> None:
+    assert deduct(100_00, -30_00) == Deduction(net_fen=100_00, covered_fen=0, shortfall_fen=0)
 
 
 def test_negative_invoice_or_credit_amounts_are_refused() -> None:
