@@ -254,14 +254,17 @@ def generate(
     insert("products", products)
     insert("listings", listings)
 
-    # --- journal accounts: the fund's cash and each party's payable / receivable / cash --------
+    # --- journal accounts: the fund's cash and each party's purchases / payable / receivable /
+    # sales / cash (every confirmed invoice line and every payment is posted per order line) -----
     accounts: dict[tuple[str, int], int] = {}
     account_rows = []
     for purpose, parties in (
         ("fund_cash", [0]),
+        ("hospital_purchases", [h for h, _ in hospitals]),
         ("hospital_payable", [h for h, _ in hospitals]),
         ("enterprise_cash", everywhere),
         ("enterprise_receivable", everywhere),
+        ("enterprise_sales", everywhere),
     ):
         for party in parties:
             key = (purpose, party)
@@ -340,6 +343,7 @@ def generate(
                 rejected = max(1, shipped // 4) if fate == "rejected" and shipped else 0
                 received = fate != "awaiting_receipt" and shipped > 0
                 accepted = shipped - rejected if received else 0
+                kept_or_moving = shipped - (rejected if received else 0)
                 returned = 1 if fate == "overpaid" and accepted > 1 else 0
                 line = {
                     "id": line_id,
@@ -360,10 +364,11 @@ def generate(
                     "rejected_quantity": rejected if received else 0,
                     "returned_quantity": returned,
                     "cancelled_quantity": 0,
+                    # Rejected packs remain to deliver (ledger.services.ordering._line_status).
                     "status": "open"
-                    if shipped == 0
+                    if kept_or_moving == 0
                     else "partially_shipped"
-                    if shipped < qty
+                    if kept_or_moving < qty
                     else ("completed" if received else "shipped"),
                     "ordered_on": day,
                 }
@@ -397,6 +402,11 @@ def generate(
                         "accepted_quantity": accepted,
                         "rejected_quantity": rejected if received else 0,
                         "shipped_on": shipped_at.date(),
+                        "status": "in_transit"
+                        if not received
+                        else "accepted"
+                        if not rejected
+                        else ("partly_rejected" if accepted else "rejected"),
                     }
                 )
                 if not received:
@@ -417,6 +427,7 @@ def generate(
                         "accepted_on": accepted_on,
                         "confirmed_at": shipped_at + timedelta(days=1),
                         "confirmed_by": None,
+                        "status": "kept" if accepted else "rejected",
                     }
                 )
                 if fate == "awaiting_invoice" or accepted == 0:
@@ -463,6 +474,10 @@ def generate(
                         "due_on": due_date(accepted_on, terms),
                     }
                 )
+                if status == "confirmed":
+                    _post_confirmation(
+                        rows, ids, accounts, invoice_line, line_id, hospital, distributor, amount, accepted_on
+                    )
                 if status == "confirmed" and fate != "unpaid" and not recent:
                     app_lines[(distributor, hospital)].append((invoice_line, line_id, amount))
                 if returned:
@@ -476,6 +491,7 @@ def generate(
                             "reason": "近效期",
                             "returned_on": _month_start(month, 2),
                             "created_at": datetime.combine(_month_start(month, 2), datetime.min.time(), UTC),
+                            "status": "credited",
                         }
                     )
                     red_invoice = ids.take("invoices")
@@ -494,9 +510,21 @@ def generate(
                             "created_at": datetime.combine(_month_start(month, 2), datetime.min.time(), UTC),
                         }
                     )
+                    red_line = ids.take("invoice_lines")
+                    _post_confirmation(
+                        rows,
+                        ids,
+                        accounts,
+                        red_line,
+                        line_id,
+                        hospital,
+                        distributor,
+                        -returned * price,
+                        _month_start(month, 2),
+                    )
                     rows["invoice_lines"].append(
                         {
-                            "id": ids.take("invoice_lines"),
+                            "id": red_line,
                             "invoice_id": red_invoice,
                             "receipt_line_id": receipt,
                             "order_line_id": line_id,
@@ -560,6 +588,47 @@ def _fate(rng: random.Random, shares: Mapping[str, float], *, recent: bool) -> s
     return "complete"
 
 
+def _post_confirmation(
+    rows: dict[str, list[dict[str, Any]]],
+    ids: _Ids,
+    accounts: Mapping[tuple[str, int], int],
+    invoice_line: int,
+    line_id: int,
+    hospital: int,
+    distributor: int,
+    amount: int,
+    day: date,
+) -> None:
+    """The journal entry of a confirmed invoice line, as ledger.services.invoicing posts it."""
+    entry = ids.take("journal_entries")
+    rows["journal_entries"].append(
+        {
+            "id": entry,
+            "business_key": f"invoice_line_confirmed:{invoice_line}",
+            "kind": "invoice_confirmed" if amount > 0 else "credit_confirmed",
+            "description": f"发票明细 {invoice_line} 确认",
+            "occurred_on": day,
+            "reversal_of_id": None,
+            "created_at": datetime.combine(day, datetime.min.time(), UTC),
+        }
+    )
+    for purpose, party, sign in (
+        ("hospital_purchases", hospital, 1),
+        ("hospital_payable", hospital, -1),
+        ("enterprise_receivable", distributor, 1),
+        ("enterprise_sales", distributor, -1),
+    ):
+        rows["postings"].append(
+            {
+                "id": ids.take("postings"),
+                "entry_id": entry,
+                "account_id": accounts[(purpose, party)],
+                "amount_fen": sign * amount,
+                "order_line_id": line_id,
+            }
+        )
+
+
 def _settle(
     rows: dict[str, list[dict[str, Any]]],
     app_lines: Mapping[tuple[int, int], list[tuple[int, int, int]]],
@@ -591,6 +660,8 @@ def _settle(
                 "disputed_fen": 0,
                 "filed_at": filed,
                 "filed_late": False,
+                "confirm_by": (filed + timedelta(days=7)).date(),
+                "deemed_confirmed": False,
                 "confirmed_at": filed + timedelta(days=2),
                 "run_id": run_id,
             }
@@ -622,21 +693,22 @@ def _settle(
                 "created_at": filed + timedelta(days=10),
             }
         )
-        for purpose, party, sign in (
-            ("hospital_payable", hospital, 1),
-            ("fund_cash", 0, -1),
-            ("enterprise_cash", distributor, 1),
-            ("enterprise_receivable", distributor, -1),
-        ):
-            rows["postings"].append(
-                {
-                    "id": ids.take("postings"),
-                    "entry_id": entry,
-                    "account_id": accounts[(purpose, party)],
-                    "amount_fen": sign * amount,
-                    "order_line_id": None,
-                }
-            )
+        for _, line_id, line_amount in lines:
+            for purpose, party, sign in (
+                ("hospital_payable", hospital, 1),
+                ("fund_cash", 0, -1),
+                ("enterprise_cash", distributor, 1),
+                ("enterprise_receivable", distributor, -1),
+            ):
+                rows["postings"].append(
+                    {
+                        "id": ids.take("postings"),
+                        "entry_id": entry,
+                        "account_id": accounts[(purpose, party)],
+                        "amount_fen": sign * line_amount,
+                        "order_line_id": line_id,
+                    }
+                )
         rows["payments"].append(
             {
                 "id": ids.take("payments"),

@@ -6,7 +6,9 @@ nightly scheduler job, and the test suite after every test):
 * no payment exceeds the confirmed amount of its settlement application;
 * every money record links to an order line, and to the same one as the record it answers
   (settlement line → invoice line → receipt → shipment line);
-* no settlement line claims more than its invoice line.
+* no settlement line claims more than its invoice line;
+* the journal against the flows: per order line and per party, every account's balance equals what
+  the flows say (ledger/journal_check.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.journal import JournalReport, verify_journal
+from ledger.journal_check import Mismatch, journal_versus_flows
 from ledger.models import (
     InvoiceLine,
     Payment,
@@ -36,10 +39,14 @@ class LedgerCheck:
     broken_links: list[tuple[str, int]] = field(default_factory=list)
     #: Settlement lines whose amount exceeds their invoice line's.
     oversettled_lines: list[int] = field(default_factory=list)
+    #: Account balances (per order line, per party) that differ from what the flows say.
+    journal_vs_flows: list[Mismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.journal.ok and not (self.overpaid_payments or self.broken_links or self.oversettled_lines)
+        return self.journal.ok and not (
+            self.overpaid_payments or self.broken_links or self.oversettled_lines or self.journal_vs_flows
+        )
 
     def problems(self) -> list[str]:
         found = []
@@ -54,6 +61,13 @@ class LedgerCheck:
             found.append(f"记录与订单行不一致 (records linked to another order line): {self.broken_links}")
         if self.oversettled_lines:
             found.append(f"结算超过发票金额 (settled above the invoice line): {self.oversettled_lines}")
+        if self.journal_vs_flows:
+            shown = "; ".join(str(m) for m in self.journal_vs_flows[:20])
+            more = len(self.journal_vs_flows) - 20
+            found.append(
+                f"账簿与三流不符 (journal differs from the flows) {len(self.journal_vs_flows)} 处: {shown}"
+                + (f" … 另 {more} 处" if more > 0 else "")
+            )
         return found
 
 
@@ -108,4 +122,6 @@ def check_ledger(session: Session) -> LedgerCheck:
         .where(func.abs(SettlementLine.amount_fen) > func.abs(il.amount_fen))
         .order_by(SettlementLine.id)
     ).all()
-    return LedgerCheck(verify_journal(session), list(overpaid), broken, list(oversettled))
+    return LedgerCheck(
+        verify_journal(session), list(overpaid), broken, list(oversettled), journal_versus_flows(session)
+    )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ledger.invariants import check_ledger
 from ledger.models import InvoiceLine, Payment, ReceiptLine, SettlementLine
 from tests.ledger.test_reconcile import PRICE, Line
-from tests.ordering import make_market
+from tests.ordering import NOW, make_market
 
 pytestmark = pytest.mark.corrupts_ledger
 
@@ -58,3 +58,49 @@ def test_ledger_verify_command_passes_after_a_full_money_flow(
     session.commit()
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
+
+
+def test_money_posted_to_the_wrong_order_line_is_found_though_every_total_agrees(
+    paid: Line, session: Session
+) -> None:
+    from ledger import journal
+    from ledger.models import AccountPurpose
+
+    other = Line(paid.market, 3).place()
+    purchases = journal.account(session, AccountPurpose.HOSPITAL_PURCHASES, paid.market.hospital.id, now=NOW)
+    journal.post(
+        session,
+        business_key="misposted",
+        kind="adjustment",
+        description="挪到另一订单行",
+        occurred_on=NOW.date(),
+        now=NOW,
+        legs=[journal.Leg(purchases, -PRICE, paid.line_id), journal.Leg(purchases, PRICE, other.line_id)],
+    )
+    report = check_ledger(session)
+    assert {(m.order_line_id, m.expected_fen - m.actual_fen) for m in report.journal_vs_flows} == {
+        (paid.line_id, PRICE),
+        (other.line_id, -PRICE),
+    }
+    assert report.journal.ok  # balanced, and the hospital's total purchases are unchanged
+
+
+def test_a_payment_posting_without_its_order_line_is_found(paid: Line, session: Session) -> None:
+    from ledger import journal
+    from ledger.models import AccountPurpose
+
+    cash = journal.account(session, AccountPurpose.ENTERPRISE_CASH, paid.market.distributor.id, now=NOW)
+    receivable = journal.account(
+        session, AccountPurpose.ENTERPRISE_RECEIVABLE, paid.market.distributor.id, now=NOW
+    )
+    journal.post(
+        session,
+        business_key="unattributed",
+        kind="payment",
+        description="未指明订单行的付款",
+        occurred_on=NOW.date(),
+        now=NOW,
+        legs=[journal.Leg(cash, 100), journal.Leg(receivable, -100)],
+    )
+    found = {(m.purpose, m.order_line_id) for m in check_ledger(session).journal_vs_flows}
+    assert found == {(AccountPurpose.ENTERPRISE_CASH, None), (AccountPurpose.ENTERPRISE_RECEIVABLE, None)}

@@ -239,7 +239,8 @@ def test_corrections_are_reversals_and_entries_cannot_be_edited(session: Session
         session.execute(text("UPDATE postings SET amount_fen = 1"))
 
 
-def test_ledger_verify_cli_reports_a_balanced_journal(app: Flask, session: Session) -> None:
+@pytest.mark.corrupts_ledger
+def test_ledger_verify_cli_refuses_balanced_money_that_no_flow_explains(app: Flask, session: Session) -> None:
     journal.post(
         session,
         business_key="prepay:cli",
@@ -250,9 +251,11 @@ def test_ledger_verify_cli_reports_a_balanced_journal(app: Flask, session: Sessi
         now=NOW,
     )
     session.commit()
+    assert journal.verify_journal(session).ok  # balanced …
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
-    assert result.exit_code == 0, result.output
-    assert "ledger invariants hold" in result.output
+    assert result.exit_code == 1, result.output  # … but no prepayment record explains it
+    assert "journal differs from the flows" in result.output
+    assert "hospital_prepayment[0]" in result.output
 
 
 @pytest.mark.postgresql_only
