@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from app.config import Config
@@ -31,7 +32,8 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.production,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        # The cookie's own expiry; the server's session record (core.sessions) is what counts.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_hours),
         JSON_SORT_KEYS=False,
     )
     # Path ids beyond 64 bits are not ids: 404, not an overflow inside the database driver.
@@ -51,7 +53,37 @@ def create_app(config: Config | None = None) -> Flask:
     init_web(app)
     cli.init_app(app)
     app.after_request(_security_headers)
+    app.wsgi_app = HeadAsGet(app.wsgi_app)  # type: ignore[method-assign]
+    if config.proxy_count:
+        # Trust X-Forwarded-For/-Proto from exactly the configured proxies (the login throttle
+        # counts by client address); never X-Forwarded-Host: no address is built from the request.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.proxy_count, x_proto=config.proxy_count, x_host=0
+        )
     return app
+
+
+class HeadAsGet:
+    """WSGI middleware: a HEAD request is served exactly as GET, then its body is dropped.
+
+    Flask would otherwise run a GET+POST view for HEAD with request.method == "HEAD", and a view
+    that only distinguishes GET from "anything else" would treat it as a write (a HEAD to /login
+    with a form body logged in, past the CSRF check that covered POST only). Here no view ever
+    sees HEAD: a HEAD to a POST-only route is a 405 like GET, and HEAD cannot change anything a
+    GET cannot. Headers, Content-Length included, are those of the GET (RFC 9110 §9.3.2).
+    """
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return self.wsgi_app(environ, start_response)
+        environ["REQUEST_METHOD"] = "GET"
+        body = self.wsgi_app(environ, start_response)
+        if hasattr(body, "close"):
+            body.close()
+        return []
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -70,7 +102,27 @@ def _instance_path(config: Config | None) -> str:
     return str(Path(__file__).resolve().parent.parent / "instance")
 
 
+#: Sent with every response. Pages and the API docs load scripts, styles, images and fonts from
+#: this site only, run no inline script or style, and may not be framed; `data:` images are
+#: Swagger UI's inline SVG icons.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
 def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -3,32 +3,41 @@
 Every view declares who may call it with `@requires(...)`: organization kinds and roles. Reads are
 further scoped by organization in the domain queries; this gate only answers "may this kind of
 user call this endpoint at all".
+
+Browser sessions live on the server (core.sessions): the signed cookie carries only the session's
+random id and its CSRF token, so logging out or revoking a session ends it wherever the cookie
+was copied to. Passwords are checked behind the login throttle (core.login_throttle).
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import math
 import secrets
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any, TypeVar, cast
 
-from flask import Flask, g, request, session
-from sqlalchemy import select
+from flask import Flask, current_app, g, request, session
+from werkzeug.exceptions import TooManyRequests
 
-from app.db import request_session
-from core import clock
-from core.accounts import actor_for_token, actor_for_user
+from app.db import request_session, unit_of_work
+from core import accounts, clock, login_throttle, sessions
 from core.actors import Actor, OrgKind, Role
 from core.errors import AuthenticationRequired, PermissionDenied
-from core.organizations import User
+from core.organizations import User, actor_for_user
+from core.sessions import SessionTimes
+from core.tokens import actor_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Roles allowed to change data. Auditors read only.
 WRITERS = (Role.ADMIN, Role.OPERATOR)
 ALL_ROLES = (Role.ADMIN, Role.OPERATOR, Role.AUDITOR)
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Methods that never change anything; every other one needs the CSRF token on a cookie session.
+#: HEAD is not among them: it reaches the views as GET (app.HeadAsGet) and never on its own.
+SAFE_METHODS = frozenset({"GET", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 
 
@@ -65,17 +74,82 @@ def requires(*kinds: OrgKind, roles: Iterable[Role] = ALL_ROLES) -> Callable[[F]
     return decorator
 
 
+class LoginThrottled(TooManyRequests):
+    """Too many failed logins from this client: it waits (Retry-After); the account is not locked."""
+
+    description = "登录失败次数过多，请稍后再试 (too many failed logins from here; try again later)"
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(retry_after=seconds)
+        self.seconds = seconds
+
+
+def password_login(username: str, password: str) -> User:
+    """Check a password behind the login throttle.
+
+    A throttled client is refused before its password is even checked. A failure is counted in
+    the same committed unit of work, then refused with the same answer for unknown users, wrong
+    passwords and inactive accounts.
+    """
+    now = clock.now()
+    client = request.remote_addr or "unknown"
+    failure: AuthenticationRequired | None = None
+    with unit_of_work() as db:
+        wait = login_throttle.blocked_for(db, client=client, username=username, now=now)
+        if wait is None:
+            try:
+                user = accounts.authenticate(db, username=username, password=password)
+            except AuthenticationRequired as exc:
+                failure = exc
+                policy = current_app.config["VBP"].login_policy()
+                login_throttle.record_failure(db, client=client, username=username, now=now, policy=policy)
+            else:
+                login_throttle.record_success(db, client=client, username=username)
+    if wait is not None:
+        raise LoginThrottled(math.ceil(wait.total_seconds()))
+    if failure is not None:
+        raise failure
+    return user
+
+
+def session_times() -> SessionTimes:
+    config = current_app.config["VBP"]
+    return SessionTimes(
+        lifetime=timedelta(hours=config.session_hours), idle=timedelta(minutes=config.session_idle_minutes)
+    )
+
+
 def login_session(user: User) -> None:
-    """Start a browser session for `user` (fresh session id material, CSRF token)."""
-    session.clear()
-    session["uid"] = user.id
-    session["sv"] = user.session_version
+    """Start a browser session for `user`: a new server-side record, a fresh id and CSRF token
+    (nothing of an earlier cookie carries over but the language)."""
+    with unit_of_work() as db:
+        session_id = sessions.start_session(db, user, now=clock.now(), times=session_times())
+    _clear_cookie()
+    session["sid"] = session_id
     session["csrf"] = secrets.token_urlsafe(24)
     session.permanent = True
 
 
 def logout_session() -> None:
+    """End the browser session on the server (a copied cookie dies with it) and forget the cookie."""
+    session_id = session.get("sid")
+    if session_id:
+        with unit_of_work() as db:
+            sessions.end_session(db, str(session_id), now=clock.now())
+    _clear_cookie()
+
+
+def _clear_cookie() -> None:
+    lang = session.get("lang")
     session.clear()
+    if lang is not None:
+        session["lang"] = lang
+
+
+def csrf_matches(sent: str) -> bool:
+    """Whether `sent` is this session's CSRF token (constant time; any characters accepted)."""
+    expected = str(session.get("csrf", ""))
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def csrf_token() -> str:
@@ -96,23 +170,19 @@ def _load_actor() -> None:
             raise AuthenticationRequired("令牌无效、已过期或已吊销 (token invalid, expired or revoked)")
         g.actor, g.auth_method = actor, "token"
         return
-    uid = session.get("uid")
-    if uid is None:
+    session_id = session.get("sid")
+    if session_id is None:
         return
-    user = request_session().scalars(select(User).where(User.id == uid)).first()
-    if (
-        user is None
-        or not user.active
-        or user.session_version != session.get("sv")
-        or not user.organization.active
-    ):
-        session.clear()
+    with unit_of_work() as db:  # commits the session's last-seen time
+        user = sessions.resolve_session(db, str(session_id), now=clock.now(), times=session_times())
+    if user is None:
+        _clear_cookie()
         return
     # Cookie-authenticated writes to the API must prove they come from our own pages: either a
     # JSON body (a cross-site form cannot send one without CORS) or the session's CSRF token.
-    if request.method in UNSAFE_METHODS and request.path.startswith("/api/") and not request.is_json:
+    if request.method not in SAFE_METHODS and request.path.startswith("/api/") and not request.is_json:
         sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent, str(session.get("csrf", ""))):
+        if not csrf_matches(sent):
             raise PermissionDenied("缺少或错误的 CSRF 令牌 (missing or wrong CSRF token)", code="csrf_failed")
     g.actor, g.auth_method = actor_for_user(user), "session"
 

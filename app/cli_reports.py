@@ -51,8 +51,8 @@ def _as_of(text: str | None) -> datetime:
 
 
 def verify_base() -> str:
-    base = _config().public_url or "http://localhost:5000"
-    return f"{base.rstrip('/')}/api/v1/statements/verify"
+    """The configured verification address (VBP_PUBLIC_URL; never one taken from a request)."""
+    return _config().statement_verify_url_base()
 
 
 @click.command("reconcile")

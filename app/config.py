@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+#: Where development and test documents point when VBP_PUBLIC_URL is unset (`flask run`'s address).
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 WEAK_SECRETS = frozenset({"", "dev", "secret", "changeme", "change-me", "you-will-never-guess", "test"})
 
 
@@ -43,9 +46,23 @@ class Config:
     token_ttl_days: int = 90
     #: Largest accepted request body (uploads included).
     max_content_length: int = 16 * 1024 * 1024
-    #: Where the OpenAPI interactive page loads Swagger UI from (a CDN by default; point it at an
-    #: internal mirror on networks without internet access).
-    swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    #: Browser sessions: absolute lifetime (hours) and idle timeout (minutes), enforced on the
+    #: server's session records whatever the cookie says.
+    session_hours: int = 8
+    session_idle_minutes: int = 30
+    #: Login throttle (per client address, never per account): failures from one address for one
+    #: username, and from one address for any usernames, before that client waits; the first wait
+    #: (seconds), doubling with each further failure up to the cap (minutes); failures are
+    #: forgotten after this many quiet minutes.
+    login_max_failures: int = 5
+    login_max_failures_per_client: int = 50
+    login_delay_seconds: int = 60
+    login_max_delay_minutes: int = 60
+    login_forget_minutes: int = 15
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none; the
+    #: client address is then the TCP peer). Set it to the real count behind a proxy, or every
+    #: client shares the proxy's address in the login throttle.
+    proxy_count: int = 0
     #: AES-256 key (urlsafe base64) that seals bid prices until the opening. Keep it apart from the
     #: database and its backups; development generates one into the instance folder.
     bid_sealing_key: str | None = None
@@ -60,8 +77,8 @@ class Config:
     payment_days: int = 30
     payment_day_kind: str = "calendar"
     holidays_file: str | None = None
-    #: Public address of the platform, printed in statement QR codes (…/api/v1/statements/verify/<code>);
-    #: default: the address the request came in on.
+    #: Public address of the platform, printed in statement QR codes (…/api/v1/statements/verify/<code>).
+    #: Required in production; never taken from a request (a Host header is the caller's to choose).
     public_url: str | None = None
     #: Receipt without invoice after this many days is an exception (vbp-rules.md §5; provincial N).
     invoice_grace_days: int = 30
@@ -89,7 +106,14 @@ class Config:
             instance_path=env.get("VBP_INSTANCE_PATH") or None,
             token_ttl_days=int(env.get("VBP_TOKEN_TTL_DAYS", "90")),
             max_content_length=int(env.get("VBP_MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
-            swagger_ui_url=env.get("VBP_SWAGGER_UI_URL", cls.swagger_ui_url),
+            session_hours=int(env.get("VBP_SESSION_HOURS", "8")),
+            session_idle_minutes=int(env.get("VBP_SESSION_IDLE_MINUTES", "30")),
+            login_max_failures=int(env.get("VBP_LOGIN_MAX_FAILURES", "5")),
+            login_max_failures_per_client=int(env.get("VBP_LOGIN_MAX_FAILURES_PER_CLIENT", "50")),
+            login_delay_seconds=int(env.get("VBP_LOGIN_DELAY_SECONDS", "60")),
+            login_max_delay_minutes=int(env.get("VBP_LOGIN_MAX_DELAY_MINUTES", "60")),
+            login_forget_minutes=int(env.get("VBP_LOGIN_FORGET_MINUTES", "15")),
+            proxy_count=int(env.get("VBP_PROXY_COUNT", "0")),
             bid_sealing_key=_key_from_env(env),
             province_code=env.get("VBP_PROVINCE_CODE", "510000"),
             delivery_hours=_hours(env.get("VBP_DELIVERY_HOURS", "normal=24,emergency=4,remote=72")),
@@ -124,6 +148,22 @@ class Config:
         from ledger.reconcile import Options
 
         return Options(invoice_grace_days=self.invoice_grace_days)
+
+    def statement_verify_url_base(self) -> str:
+        """Where printed statements send their readers to check a code (the QR code's target)."""
+        return f"{self.public_url or DEVELOPMENT_PUBLIC_URL}/api/v1/statements/verify"
+
+    def login_policy(self) -> Any:
+        """The login throttle's settings."""
+        from core.login_throttle import ThrottlePolicy
+
+        return ThrottlePolicy(
+            max_failures=self.login_max_failures,
+            max_failures_per_client=self.login_max_failures_per_client,
+            first_delay=timedelta(seconds=self.login_delay_seconds),
+            max_delay=timedelta(minutes=self.login_max_delay_minutes),
+            forget_after=timedelta(minutes=self.login_forget_minutes),
+        )
 
     def delivery_deadlines(self) -> dict[Any, timedelta]:
         from ledger.models import Urgency
@@ -163,7 +203,42 @@ class Config:
             raise ConfigError(f"VBP_HOLIDAYS_FILE not found: {self.holidays_file}")
         if self.token_ttl_days < 1:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
+        self._check_public_url()
+        self._check_sessions_and_logins()
         return self
+
+    def _check_public_url(self) -> None:
+        if self.public_url is None:
+            if self.production:
+                raise ConfigError(
+                    "VBP_PUBLIC_URL must be set in production: the platform's public address, printed "
+                    "in statement QR codes (e.g. https://ybj.example.gov.cn)"
+                )
+            self.public_url = DEVELOPMENT_PUBLIC_URL
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigError(
+                f"VBP_PUBLIC_URL must be an http(s) address without query or fragment: {self.public_url!r}"
+            )
+        self.public_url = self.public_url.rstrip("/")
+
+    def _check_sessions_and_logins(self) -> None:
+        if not 1 <= self.session_hours <= 24:
+            raise ConfigError("VBP_SESSION_HOURS must be between 1 and 24")
+        if not 1 <= self.session_idle_minutes <= self.session_hours * 60:
+            raise ConfigError("VBP_SESSION_IDLE_MINUTES must be ≥ 1 and at most the session lifetime")
+        positive = {
+            "VBP_LOGIN_MAX_FAILURES": self.login_max_failures,
+            "VBP_LOGIN_MAX_FAILURES_PER_CLIENT": self.login_max_failures_per_client,
+            "VBP_LOGIN_DELAY_SECONDS": self.login_delay_seconds,
+            "VBP_LOGIN_MAX_DELAY_MINUTES": self.login_max_delay_minutes,
+            "VBP_LOGIN_FORGET_MINUTES": self.login_forget_minutes,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise ConfigError(f"{name} must be ≥ 1")
+        if self.proxy_count < 0:
+            raise ConfigError("VBP_PROXY_COUNT must be ≥ 0")
 
 
 def _aes_key() -> str:

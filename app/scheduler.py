@@ -109,7 +109,7 @@ def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict
     result = statements.generate(
         session, Actor.system(), period=period, as_of=tick, now=tick, options=options
     )
-    base = (ctx.config.public_url or "http://localhost:5000").rstrip("/") + "/api/v1/statements/verify"
+    base = ctx.config.statement_verify_url_base()
     out = ctx.instance_path / "statements" / f"{period:%Y-%m}"
     written = write_pdfs(session, Actor.system(), period, out, verify_url_base=base)
     from app.cli_reports import write_indicator_report
@@ -185,6 +185,20 @@ def verify_ledger(session: Session, tick: datetime, ctx: JobContext) -> dict[str
     return {"entries": report.journal.entries, "postings": report.journal.postings}
 
 
+def forget_login_records(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """Delete browser-session records ended long ago and login-throttle counters gone quiet."""
+    from datetime import timedelta
+
+    from core import login_throttle, sessions
+
+    ended = sessions.forget_ended_sessions(session, now=tick, keep=timedelta(days=SESSION_RECORDS_KEPT_DAYS))
+    quiet = login_throttle.forget_quiet_clients(session, now=tick, policy=ctx.config.login_policy())
+    return {"sessions_deleted": ended, "throttle_counters_deleted": quiet}
+
+
+#: Ended sessions stay this long (who was logged in when, for an investigation), then go.
+SESSION_RECORDS_KEPT_DAYS = 90
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -217,6 +231,12 @@ JOBS: dict[str, Job] = {
             "每月对账单与PDF (monthly statements)",
             {"day": 1, "hour": 3, "minute": 0},
             monthly_documents,
+        ),
+        Job(
+            "forget_login_records",
+            "清理过期会话记录与登录限速计数 (delete ended sessions and quiet login counters)",
+            {"hour": 4, "minute": 0},
+            forget_login_records,
         ),
         Job(
             "settlement_reminders",

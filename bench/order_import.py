@@ -33,7 +33,7 @@ from app.config import Config, normalize_database_url  # noqa: E402
 from app.db import get_db  # noqa: E402
 from bench.common import RESULTS, Result, Row, fresh_database, report  # noqa: E402
 from bidding.models import Category, DosageFormGroup, Product  # noqa: E402
-from core import accounts  # noqa: E402
+from core import accounts, tokens  # noqa: E402
 from core.actors import OrgKind, Role  # noqa: E402
 from core.organizations import HospitalLevel, Organization, User  # noqa: E402
 from core.uscc import make_uscc  # noqa: E402
@@ -74,8 +74,6 @@ def seed(app: object, listings: int) -> tuple[str, list[int], int]:
             role=Role.OPERATOR,
             password_hash=accounts.hash_password("Bench-password-1"),
             active=True,
-            session_version=1,
-            failed_logins=0,
             created_at=T0,
         )
         session.add(user)
@@ -123,7 +121,7 @@ def seed(app: object, listings: int) -> tuple[str, list[int], int]:
             session.flush()
             ids.append(listing.id)
         session.flush()
-        _, token = accounts.issue_token(
+        _, token = tokens.issue_token(
             session, accounts.actor_for_user(user), name="bench", ttl=timedelta(days=1), now=datetime.now(UTC)
         )
         return token, ids, distributor.id

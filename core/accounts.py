@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, sessions
 from core.actors import Actor, OrgKind, Role
 from core.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied, ValidationFailed
-from core.organizations import ApiToken, HospitalLevel, Organization, User
+from core.organizations import HospitalLevel, Organization, User, actor_for_user
+from core.tokens import revoke_tokens_of
 from core.uscc import region_code_error, uscc_error
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
-#: Repeated failures lock an account for a while (brute-force throttle).
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-TOKEN_PREFIX = "vbp_"  # noqa: S105 (a public marker, not a secret)
 
 __all__ = [
-    "actor_for_token",
     "actor_for_user",
     "authenticate",
     "create_organization",
     "create_user",
     "get_organization",
     "get_user",
-    "issue_token",
+    "log_out_everywhere",
     "organizations_visible_to",
-    "revoke_token",
-    "tokens_of",
     "update_organization",
     "update_user",
     "users_visible_to",
@@ -55,12 +47,6 @@ def _password_problem(password: str) -> str | None:
     if not (any(c.isalpha() for c in password) and any(c.isdigit() for c in password)):
         return "密码须同时包含字母和数字 (must contain letters and digits)"
     return None
-
-
-def actor_for_user(user: User) -> Actor:
-    return Actor(
-        user_id=user.id, org_id=user.organization_id, org_kind=user.organization.kind, role=user.role
-    )
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -190,15 +176,26 @@ def _org_snapshot(org: Organization) -> dict[str, Any]:
 def update_organization(
     session: Session, actor: Actor, org_id: int, *, changes: Mapping[str, Any], now: datetime
 ) -> Organization:
-    """Change an organization's name, region, hospital attributes or active flag (bureau admin)."""
+    """Change an organization's name, region, hospital attributes or active flag (bureau admin).
+
+    Deactivating ends its users' sessions and revokes their tokens for good. The bureau never
+    deactivates itself, nor the last active bureau (nobody could administer the platform).
+    """
     _require_admin(actor, bureau=True)
     org = get_organization(session, actor, org_id)
     if problems := _check_org_fields(org.kind, {**_org_snapshot(org), **changes}):
         raise ValidationFailed(fields=problems)
+    deactivating = org.active and changes.get("active") is False
+    if deactivating:
+        _keep_a_bureau(session, actor, org)
     before = _org_snapshot(org)
     for key, value in changes.items():
         setattr(org, key, value)
     session.flush()
+    after = _org_snapshot(org)
+    if deactivating:
+        users = list(session.scalars(select(User.id).where(User.organization_id == org.id)))
+        after |= _revoke_credentials(session, users, reason="organization_deactivated", tokens=True, now=now)
     audit.record(
         session,
         actor,
@@ -207,10 +204,34 @@ def update_organization(
         subject_id=org.id,
         subject_org_id=org.id,
         before=before,
-        after=_org_snapshot(org),
+        after=after,
         now=now,
     )
     return org
+
+
+def _keep_a_bureau(session: Session, actor: Actor, org: Organization) -> None:
+    if org.id == actor.org_id:
+        raise Conflict(
+            "不能停用自己所在的机构 (you cannot deactivate your own organization)",
+            code="cannot_deactivate_own_organization",
+            fields={"active": ["请由其他机构的管理员操作 (ask another organization's administrator)"]},
+        )
+    if org.kind is not OrgKind.BUREAU:
+        return
+    # Lock every bureau row: two bureaus deactivating each other at once must not both succeed.
+    bureaus = session.scalars(
+        select(Organization.id)
+        .where(Organization.kind == OrgKind.BUREAU, Organization.active.is_(True))
+        .order_by(Organization.id)
+        .with_for_update()
+    ).all()
+    if set(bureaus) <= {org.id}:
+        raise Conflict(
+            "这是最后一个启用的医保局机构 (the last active bureau organization)",
+            code="last_bureau_organization",
+            fields={"active": ["至少保留一个启用的医保局 (keep one bureau active)"]},
+        )
 
 
 def create_user(
@@ -240,8 +261,6 @@ def create_user(
         role=role,
         password_hash=hash_password(password),
         active=True,
-        session_version=1,
-        failed_logins=0,
         created_at=now,
     )
     session.add(user)
@@ -273,17 +292,37 @@ def update_user(
     password: str | None = None,
     now: datetime,
 ) -> User:
-    """Change a user's name, role, active flag or password (org admin or bureau admin)."""
+    """Change a user's name, role, active flag or password (org admin or bureau admin).
+
+    A password change and a deactivation end the user's sessions and revoke its API tokens (for
+    good: reactivating does not revive them); a role change ends its sessions. Nobody
+    deactivates or demotes themselves, and no organization loses its last active admin.
+    """
     _require_admin(actor)
     user = get_user(session, actor, user_id)
     before = {"display_name": user.display_name, "role": user.role, "active": user.active}
     if role is Role.SYSTEM:
         raise ValidationFailed(fields={"role": ["system 角色不可分配 (cannot be assigned)"]})
-    if user.id == actor.user_id and (active is False or (role is not None and role is not Role.ADMIN)):
-        raise ValidationFailed(fields={"role": ["不能降低或停用自己的管理员账号 (cannot demote yourself)"]})
+    if user.id == actor.user_id and active is False:
+        raise Conflict(
+            "不能停用自己的账号 (you cannot deactivate yourself)",
+            code="cannot_deactivate_self",
+            fields={"active": ["请由其他管理员操作 (ask another administrator)"]},
+        )
+    if user.id == actor.user_id and role is not None and role is not user.role:
+        raise Conflict(
+            "不能更改自己的角色 (you cannot change your own role)",
+            code="cannot_demote_self",
+            fields={"role": ["请由其他管理员操作 (ask another administrator)"]},
+        )
+    if password is not None and (msg := _password_problem(password)):
+        raise ValidationFailed(fields={"password": [msg]})
+    loses_admin = active is False or (role is not None and role is not Role.ADMIN)
+    if user.role is Role.ADMIN and user.active and loses_admin:
+        _keep_an_active_admin(session, user)
+    deactivated = user.active and active is False
+    role_changed = role is not None and role is not user.role
     if password is not None:
-        if msg := _password_problem(password):
-            raise ValidationFailed(fields={"password": [msg]})
         user.password_hash = hash_password(password)
     if display_name is not None:
         user.display_name = display_name
@@ -291,15 +330,18 @@ def update_user(
         user.role = role
     if active is not None:
         user.active = active
-    if password is not None or active is False or role is not None:
-        user.session_version += 1  # end existing browser sessions
     session.flush()
-    after = {
+    after: dict[str, Any] = {
         "display_name": user.display_name,
         "role": user.role,
         "active": user.active,
         "password_changed": password is not None,
     }
+    if password is not None or deactivated:
+        reason = "password_change" if password is not None else "deactivated"
+        after |= _revoke_credentials(session, [user.id], reason=reason, tokens=True, now=now)
+    elif role_changed:
+        after |= _revoke_credentials(session, [user.id], reason="role_change", tokens=False, now=now)
     audit.record(
         session,
         actor,
@@ -314,110 +356,75 @@ def update_user(
     return user
 
 
-def authenticate(session: Session, *, username: str, password: str, now: datetime) -> User:
-    """Check a password; count failures and lock the account after MAX_FAILED_LOGINS."""
-    user = session.scalars(select(User).where(User.username == username).with_for_update()).first()
+def _keep_an_active_admin(session: Session, user: User) -> None:
+    """Refuse to remove the last active admin of the user's organization (nobody could manage
+    its users any more, and for the bureau nobody could manage the platform)."""
+    # Lock the organization's row first: two admins removing each other at the same moment
+    # would otherwise both see the other one still there (PostgreSQL; SQLite serializes writers).
+    session.scalars(
+        select(Organization.id).where(Organization.id == user.organization_id).with_for_update()
+    ).one()
+    others = session.scalar(
+        select(func.count()).where(
+            User.organization_id == user.organization_id,
+            User.id != user.id,
+            User.role == Role.ADMIN,
+            User.active.is_(True),
+        )
+    )
+    if not others:
+        raise Conflict(
+            "这是该机构最后一个启用的管理员，请先指定另一位管理员 "
+            "(the organization's last active administrator: appoint another one first)",
+            code="last_admin",
+            fields={"user_id": ["最后一个管理员 (last active administrator)"]},
+        )
+
+
+def _revoke_credentials(
+    session: Session, user_ids: list[int], *, reason: str, tokens: bool, now: datetime
+) -> dict[str, int]:
+    """End the users' browser sessions and (optionally) revoke their API tokens, for good."""
+    ended = sessions.revoke_sessions(session, user_ids, reason=reason, now=now)
+    revoked = revoke_tokens_of(session, user_ids, now=now) if tokens else 0
+    session.expire_all()  # rows changed behind the identity map
+    return {"sessions_ended": ended, "tokens_revoked": revoked}
+
+
+def log_out_everywhere(session: Session, actor: Actor, user_id: int, *, now: datetime) -> int:
+    """End every browser session of a user: yourself, or a user you administer. Returns how many."""
+    user = get_user(session, actor, user_id)
+    if user.id != actor.user_id and not (actor.is_system or actor.role is Role.ADMIN):
+        raise PermissionDenied("只能让自己或您管理的用户下线 (only yourself or users you administer)")
+    result = _revoke_credentials(session, [user.id], reason="logout_everywhere", tokens=False, now=now)
+    audit.record(
+        session,
+        actor,
+        "user.logout_everywhere",
+        subject_type="user",
+        subject_id=user.id,
+        subject_org_id=user.organization_id,
+        after=result,
+        now=now,
+    )
+    return result["sessions_ended"]
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User:
+    """Check a password. Unknown users, wrong passwords and inactive accounts get the same answer
+    after the same work (one argon2 computation), so the answer reveals nothing about the account.
+    Guessing is slowed per client by core.login_throttle, never by locking the account."""
+    user = session.scalars(select(User).where(User.username == username)).first()
     bad = AuthenticationRequired("用户名或密码错误 (wrong username or password)", code="invalid_credentials")
     if user is None:
         _hasher.hash(password)  # spend the same time as a real check: no user enumeration by timing
         raise bad
-    if user.locked_until is not None and user.locked_until > now:
-        raise AuthenticationRequired("账号已临时锁定，请稍后再试 (account temporarily locked)", code="locked")
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.failed_logins, user.locked_until = 0, now + LOCKOUT
         raise bad from None
     if not user.active or not user.organization.active:
         raise bad
-    user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(
-    session: Session, actor: Actor, *, name: str, ttl: timedelta, now: datetime
-) -> tuple[ApiToken, str]:
-    """Create a bearer token for the acting user; the plaintext is returned once, never stored."""
-    if actor.user_id is None:
-        raise PermissionDenied()
-    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        user_id=actor.user_id,
-        name=name,
-        token_hash=_token_hash(plaintext),
-        prefix=plaintext[:12],
-        created_at=now,
-        expires_at=now + ttl,
-    )
-    session.add(token)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "token.issue",
-        subject_type="api_token",
-        subject_id=token.id,
-        subject_org_id=actor.org_id,
-        after={"name": name, "expires_at": token.expires_at},
-        now=now,
-    )
-    return token, plaintext
-
-
-def tokens_of(session: Session, actor: Actor) -> Sequence[ApiToken]:
-    """The acting user's own tokens (revoked ones included, newest first)."""
-    return session.scalars(
-        select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id.desc())
-    ).all()
-
-
-def revoke_token(session: Session, actor: Actor, token_id: int, *, now: datetime) -> ApiToken:
-    """Revoke one of the acting user's tokens (or any token of the org, for its admin)."""
-    stmt = select(ApiToken).join(User).where(ApiToken.id == token_id)
-    if actor.role is Role.ADMIN and actor.is_bureau:
-        pass
-    elif actor.role is Role.ADMIN:
-        stmt = stmt.where(User.organization_id == actor.org_id)
-    else:
-        stmt = stmt.where(ApiToken.user_id == actor.user_id)
-    token = session.scalars(stmt).first()
-    if token is None:
-        raise NotFound("令牌不存在 (token not found)")
-    if token.revoked_at is None:
-        token.revoked_at = now
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "token.revoke",
-            subject_type="api_token",
-            subject_id=token.id,
-            subject_org_id=token.user.organization_id,
-            now=now,
-        )
-    return token
-
-
-def actor_for_token(session: Session, *, token: str, now: datetime) -> Actor | None:
-    """Resolve a presented bearer token to its user's Actor; None if unknown, revoked or expired."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
-        return None
-    row = session.scalars(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user).joinedload(User.organization))  # one round trip, not three
-        .where(ApiToken.token_hash == _token_hash(token))
-    ).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
-        return None
-    user = row.user
-    if not user.active or not user.organization.active:
-        return None
-    return actor_for_user(user)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.actors import OrgKind, Role
+from core.actors import Actor, OrgKind, Role
 from core.db import Base, BigId, IdPK, str_enum
 
 
@@ -65,11 +65,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
     #: argon2id hash (argon2-cffi); never the password.
     password_hash: Mapped[str] = mapped_column(String(255))
+    #: Deactivating a user also ends its sessions and revokes its tokens for good (core.accounts).
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: Bumped on password change / "log out everywhere": browser sessions carry it and die with it.
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     organization: Mapped[Organization] = relationship(back_populates="users")
@@ -93,3 +90,10 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+def actor_for_user(user: User) -> Actor:
+    """The Actor a logged-in user acts as (its organization and role as they are now)."""
+    return Actor(
+        user_id=user.id, org_id=user.organization_id, org_kind=user.organization.kind, role=user.role
+    )

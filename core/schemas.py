@@ -77,6 +77,10 @@ class UserSchema(BaseSchema):
     created_at = fields.DateTime()
 
 
+class SessionsEndedSchema(BaseSchema):
+    revoked_sessions = fields.Integer(metadata={"description": "How many live sessions were ended."})
+
+
 class LoginSchema(BaseSchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
@@ -117,6 +121,8 @@ class AuditEventSchema(BaseSchema):
     seq = fields.Integer()
     at = fields.DateTime()
     actor_user_id = fields.Integer(allow_none=True)
+    #: The acting user's name, masked (王**) unless the caller administers the actor's organization.
+    actor_name = fields.String(allow_none=True)
     actor_org_id = fields.Integer(allow_none=True)
     actor_role = fields.String()
     action = fields.String()

@@ -7,5 +7,7 @@ import bidding.models  # noqa: F401
 import core.audit
 import core.idempotency
 import core.jobs
-import core.organizations  # noqa: F401
+import core.login_throttle
+import core.organizations
+import core.sessions  # noqa: F401
 import ledger.models  # noqa: F401

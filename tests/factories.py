@@ -9,7 +9,7 @@ from functools import cache
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core import accounts, clock
+from core import accounts, clock, tokens
 from core.actors import Actor, OrgKind, Role
 from core.organizations import HospitalLevel, Organization, User
 from core.uscc import make_uscc
@@ -59,8 +59,6 @@ def make_user(
         role=role,
         password_hash=_password_hash(),
         active=True,
-        session_version=1,
-        failed_logins=0,
         created_at=clock.now(),
     )
     session.add(user)
@@ -75,7 +73,7 @@ def actor_of(user: User) -> Actor:
 def bearer(session: Session, user: User) -> dict[str, str]:
     """Authorization header with a fresh token for `user`."""
     # Long-lived, so tests that move the clock forward keep their callers signed in.
-    _, plaintext = accounts.issue_token(
+    _, plaintext = tokens.issue_token(
         session, actor_of(user), name="test", ttl=timedelta(days=3650), now=clock.now() - timedelta(days=1)
     )
     session.flush()

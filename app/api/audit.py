@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from app.api.common import PAGE, paginate
 from app.auth import current_actor, requires
 from app.db import request_session
-from core import audit
+from core import audit, privacy
 from core.actors import OrgKind, Role
 from core.audit import AuditEvent
 from core.schemas import AuditEventSchema, AuditQuerySchema, ChainReportSchema
@@ -26,7 +26,8 @@ blp = Blueprint("audit", __name__, description="审计日志 (audit trail)")
 @blp.response(200, AuditEventSchema(many=True))
 @blp.paginate(**PAGE)
 def list_events(query: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
-    """Audit events, newest first: all for the bureau, otherwise those about or by your organization."""
+    """Audit events, newest first: all for the bureau, otherwise those about or by your organization.
+    Personal names (actors', and in payloads) are masked unless you administer their organization."""
     actor = current_actor()
     stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
     if not actor.is_bureau:
@@ -40,7 +41,8 @@ def list_events(query: dict[str, Any], pagination_parameters: PaginationParamete
         stmt = stmt.where(AuditEvent.at >= query["since"])
     if "until" in query:
         stmt = stmt.where(AuditEvent.at < query["until"])
-    return paginate(request_session(), stmt, pagination_parameters)
+    events = paginate(request_session(), stmt, pagination_parameters)
+    return privacy.shown_events(request_session(), actor, events)
 
 
 @blp.route("/verify", methods=["GET"])

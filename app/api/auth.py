@@ -8,10 +8,18 @@ from typing import Any
 from flask import current_app, g
 from flask_smorest import Blueprint
 
-from app.auth import current_actor, login_session, logout_session, optional_actor, requires
+from app.auth import (
+    current_actor,
+    login_session,
+    logout_session,
+    optional_actor,
+    password_login,
+    requires,
+)
 from app.db import unit_of_work
-from core import accounts, clock
-from core.errors import AuthenticationRequired, ValidationFailed
+from app.errors import ErrorSchema
+from core import accounts, clock, tokens
+from core.errors import ValidationFailed
 from core.schemas import LoginSchema, MeSchema, TokenCreateSchema, TokenIssuedSchema, TokenSchema
 
 PREFIX = "/auth"
@@ -35,21 +43,12 @@ def _me() -> dict[str, Any]:
 @blp.route("/login", methods=["POST"])
 @blp.arguments(LoginSchema)
 @blp.response(200, MeSchema)
+@blp.alt_response(429, schema=ErrorSchema, description="登录失败次数过多 (too many failed logins)")
 @blp.doc(security=[])
 def login(data: dict[str, Any]) -> dict[str, Any]:
-    """Log in with username and password; starts a browser session (cookie)."""
-    # Failed attempts are counted even though the login itself fails, so the counter commits
-    # in its own unit of work before the 401 is raised.
-    failure: AuthenticationRequired | None = None
-    with unit_of_work() as session:
-        try:
-            user = accounts.authenticate(
-                session, username=data["username"], password=data["password"], now=clock.now()
-            )
-        except AuthenticationRequired as exc:
-            failure = exc
-    if failure is not None:
-        raise failure
+    """Log in with username and password; starts a browser session (cookie). Repeated failures
+    from one client make that client wait (429 with Retry-After); the account is never locked."""
+    user = password_login(data["username"], data["password"])
     login_session(user)
     g.actor, g.auth_method = accounts.actor_for_user(user), "session"
     return _me()
@@ -59,7 +58,7 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
 @blp.response(204)
 @blp.doc(security=[])
 def logout() -> None:
-    """End the browser session."""
+    """End the browser session, on the server: a copy of the cookie stops working too."""
     logout_session()
 
 
@@ -74,37 +73,27 @@ def me() -> dict[str, Any]:
 @blp.route("/tokens", methods=["POST"])
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, TokenIssuedSchema)
+@blp.alt_response(429, schema=ErrorSchema, description="登录失败次数过多 (too many failed logins)")
 @blp.doc(security=[{"bearerAuth": []}, {"cookieAuth": []}, {}])
 def create_token(data: dict[str, Any]) -> Any:
     """Issue a bearer token for the caller, or for username + password when not logged in."""
     now = clock.now()
     ttl_days = data.get("expires_in_days") or current_app.config["VBP"].token_ttl_days
     ttl_days = min(ttl_days, current_app.config["VBP"].token_ttl_days)
-    failure: AuthenticationRequired | None = None
-    with unit_of_work() as session:
-        actor = optional_actor()
-        if actor is None:
-            if "username" not in data or "password" not in data:
-                raise ValidationFailed(
-                    "未登录时须提供用户名和密码 (username and password required when not logged in)",
-                    fields={k: ["必填字段 (required)"] for k in ("username", "password") if k not in data},
-                )
-            try:
-                user = accounts.authenticate(
-                    session, username=data["username"], password=data["password"], now=now
-                )
-            except AuthenticationRequired as exc:
-                failure = exc
-            else:
-                actor = accounts.actor_for_user(user)
-        elif "username" in data or "password" in data:
-            raise ValidationFailed(fields={"password": ["已登录时不要再提供密码 (already authenticated)"]})
-        if actor is not None:
-            token, plaintext = accounts.issue_token(
-                session, actor, name=data["name"], ttl=timedelta(days=ttl_days), now=now
+    actor = optional_actor()
+    if actor is None:
+        if "username" not in data or "password" not in data:
+            raise ValidationFailed(
+                "未登录时须提供用户名和密码 (username and password required when not logged in)",
+                fields={k: ["必填字段 (required)"] for k in ("username", "password") if k not in data},
             )
-    if failure is not None:
-        raise failure
+        actor = accounts.actor_for_user(password_login(data["username"], data["password"]))
+    elif "username" in data or "password" in data:
+        raise ValidationFailed(fields={"password": ["已登录时不要再提供密码 (already authenticated)"]})
+    with unit_of_work() as session:
+        token, plaintext = tokens.issue_token(
+            session, actor, name=data["name"], ttl=timedelta(days=ttl_days), now=now
+        )
     fields = ("id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at")
     return {**{name: getattr(token, name) for name in fields}, "token": plaintext}
 
@@ -116,7 +105,7 @@ def list_tokens() -> Any:
     """The caller's own tokens (without their secret values)."""
     from app.db import request_session
 
-    return accounts.tokens_of(request_session(), current_actor())
+    return tokens.tokens_of(request_session(), current_actor())
 
 
 @blp.route("/tokens/<int:token_id>", methods=["DELETE"])
@@ -125,4 +114,4 @@ def list_tokens() -> Any:
 def revoke_token(token_id: int) -> None:
     """Revoke a token at once (own tokens; an admin also those of its organization's users)."""
     with unit_of_work() as session:
-        accounts.revoke_token(session, current_actor(), token_id, now=clock.now())
+        tokens.revoke_token(session, current_actor(), token_id, now=clock.now())

@@ -12,8 +12,8 @@ from app.api.common import PAGE, paginate
 from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
-from core import accounts, clock
-from core.actors import OrgKind, Role
+from core import accounts, clock, privacy
+from core.actors import Actor, OrgKind, Role
 from core.errors import PermissionDenied
 from core.organizations import Organization, User
 from core.schemas import (
@@ -21,6 +21,7 @@ from core.schemas import (
     OrganizationQuerySchema,
     OrganizationSchema,
     OrganizationUpdateSchema,
+    SessionsEndedSchema,
     UserCreateSchema,
     UserSchema,
     UserUpdateSchema,
@@ -87,20 +88,15 @@ def list_users(org_id: int, pagination_parameters: PaginationParameters) -> Any:
     session, actor = request_session(), current_actor()
     accounts.get_organization(session, actor, org_id)
     stmt = accounts.users_visible_to(actor).where(User.organization_id == org_id).order_by(User.id)
-    users = paginate(session, stmt, pagination_parameters)
-    if actor.org_id == org_id and actor.role is Role.ADMIN:
-        return users
-    # Names are personal data: only the organization's own admins need them in full.
+    return [_shown(actor, u) for u in paginate(session, stmt, pagination_parameters)]
+
+
+def _shown(actor: Actor, user: User) -> Any:
+    """The user as `actor` may see it: names are personal data (core.privacy)."""
     fields = ("id", "organization_id", "username", "role", "active", "created_at")
-    return [
-        SimpleNamespace(**{f: getattr(u, f) for f in fields}, display_name=mask_name(u.display_name))
-        for u in users
-    ]
-
-
-def mask_name(name: str) -> str:
-    """张三丰 → 张**; a one-character name stays as it is."""
-    return name[:1] + "*" * (len(name) - 1)
+    return SimpleNamespace(
+        **{f: getattr(user, f) for f in fields}, display_name=privacy.shown_name(actor, user)
+    )
 
 
 @blp.route("/organizations/<int:org_id>/users", methods=["POST"])
@@ -110,8 +106,10 @@ def mask_name(name: str) -> str:
 @blp.response(201, UserSchema)
 def create_user(data: dict[str, Any], org_id: int) -> Any:
     """Create a user (the organization's admin, or a bureau admin)."""
+    actor = current_actor()
     with unit_of_work() as session:
-        return accounts.create_user(session, current_actor(), organization_id=org_id, now=clock.now(), **data)
+        user = accounts.create_user(session, actor, organization_id=org_id, now=clock.now(), **data)
+    return _shown(actor, user)
 
 
 @blp.route("/users/<int:user_id>", methods=["GET"])
@@ -122,7 +120,7 @@ def get_user(user_id: int) -> Any:
     actor = current_actor()
     if actor.user_id != user_id and actor.role not in READERS_OF_USERS:
         raise PermissionDenied()
-    return accounts.get_user(request_session(), actor, user_id)
+    return _shown(actor, accounts.get_user(request_session(), actor, user_id))
 
 
 @blp.route("/users/<int:user_id>", methods=["PATCH"])
@@ -130,6 +128,22 @@ def get_user(user_id: int) -> Any:
 @blp.arguments(UserUpdateSchema)
 @blp.response(200, UserSchema)
 def update_user(changes: dict[str, Any], user_id: int) -> Any:
-    """Change name, role, active flag or password (admins)."""
+    """Change name, role, active flag or password (admins). A password change or deactivation
+    ends the user's sessions and revokes its API tokens for good; nobody deactivates or demotes
+    themselves, and no organization loses its last active admin (409)."""
+    actor = current_actor()
     with unit_of_work() as session:
-        return accounts.update_user(session, current_actor(), user_id, now=clock.now(), **changes)
+        user = accounts.update_user(session, actor, user_id, now=clock.now(), **changes)
+    return _shown(actor, user)
+
+
+@blp.route("/users/<int:user_id>/logout-everywhere", methods=["POST"])
+@requires()
+@blp.response(200, SessionsEndedSchema)
+def logout_everywhere(user_id: int) -> Any:
+    """End every browser session of a user at once: yourself, or a user you administer (an
+    organization's admin, or a bureau admin). API tokens are revoked one by one (DELETE
+    /auth/tokens/{id}) or all at once by a password change."""
+    with unit_of_work() as session:
+        ended = accounts.log_out_everywhere(session, current_actor(), user_id, now=clock.now())
+    return {"revoked_sessions": ended}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
@@ -221,18 +221,13 @@ def statement_pdf_view(statement_id: int) -> Any:
     """The statement as a PDF (Chinese, embedded font, QR code leading to the verification)."""
     session = request_session()
     statement = statements.get_statement(session, current_actor(), statement_id)
-    document = to_document(session, statement, verify_url_base=verify_base())
+    document = to_document(session, statement, verify_url_base=_config().statement_verify_url_base())
     filename = f"{statement.payload['number']}.pdf"
     return Response(
         statement_pdf.render_statement(document),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def verify_base() -> str:
-    base = _config().public_url or request.host_url
-    return f"{base.rstrip('/')}/api/v1/statements/verify"
 
 
 @blp.route("/statements/<int:statement_id>/decision", methods=["POST"])

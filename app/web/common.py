@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hmac
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import Select, func, select
 from werkzeug.exceptions import HTTPException
 
-from app.auth import ALL_ROLES, csrf_token, optional_actor
+from app.auth import ALL_ROLES, SAFE_METHODS, csrf_matches, csrf_token, optional_actor
 from app.db import request_session, unit_of_work
 from core import clock
 from core.actors import Actor, OrgKind, Role
@@ -148,11 +147,10 @@ def page(*kinds: OrgKind, roles: Iterable[Role] = ALL_ROLES) -> Callable[[F], F]
 
 @web.before_request
 def _check_csrf() -> None:
-    """Every form posts the session's token; a cross-site form cannot know it."""
-    if request.method == "POST":
-        sent = request.form.get("csrf_token", "")
-        if not sent or not hmac.compare_digest(sent, str(session.get("csrf", ""))):
-            abort(400, description=_("The form expired or did not come from this site. Please try again."))
+    """Every form posts the session's token; a cross-site form cannot know it. Every method but
+    GET and OPTIONS is checked (HEAD reaches the views only as GET: app.HeadAsGet)."""
+    if request.method not in SAFE_METHODS and not csrf_matches(request.form.get("csrf_token", "")):
+        abort(400, description=_("The form expired or did not come from this site. Please try again."))
 
 
 @web.app_context_processor

@@ -3,6 +3,7 @@ indicators and the audit log (each scoped to the caller's organization by the do
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,8 +14,8 @@ from flask_babel import gettext as _
 from marshmallow import fields, validate
 from sqlalchemy import func, or_, select
 
-from app.auth import login_session, logout_session, optional_actor
-from app.db import request_session, unit_of_work
+from app.auth import LoginThrottled, login_session, logout_session, optional_actor, password_login
+from app.db import request_session
 from app.web.common import (
     LANGUAGES,
     WRITERS,
@@ -28,7 +29,7 @@ from app.web.common import (
     paged,
     web,
 )
-from core import accounts, clock
+from core import clock, privacy
 from core.actors import OrgKind, Role
 from core.audit import AuditEvent
 from core.errors import AuthenticationRequired
@@ -69,31 +70,24 @@ def login() -> ResponseReturnValue:
         data = load(LoginForm(), {k: v for k, v in typed.items() if v})
     except FormFailed:
         return render_template("web/login.html", next=target), 422
-    failure: AuthenticationRequired | None = None
-    # The failed-attempt counter commits on its own, as the API's login does.
-    with unit_of_work() as db:
-        try:
-            user = accounts.authenticate(
-                db, username=data["username"], password=data["password"], now=clock.now()
-            )
-        except AuthenticationRequired as exc:
-            failure = exc
-    if failure is not None:
-        flash(_("Wrong username or password, or the account is locked."), "error")
+    try:
+        user = password_login(data["username"], data["password"])
+    except LoginThrottled as exc:
+        minutes = max(1, math.ceil(exc.seconds / 60))
+        message = _("Too many failed logins from here. Please try again in %(minutes)s min.", minutes=minutes)
+        flash(message, "error")
+        page = render_template("web/login.html", next=target, username=data["username"])
+        return page, 429, {"Retry-After": str(exc.seconds)}
+    except AuthenticationRequired:
+        flash(_("Wrong username or password."), "error")
         return render_template("web/login.html", next=target, username=data["username"]), 401
-    lang = session.get("lang")
     login_session(user)
-    if lang in LANGUAGES:
-        session["lang"] = lang
     return redirect(target or url_for("web.dashboard"))
 
 
 @web.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    lang = session.get("lang")
     logout_session()
-    if lang in LANGUAGES:
-        session["lang"] = lang
     flash(_("You have logged out."), "success")
     return redirect(url_for("web.login"))
 
@@ -337,4 +331,7 @@ def audit_log() -> ResponseReturnValue:
         stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
     if subject:
         stmt = stmt.where(AuditEvent.subject_type == subject)
-    return render_template("web/audit.html", pager=paged(stmt), action=action, subject_type=subject)
+    pager = paged(stmt)
+    # Names shown by the one rule (core.privacy): in full only to their organization's admins.
+    pager.items = privacy.shown_events(request_session(), who, pager.items)
+    return render_template("web/audit.html", pager=pager, action=action, subject_type=subject)

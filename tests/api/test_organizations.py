@@ -201,5 +201,6 @@ def test_admin_cannot_demote_itself(client: FlaskClient, session: Session) -> No
     response = client.patch(
         f"/api/v1/users/{admin.id}", json={"role": "operator"}, headers=bearer(session, admin)
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "cannot_demote_self"
     assert "role" in response.get_json()["error"]["fields"]

@@ -70,6 +70,7 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("GET", "/distribution-authorizations"): ("BDHM", READ),
     ("DELETE", "/distribution-authorizations/<int:authorization_id>"): ("BM", WRITE),
     ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/assets/<path:filename>"): PUBLIC,
     ("POST", "/fund-settlements"): ("B", WRITE),
     ("POST", "/fund-settlements/<int:fund_settlement_id>/collections"): ("B", WRITE),
     ("GET", "/fund-settlements"): ("BH", READ),
@@ -143,6 +144,8 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("GET", "/statements/verify/<string:code>"): PUBLIC,
     ("GET", "/users/<int:user_id>"): ("BDHM", OVERSIGHT),
     ("PATCH", "/users/<int:user_id>"): ("BDHM", ADMIN),
+    # Anyone for themselves, admins for their users: another user's id answers 404 or 403.
+    ("POST", "/users/<int:user_id>/logout-everywhere"): ("BDHM", READ),
 }
 
 

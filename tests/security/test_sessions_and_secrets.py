@@ -44,6 +44,7 @@ def test_production_cookies_are_secure_only(tmp_path: object) -> None:
             secret_key="p" * 64,
             bid_sealing_key="A" * 43 + "=",
             instance_path=str(tmp_path),
+            public_url="https://ybj.example.gov.cn",
         )
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -3,6 +3,8 @@ against the app served by a real WSGI server (werkzeug, threaded) on a committed
 
 Each journey logs in, does its main task, and checks the result on the page. Screenshots of every
 step are saved under `test-artifacts/screenshots/<database>/` (or $VBP_ARTIFACTS) for people to look at.
+Every journey also watches the browser: a Content-Security-Policy violation, a script error or a
+request to another host fails it.
 """
 
 from __future__ import annotations
@@ -210,6 +212,19 @@ class Journey:
         self.page = self.context.new_page()
         self.page.set_default_timeout(15_000)
         self.site, self.name, self.step = site, name, 0
+        #: CSP violations and script errors the browser reported, and requests to other hosts.
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        self.page.on("request", self._request)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.problems.append(f"console: {message.text}")
+
+    def _request(self, request: Any) -> None:
+        if not request.url.startswith((self.site.url + "/", "data:", "blob:")):
+            self.problems.append(f"request to another host: {request.url}")
 
     def go(self, path: str) -> None:
         self.page.goto(self.site.url + path)
@@ -249,6 +264,8 @@ def journey(browser: Any, site: Site) -> Iterator[Any]:
     for j in journeys:
         j.shot("last")  # where the journey ended (also when it failed)
         j.close()
+    problems = [f"{j.name}: {p}" for j in journeys for p in j.problems]
+    assert not problems, "\n".join(problems)
 
 
 def test_hospital_orders_and_confirms_a_partial_delivery(journey: Any, site: Site) -> None:
@@ -402,3 +419,21 @@ def test_bureau_creates_a_batch_and_drills_into_a_discrepancy(journey: Any, site
     page.get_by_role("link", name=zh("Audit log")).click()
     assert "batch.create" in page.locator("table").inner_text()
     j.shot("audit")
+
+
+def test_the_api_documentation_works_from_the_platform_alone(journey: Any, site: Site) -> None:
+    """Swagger UI comes from the platform itself (no CDN) and runs under the strict CSP."""
+    j = journey("api-docs")
+    j.login("web-bureau")
+    j.go("/api/v1/docs")
+    page = j.page
+    assert "VBP" in page.locator(".swagger-ui .info .title").inner_text()
+    page.locator(".opblock-tag", has_text="auth").first.wait_for()
+    j.shot("docs")
+    # "Try it out" on a GET, with the browser session: the API answers inside the page.
+    page.locator(".opblock-summary-path", has_text="/api/v1/auth/me").first.click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    body = page.locator(".responses-wrapper .live-responses-table .response-col_description pre").first
+    assert "web-bureau" in body.inner_text()
+    j.shot("docs-try-it-out")
