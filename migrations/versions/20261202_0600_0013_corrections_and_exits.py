@@ -4,7 +4,7 @@ hospital's confirmation window; refiled/corrected settlement lines; fund shortfa
 statement dispute resolutions; fund settlement and shortfall accounts.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-02 06:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
