@@ -26,13 +26,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.config import Config
 from app.db import Database, get_db, unit_of_work
 from core import clock
 from core.actors import Actor
+from core.integrity import ConstraintViolated
 from core.jobs import JobRun, JobStatus
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,9 @@ def run_job(db: Database, job: Job, tick: datetime, ctx: JobContext) -> JobRun |
             session.add(claim)
             session.flush()
             run_id = claim.id
-    except IntegrityError:
+    except ConstraintViolated as conflict:
+        if conflict.table != JobRun.__tablename__:
+            raise
         log.info("job %s at %s already claimed by another process", job.name, tick.isoformat())
         return None
     try:
