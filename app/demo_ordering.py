@@ -13,6 +13,7 @@ from bidding.models import ProcurementBatch
 from core.accounts import actor_for_user
 from core.organizations import Organization, User
 from ledger.models import Listing, Order, OrderLine, PurchaseCategory, ReturnLine
+from ledger.money_rules import PaymentTerms, SettlementCalendar
 from ledger.services import listings, ordering, purchases
 
 
@@ -122,6 +123,7 @@ def run_invoicing(
     users: dict[str, User],
     now: datetime,
     echo: Callable[[str], None],
+    terms: PaymentTerms,
 ) -> None:
     """Last month's money flow: the distributor invoices its accepted deliveries (a red-letter
     invoice credits the return), hospitals confirm (one line disputed), the distributor files its
@@ -174,6 +176,7 @@ def run_invoicing(
             issued_on=issued,
             tax_rate=Decimal("0.13"),
             now=issued_at,
+            terms=terms,
             lines=[
                 invoicing.InvoiceLineRequest(r.id, open_qty[r.id], open_qty[r.id] * prices[r.id])
                 for r in lines
@@ -199,6 +202,7 @@ def run_invoicing(
                 issued_on=issued,
                 tax_rate=Decimal("0.13"),
                 now=issued_at + timedelta(hours=3),
+                terms=terms,
                 kind=InvoiceKind.RED,
                 original_invoice_id=invoice.id,
                 lines=[invoicing.InvoiceLineRequest(receipt.id, -2, -2 * prices[receipt.id], line.id)],
@@ -220,7 +224,14 @@ def run_invoicing(
     prepaid_hospital = sorted(by_hospital)[-1]
     settlement.grant_prepayment(session, agency, hospital_id=prepaid_hospital, year=now.year, now=now)
     applications = [
-        settlement.file_application(session, distributor, hospital_id=h, period_month=period, now=now)
+        settlement.file_application(
+            session,
+            distributor,
+            hospital_id=h,
+            period_month=period,
+            now=now,
+            calendar=SettlementCalendar.from_terms(terms),
+        )
         for h in sorted(by_hospital)
     ]
     for application in applications:
