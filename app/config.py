@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEAK_SECRETS = frozenset({"", "dev", "secret", "changeme", "change-me", "you-will-never-guess", "test"})
 
@@ -65,6 +66,9 @@ class Config:
     public_url: str | None = None
     #: Receipt without invoice after this many days is an exception (vbp-rules.md §5; provincial N).
     invoice_grace_days: int = 30
+    #: The province's time zone (IANA name): business dates (due dates, months, deadlines, today)
+    #: are dates there, not in UTC (core/clock.py).
+    timezone: str = "Asia/Shanghai"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -94,6 +98,7 @@ class Config:
             holidays_file=env.get("VBP_HOLIDAYS_FILE") or None,
             public_url=env.get("VBP_PUBLIC_URL") or None,
             invoice_grace_days=int(env.get("VBP_INVOICE_GRACE_DAYS", "30")),
+            timezone=env.get("VBP_TIMEZONE") or "Asia/Shanghai",
         )
 
     def payment_terms(self) -> Any:
@@ -157,6 +162,12 @@ class Config:
             raise ConfigError(f"VBP_HOLIDAYS_FILE not found: {self.holidays_file}")
         if self.token_ttl_days < 1:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"VBP_TIMEZONE must be an IANA time zone such as Asia/Shanghai, not {self.timezone!r}"
+            ) from exc
         return self
 
 

@@ -289,7 +289,7 @@ def run_one(name: str, tick: str | None) -> None:
     """Run one job for one tick (what the scheduler does), e.g. to catch up by hand."""
     moment = tick_of(datetime.fromisoformat(tick) if tick else clock.now())
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.CHINA_TZ)
+        moment = moment.replace(tzinfo=clock.zone())
     run = run_job(get_db(), JOBS[name], moment, job_context())
     if run is None:
         click.echo(f"{name} {moment.isoformat()}: 已由其他进程执行 (claimed by another process)")
@@ -315,12 +315,12 @@ def run_scheduler(once: bool, run_now: bool) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    scheduler = BlockingScheduler(timezone=clock.CHINA_TZ)
+    scheduler = BlockingScheduler(timezone=clock.zone())
     for job in JOBS.values():
         extra: dict[str, Any] = {"next_run_time": clock.now()} if run_now else {}
         scheduler.add_job(
             lambda job=job: run_job(db, job, tick_of(clock.now()), ctx),
-            CronTrigger(timezone=clock.CHINA_TZ, **job.cron),
+            CronTrigger(timezone=clock.zone(), **job.cron),
             id=job.name,
             name=job.description,
             max_instances=1,
