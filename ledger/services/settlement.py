@@ -352,16 +352,23 @@ def pay_application(
 
 
 def _deduct(session: Session, hospital_id: int, month: date, amount: int, now: datetime) -> None:
-    row = session.scalars(
+    locked = (
         select(FundSettlement)
         .where(FundSettlement.hospital_id == hospital_id, FundSettlement.period_month == month)
         .with_for_update()
-    ).first()
+    )
+    row = session.scalars(locked).first()
     if row is None:
-        row = FundSettlement(
-            hospital_id=hospital_id, period_month=month, gross_fen=None, deducted_fen=0, created_at=now
-        )
-        session.add(row)
+        try:
+            with session.begin_nested():
+                row = FundSettlement(
+                    hospital_id=hospital_id, period_month=month, deducted_fen=0, created_at=now
+                )
+                session.add(row)
+        except IntegrityError:
+            # Another payment of this hospital created the month's row first: deduct from that one
+            # (a payment is not a duplicate of it; only the savepoint is rolled back).
+            row = session.scalars(locked).one()
     row.deducted_fen += amount
 
 

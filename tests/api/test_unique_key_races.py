@@ -21,16 +21,19 @@ from app.db import get_db
 from core.actors import OrgKind, Role
 from core.organizations import Organization, User
 from core.uscc import make_uscc
+from ledger import journal
 from ledger.models import (
+    AccountPurpose,
     DistributionAuthorization,
     FundSettlement,
     Invoice,
     OffPlatformPurchase,
+    Payment,
     Prepayment,
     SettlementApplication,
     Statement,
 )
-from ledger.services import invoicing, ordering
+from ledger.services import invoicing, ordering, settlement
 from tests.conftest import Databases
 from tests.factories import bearer, make_org, make_user
 from tests.ordering import NOW, Market, make_market
@@ -215,3 +218,50 @@ def test_two_authorizations_of_one_scope_authorize_once(app: Flask) -> None:
     )
     _one_wins(answers, 201, {"manufacturer_id", "distributor_id", "product_key", "region_code"})
     assert _count(app, DistributionAuthorization, DistributionAuthorization.distributor_id == other) == 1
+
+
+def test_two_payments_deducted_from_one_hospitals_month_at_once_both_succeed(app: Flask) -> None:
+    """Not a duplicate: two applications of one hospital paid at once both deduct from the
+    month's fund settlement, which the first of them creates; the second must not be refused."""
+    from tests.ledger.test_settlement import PERIOD, build_e11
+
+    with get_db(app).sessionmaker() as s, s.begin():
+        e11 = build_e11(s)
+        m = e11.market
+        applications = [
+            settlement.file_application(s, seller, hospital_id=m.hospital.id, period_month=PERIOD, now=JUNE)
+            for seller in (e11.s1, e11.s2)
+        ]
+        for application in applications:
+            settlement.confirm_application(s, m.hospital_actor, application.id, disputes={}, now=JUNE)
+        run = settlement.approve_run(s, m.world.bureau, period_month=PERIOD, now=JUNE)
+        # The accounts a payment posts to exist already, as they do after the first payment ever.
+        journal.account(s, AccountPurpose.FUND_CASH, None, now=JUNE)
+        for seller in (e11.s1_org, e11.s2_org):
+            journal.account(s, AccountPurpose.ENTERPRISE_CASH, seller, now=JUNE)
+            journal.account(s, AccountPurpose.ENTERPRISE_RECEIVABLE, seller, now=JUNE)
+        headers = bearer(s, s.get_one(User, m.world.bureau.user_id))
+        run_id, ids = run.id, [a.id for a in applications]
+        total = sum(a.confirmed_fen for a in applications)
+        hospital_id = m.hospital.id
+    answers = race(
+        app,
+        [
+            lambda c, application_id=application_id: c.post(
+                f"/api/v1/settlement-runs/{run_id}/payments",
+                headers=headers,
+                json={
+                    "paid_on": "2026-06-03",
+                    "payments": [
+                        {"application_id": application_id, "bank_reference": f"ICBC-{application_id}"}
+                    ],
+                },
+            )
+            for application_id in ids
+        ],
+        when=lambda s: in_session(s, Payment),
+    )
+    assert [a.status for a in answers] == [201, 201], answers
+    with get_db(app).sessionmaker() as s:
+        [row] = s.scalars(select(FundSettlement).where(FundSettlement.hospital_id == hospital_id)).all()
+        assert (row.period_month, row.deducted_fen) == (date(2026, 6, 1), total)
