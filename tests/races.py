@@ -58,7 +58,7 @@ class Rendezvous:
         self.left = 0
         self.lock = threading.Lock()
         self.mine = threading.local()
-        self.monitor = create_engine(self.db.engine.url, poolclass=None, pool_size=1, max_overflow=0)
+        self.monitor = create_engine(self.db.engine.url, pool_size=1, max_overflow=0)
 
     def _blocked(self) -> int:
         with self.monitor.connect() as conn:
