@@ -45,6 +45,9 @@ def create_app(config: Config | None = None) -> Flask:
     from app import auth, cli, db, errors
     from app.api import init_api
     from app.web import init_web
+    from core import clock
+
+    clock.configure(config.timezone)  # the domain's business dates follow the province's zone
 
     db.init_app(app, config.database_url or "")
     errors.register_error_handlers(app)

@@ -159,7 +159,14 @@ def demo(out_dir: Path | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     from app.cli_reports import verify_base
 
-    run_demo(get_db(), out_dir=out, echo=click.echo, sealer=bid_sealer(), verify_url_base=verify_base())
+    run_demo(
+        get_db(),
+        out_dir=out,
+        echo=click.echo,
+        sealer=bid_sealer(),
+        terms=current_app.config["VBP"].payment_terms(),
+        verify_url_base=verify_base(),
+    )
 
 
 def init_app(app: Flask) -> None:

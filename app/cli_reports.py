@@ -46,7 +46,7 @@ def _as_of(text: str | None) -> datetime:
         return clock.now()
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=clock.CHINA_TZ)
+        value = value.replace(tzinfo=clock.zone())
     return value
 
 

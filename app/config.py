@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: Where development and test documents point when VBP_PUBLIC_URL is unset (`flask run`'s address).
 DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
@@ -86,6 +87,9 @@ class Config:
     #: (视同确认). Off by default: the national text (vbp-rules.md §4.3) only sets the window;
     #: provinces that deem silence consent turn it on.
     deem_confirmed: bool = False
+    #: The province's time zone (IANA name): business dates (due dates, months, deadlines, today)
+    #: are dates there, not in UTC (core/clock.py).
+    timezone: str = "Asia/Shanghai"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -124,6 +128,7 @@ class Config:
             invoice_grace_days=int(env.get("VBP_INVOICE_GRACE_DAYS", "30")),
             deem_confirmed=env.get("VBP_DEEM_CONFIRMED", "false").strip().lower()
             in ("1", "true", "yes", "on"),
+            timezone=env.get("VBP_TIMEZONE") or "Asia/Shanghai",
         )
 
     def payment_terms(self) -> Any:
@@ -205,6 +210,12 @@ class Config:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
         self._check_public_url()
         self._check_sessions_and_logins()
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"VBP_TIMEZONE must be an IANA time zone such as Asia/Shanghai, not {self.timezone!r}"
+            ) from exc
         return self
 
     def _check_public_url(self) -> None:

@@ -8,7 +8,10 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from core.integrity import violation_conflict
 
 EXTENSION = "vbp.db"
 
@@ -84,7 +87,8 @@ def request_session() -> Session:
 def unit_of_work(session: Session | None = None) -> Iterator[Session]:
     """Commit on success, roll back on any exception: the only place that commits.
 
-    Callers: API views, CLI commands, scheduler jobs. Services only flush.
+    Callers: API views, CLI commands, scheduler jobs. Services only flush. A unique, foreign-key
+    or check violation leaves as a `ConstraintViolated` conflict (409) naming the key's fields.
     """
     session = session or request_session()
     if session.info.get("uow_active"):
@@ -95,6 +99,14 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except IntegrityError as exc:
+        # A unique key taken by a concurrent write (or a parent removed under it) is a conflict
+        # the caller can act on, whichever service wrote: one mapping here (core/integrity.py).
+        session.rollback()
+        conflict = violation_conflict(exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
     except BaseException:
         session.rollback()
         raise

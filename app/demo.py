@@ -22,6 +22,7 @@ from core import accounts, clock
 from core.actors import Actor, OrgKind, Role
 from core.organizations import HospitalLevel, Organization, User
 from core.uscc import make_uscc
+from ledger.money_rules import PaymentTerms
 
 #: Demo only: printed for the person trying the platform. Production refuses to run the demo.
 DEMO_PASSWORD = "Demo-2026-vbp"  # noqa: S105
@@ -161,6 +162,7 @@ def run_demo(
     out_dir: Path,
     echo: Callable[[str], None],
     sealer: BidSealer,
+    terms: PaymentTerms,
     verify_url_base: str = "http://localhost:5000/api/v1/statements/verify",
 ) -> DemoWorld:
     """Run every demo step in order; each step is one unit of work."""
@@ -179,7 +181,7 @@ def run_demo(
         run_ordering(session, batch=batch, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
     with unit_of_work(db.sessionmaker()) as session:
         world = build_organizations(session)
-        run_invoicing(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
+        run_invoicing(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo, terms=terms)
     run_documents(db, out_dir=out_dir, now=clock.now(), echo=echo, verify_url_base=verify_url_base)
     echo("")
     echo("登录方式 (how to log in): flask run, then open http://127.0.0.1:5000/ (web pages)")

@@ -4,15 +4,17 @@ shipments (some partial), receipts (one rejection), one return. Runs once per da
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bidding.models import ProcurementBatch
+from core import clock
 from core.accounts import actor_for_user
 from core.organizations import Organization, User
 from ledger.models import Listing, Order, OrderLine, PurchaseCategory, ReturnLine
+from ledger.money_rules import PaymentTerms, SettlementCalendar
 from ledger.services import fund, listings, ordering, purchases
 
 
@@ -70,7 +72,7 @@ def run_ordering(
                 line.id,
                 line.quantity if n else line.quantity // 2,
                 f"B{line.id:06d}",
-                date(now.year + 2, 6, 30),
+                date(clock.business_date(now).year + 2, 6, 30),
             )
             for line in order.lines
         ]
@@ -99,7 +101,7 @@ def run_ordering(
                     reason="近效期退货",
                     now=placed + timedelta(days=3),
                 )
-        month = (now.replace(day=1) - timedelta(days=1)).replace(day=1).date()
+        month = clock.previous_month(clock.business_date(now))
         purchases.report_off_platform(
             session,
             hospital_actor,
@@ -122,6 +124,7 @@ def run_invoicing(
     users: dict[str, User],
     now: datetime,
     echo: Callable[[str], None],
+    terms: PaymentTerms,
 ) -> None:
     """Last month's money flow: the distributor invoices its accepted deliveries (a red-letter
     invoice credits the return), hospitals confirm (one line disputed), the distributor files its
@@ -140,9 +143,9 @@ def run_invoicing(
         return
     distributor, agency = actor_for_user(users["dist1-op"]), actor_for_user(users["bureau-op"])
     hospital_actor = {o.id: actor_for_user(users[f"{k}-op"]) for k, o in orgs.items() if k.startswith("hosp")}
-    period = (now.date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    issued = now.date().replace(day=1) - timedelta(days=1)  # the last day of the previous month
-    issued_at = datetime.combine(issued, datetime.min.time(), tzinfo=now.tzinfo) + timedelta(hours=10)
+    period = clock.previous_month(clock.business_date(now))
+    issued = clock.month_start(clock.business_date(now)) - timedelta(days=1)  # last day of last month
+    issued_at = clock.local(issued, time(10))  # 10:00 that day in the province
     receipts = session.scalars(
         select(ReceiptLine)
         .where(ReceiptLine.distributor_id == orgs["dist1"].id, ReceiptLine.accepted_quantity > 0)
@@ -175,6 +178,7 @@ def run_invoicing(
             issued_on=issued,
             tax_rate=Decimal("0.13"),
             now=issued_at,
+            terms=terms,
             lines=[
                 invoicing.InvoiceLineRequest(r.id, open_qty[r.id], open_qty[r.id] * prices[r.id])
                 for r in lines
@@ -200,6 +204,7 @@ def run_invoicing(
                 issued_on=issued,
                 tax_rate=Decimal("0.13"),
                 now=issued_at + timedelta(hours=3),
+                terms=terms,
                 kind=InvoiceKind.RED,
                 original_invoice_id=invoice.id,
                 lines=[invoicing.InvoiceLineRequest(receipt.id, -2, -2 * prices[receipt.id], line.id)],
@@ -219,9 +224,18 @@ def run_invoicing(
             confirmed, disputed = confirmed + (not dispute), disputed + dispute
     # Direct settlement of last month: file, confirm, approve, pay (one hospital from its prepayment).
     prepaid_hospital = sorted(by_hospital)[-1]
-    fund.grant_prepayment(session, agency, hospital_id=prepaid_hospital, year=now.year, now=now)
+    fund.grant_prepayment(
+        session, agency, hospital_id=prepaid_hospital, year=clock.business_date(now).year, now=now
+    )
     applications = [
-        settlement.file_application(session, distributor, hospital_id=h, period_month=period, now=now)
+        settlement.file_application(
+            session,
+            distributor,
+            hospital_id=h,
+            period_month=period,
+            now=now,
+            calendar=SettlementCalendar.from_terms(terms),
+        )
         for h in sorted(by_hospital)
     ]
     for application in applications:
@@ -239,7 +253,7 @@ def run_invoicing(
                 agency,
                 application.id,
                 bank_reference=f"FUND-{application.id:06d}",
-                paid_on=now.date(),
+                paid_on=clock.business_date(now),
                 now=now,
                 source=source,
             )
@@ -249,7 +263,7 @@ def run_invoicing(
                 agency,
                 application.id,
                 bank_reference=f"FUND-{application.id:06d}",
-                paid_on=now.date(),
+                paid_on=clock.business_date(now),
                 now=now,
             )
     report = verify_journal(session)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bidding import batches, bids, catalogue, demand, opening
 from bidding.models import BatchStatus, Category, DosageFormGroup, ProcurementBatch, Product, RatioKind, Scope
 from bidding.sealing import BidSealer
+from core import clock
 from core.accounts import actor_for_user
 from core.organizations import Organization, User
 
@@ -108,8 +109,8 @@ def run_tendering(
         "bid_opens_at": t0 + timedelta(days=6),
         "bid_closes_at": t0 + timedelta(days=8),
         "opening_at": t0 + timedelta(days=8, hours=1),
-        "cycle_start_on": (t0 + timedelta(days=15)).date(),
-        "cycle_end_on": (t0 + timedelta(days=15 + 365)).date(),
+        "cycle_start_on": clock.business_date(t0 + timedelta(days=15)),
+        "cycle_end_on": clock.business_date(t0 + timedelta(days=15 + 365)),
     }
     batch = batches.create_batch(
         session,

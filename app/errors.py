@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError, fields
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import (
@@ -23,6 +24,7 @@ from core.errors import (
     RuleViolation,
     ValidationFailed,
 )
+from core.integrity import violation_conflict
 from core.spreadsheets import SpreadsheetError
 from core.validation import flatten_messages
 
@@ -123,8 +125,15 @@ def handle_unexpected(exc: Exception) -> ResponseReturnValue:
     return _internal_error(exc)
 
 
+def handle_integrity_error(exc: IntegrityError) -> ResponseReturnValue:
+    """A constraint violation that escaped a unit of work: the same 409 the boundary gives."""
+    conflict = violation_conflict(exc)
+    return handle_unexpected(exc) if conflict is None else handle_domain_error(conflict)
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(SpreadsheetError, handle_spreadsheet_error)

@@ -3,7 +3,8 @@
 The decorated view runs inside one unit of work that also holds the key's record, so a write and
 its stored answer commit together or not at all. Two concurrent requests with the same key: the
 second one's INSERT waits on the unique index (PostgreSQL) or the write lock (SQLite) until the
-first commits, then fails, and the stored answer is replayed; nothing is created twice.
+first commits, then fails (the unit of work answers a conflict on the key's table), and the
+stored answer is replayed; nothing is created twice.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.auth import current_actor
 from app.db import get_db, request_session, unit_of_work
 from core import clock
 from core.errors import Conflict, ValidationFailed
 from core.idempotency import IdempotencyRecord
+from core.integrity import ConstraintViolated
 
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
@@ -91,7 +92,9 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
                     record.response_body = response.get_data(as_text=True)
             except _Failed as failed:
                 return failed.response
-            except IntegrityError:
+            except ConstraintViolated as conflict:
+                if conflict.table != IdempotencyRecord.__tablename__:
+                    raise  # another key of the write itself: the caller's 409
                 with get_db().sessionmaker() as fresh:
                     twin = fresh.scalars(
                         select(IdempotencyRecord).where(

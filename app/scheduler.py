@@ -26,13 +26,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.config import Config
 from app.db import Database, get_db, unit_of_work
 from core import clock
 from core.actors import Actor
+from core.integrity import ConstraintViolated
 from core.jobs import JobRun, JobStatus
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,9 @@ def run_job(db: Database, job: Job, tick: datetime, ctx: JobContext) -> JobRun |
             session.add(claim)
             session.flush()
             run_id = claim.id
-    except IntegrityError:
+    except ConstraintViolated as conflict:
+        if conflict.table != JobRun.__tablename__:
+            raise
         log.info("job %s at %s already claimed by another process", job.name, tick.isoformat())
         return None
     try:
@@ -337,7 +339,7 @@ def run_one(name: str, tick: str | None) -> None:
     """Run one job for one tick (what the scheduler does), e.g. to catch up by hand."""
     moment = tick_of(datetime.fromisoformat(tick) if tick else clock.now())
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.CHINA_TZ)
+        moment = moment.replace(tzinfo=clock.zone())
     run = run_job(get_db(), JOBS[name], moment, job_context())
     if run is None:
         click.echo(f"{name} {moment.isoformat()}: 已由其他进程执行 (claimed by another process)")
@@ -363,12 +365,12 @@ def run_scheduler(once: bool, run_now: bool) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    scheduler = BlockingScheduler(timezone=clock.CHINA_TZ)
+    scheduler = BlockingScheduler(timezone=clock.zone())
     for job in JOBS.values():
         extra: dict[str, Any] = {"next_run_time": clock.now()} if run_now else {}
         scheduler.add_job(
             lambda job=job: run_job(db, job, tick_of(clock.now()), ctx),
-            CronTrigger(timezone=clock.CHINA_TZ, **job.cron),
+            CronTrigger(timezone=clock.zone(), **job.cron),
             id=job.name,
             name=job.description,
             max_instances=1,

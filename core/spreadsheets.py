@@ -57,7 +57,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from core.clock import CHINA_TZ
+from core import clock
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -719,7 +719,7 @@ def _xlsx_value(worksheet: WriteOnlyWorksheet, value: object) -> object:
     if isinstance(value, float):
         return value
     if isinstance(value, datetime):
-        return value.astimezone(CHINA_TZ).replace(tzinfo=None) if value.tzinfo else value
+        return value.astimezone(clock.zone()).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, date | time | timedelta):
         return value
     if isinstance(value, UUID):
@@ -749,7 +749,7 @@ def _csv_value(value: object) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):
-        local = value.astimezone(CHINA_TZ).replace(tzinfo=None) if value.tzinfo else value
+        local = value.astimezone(clock.zone()).replace(tzinfo=None) if value.tzinfo else value
         return local.isoformat(sep=" ")
     if isinstance(value, bool | int | Decimal | date | time | timedelta | UUID):
         return _scalar_text(value)

@@ -20,7 +20,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
-from core.clock import CHINA_TZ
+from core import clock
 from core.money import fen_to_str
 from reports.documents import StatementDocument, StatementLineRow
 from reports.pdf import cjk_font, metadata, numbered_canvas, style, table_style
@@ -57,7 +57,7 @@ WRAP = (1, 12, 13, 14, 15)
 
 
 def when(moment: datetime | None) -> str:
-    return "—" if moment is None else moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return "—" if moment is None else moment.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def wrap(text: str, width: float) -> str:

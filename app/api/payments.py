@@ -71,6 +71,7 @@ def record_invoice(data: dict[str, Any]) -> Any:
             original_invoice_id=data["original_invoice_id"],
             lines=lines,
             now=clock.now(),
+            terms=current_app.config["VBP"].payment_terms(),
         )
 
 

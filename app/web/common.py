@@ -206,7 +206,7 @@ def when(value: datetime | date | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(clock.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
 
 

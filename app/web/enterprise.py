@@ -266,6 +266,7 @@ def enterprise_invoice_form() -> ResponseReturnValue:
                     for x in data["lines"]
                 ],
                 now=clock.now(),
+                terms=current_app.config["VBP"].payment_terms(),
             )
         )
     except FormFailed:

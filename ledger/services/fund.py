@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bidding.models import Award, ProcurementBatch, VolumeAllocation
@@ -71,22 +72,29 @@ def net_fund_settlement_fen(row: FundSettlement) -> int | None:
 
 
 def _month_row(session: Session, hospital_id: int, month: date, now: datetime) -> FundSettlement:
-    row = session.scalars(
+    """The hospital's row for the month, locked; created on first use. Two payments of one
+    hospital in one month may both find no row: the second creation fails on the unique key in its
+    own savepoint and that payment locks and uses the row the first one made."""
+    locked = (
         select(FundSettlement)
         .where(FundSettlement.hospital_id == hospital_id, FundSettlement.period_month == month)
         .with_for_update()
-    ).first()
+    )
+    row = session.scalars(locked).first()
     if row is None:
-        row = FundSettlement(
-            hospital_id=hospital_id,
-            period_month=month,
-            gross_fen=None,
-            deducted_fen=0,
-            collected_fen=0,
-            created_at=now,
-        )
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():
+                row = FundSettlement(
+                    hospital_id=hospital_id,
+                    period_month=month,
+                    gross_fen=None,
+                    deducted_fen=0,
+                    collected_fen=0,
+                    created_at=now,
+                )
+                session.add(row)
+        except IntegrityError:
+            row = session.scalars(locked).one()
     return row
 
 
@@ -154,10 +162,14 @@ def record_fund_settlement(
         raise ValidationFailed(fields=errors)
     row = _month_row(session, hospital_id, period_month, now)
     if row.gross_fen is not None:
+        # The same answer as a race on the unique key (hospital, month) gets (core/integrity.py).
         raise Conflict(
             "该月医保结算已登记 (this month's fund settlement is already recorded)",
-            code="fund_settlement_recorded",
-            fields={"period_month": ["已登记 (already recorded)"]},
+            code="duplicate",
+            fields={
+                "hospital_id": ["已登记 (already recorded)"],
+                "period_month": ["已登记 (already recorded)"],
+            },
         )
     covered, short = covered_fen(row), shortfall_fen(row)
     row.gross_fen = gross_fen

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
@@ -83,11 +84,28 @@ def orders_visible_to(actor: Actor) -> Select[tuple[Order]]:
 
 
 def get_order(session: Session, actor: Actor, order_id: int, *, for_update: bool = False) -> Order:
+    """One visible order; `for_update` locks it (see `_lock_order`) and reloads what it holds."""
     stmt = orders_visible_to(actor).where(Order.id == order_id)
-    order = session.scalars(stmt.with_for_update() if for_update else stmt).first()
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    order = session.scalars(stmt).first()
     if order is None:
         raise NotFound("订单不存在 (order not found)")
     return order
+
+
+def _lock_order(session: Session, order_id: int) -> Order:
+    """Lock the order's row before any row of its lines.
+
+    Every write that re-derives the order's status (ship, cancel, receive, return) takes this lock
+    first, so such writes to sibling lines serialize and none derives the status from a sibling it
+    read before the other committed. One lock order everywhere (order → shipment or receipt line
+    → order line) keeps them free of deadlocks. PostgreSQL honours FOR UPDATE; SQLite serialises
+    writers anyway.
+    """
+    return session.scalars(
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
 
 
 def place_orders(
@@ -284,17 +302,27 @@ def _refresh_line(line: OrderLine) -> None:
 
 
 def _refresh_order(order: Order) -> None:
-    """Derive the order's status from its lines (after shipping, receiving or cancelling)."""
-    statuses = {line.status for line in order.lines} - {OrderLineStatus.CANCELLED}
+    """Derive the order's status from its lines (after shipping, receiving or cancelling).
+
+    The caller holds the order's lock (`_lock_order`). The lines' statuses are read from the
+    database, after this transaction's own changes are flushed, not from line objects the session
+    may have loaded before the lock: a sibling written concurrently has committed by now and
+    each statement sees it (READ COMMITTED).
+    """
     if order.status is OrderStatus.REFUSED:
         return
+    session = cast(Session, Session.object_session(order))
+    rows = session.execute(
+        select(OrderLine.status, OrderLine.shipped_quantity).where(OrderLine.order_id == order.id)
+    ).all()
+    statuses = {status for status, _ in rows} - {OrderLineStatus.CANCELLED}
     if not statuses:
         target = OrderStatus.CANCELLED
     elif statuses == {OrderLineStatus.COMPLETED}:
         target = OrderStatus.COMPLETED
     elif statuses <= {OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
         target = OrderStatus.SHIPPED
-    elif any(line.shipped_quantity for line in order.lines):
+    elif any(shipped for _, shipped in rows):
         target = OrderStatus.PARTIALLY_SHIPPED
     else:
         return  # nothing shipped yet: submitted or accepted as it was
@@ -466,16 +494,21 @@ def confirm_receipt(
 ) -> ReceiptLine:
     """验收: accept, partly accept or reject one shipment line; accepted + rejected = shipped.
 
-    The shipment line is locked (FOR UPDATE on PostgreSQL; SQLite serialises writers) and the
-    receipt is unique per shipment line, so concurrent confirmations cannot over-accept: the
-    first wins and the others get a 409.
+    The order, then the shipment line are locked (`_lock_order`) and the receipt is unique per
+    shipment line, so concurrent confirmations cannot over-accept (the first wins and the others
+    get a 409), and confirmations of sibling lines derive the order's status one after the other.
     """
     _require(actor, OrgKind.HOSPITAL, "医疗机构")
-    ship_line = session.scalars(
-        shipment_lines_visible_to(actor).where(ShipmentLine.id == shipment_line_id).with_for_update()
-    ).first()
-    if ship_line is None:
+    visible = shipment_lines_visible_to(actor).where(ShipmentLine.id == shipment_line_id)
+    order_id = session.scalar(
+        select(OrderLine.order_id).where(
+            OrderLine.id == visible.with_only_columns(ShipmentLine.order_line_id).scalar_subquery()
+        )
+    )
+    if order_id is None:
         raise NotFound("发货明细不存在 (shipment line not found)")
+    order = _lock_order(session, order_id)
+    ship_line = session.scalars(visible.with_for_update().execution_options(populate_existing=True)).one()
     if session.scalar(select(func.count()).where(ReceiptLine.shipment_line_id == ship_line.id)):
         raise Conflict("该发货明细已验收 (already confirmed)", code="already_confirmed")
     errors: dict[str, list[str]] = {}
@@ -495,7 +528,10 @@ def confirm_receipt(
     if errors:
         raise ValidationFailed(fields=errors)
     line = session.scalars(
-        select(OrderLine).where(OrderLine.id == ship_line.order_line_id).with_for_update()
+        select(OrderLine)
+        .where(OrderLine.id == ship_line.order_line_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
     receipt = ReceiptLine(
         shipment_line_id=ship_line.id,
@@ -524,7 +560,7 @@ def confirm_receipt(
     line.accepted_quantity += accepted
     line.rejected_quantity += rejected
     _refresh_line(line)
-    _refresh_order(line.order)
+    _refresh_order(order)
     session.flush()
     audit.record(
         session,
@@ -544,13 +580,18 @@ def record_return(
 ) -> ReturnLine:
     """退货 after acceptance: its own record linked to the receipt line; never more than accepted."""
     _require(actor, OrgKind.HOSPITAL, "医疗机构")
-    receipt = session.scalars(
-        select(ReceiptLine)
-        .where(ReceiptLine.id == receipt_line_id, ReceiptLine.hospital_id == actor.org_id)
-        .with_for_update()
-    ).first()
-    if receipt is None:
+    mine = select(ReceiptLine).where(
+        ReceiptLine.id == receipt_line_id, ReceiptLine.hospital_id == actor.org_id
+    )
+    order_id = session.scalar(
+        select(OrderLine.order_id).where(
+            OrderLine.id == mine.with_only_columns(ReceiptLine.order_line_id).scalar_subquery()
+        )
+    )
+    if order_id is None:
         raise NotFound("验收记录不存在 (receipt not found)")
+    _lock_order(session, order_id)  # lock order: order → receipt line → order line
+    receipt = session.scalars(mine.with_for_update().execution_options(populate_existing=True)).one()
     already = (
         session.scalar(
             select(func.coalesce(func.sum(ReturnLine.quantity), 0)).where(
@@ -569,7 +610,10 @@ def record_return(
             }
         )
     line = session.scalars(
-        select(OrderLine).where(OrderLine.id == receipt.order_line_id).with_for_update()
+        select(OrderLine)
+        .where(OrderLine.id == receipt.order_line_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
     kept = receipt.accepted_quantity - already - quantity
     # Returned packs still invoiced owe a red-letter credit (three-flows.md); the invoicing

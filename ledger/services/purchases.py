@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import PermissionDenied, ValidationFailed
 from ledger.models import OffPlatformPurchase, PurchaseCategory
@@ -21,7 +21,7 @@ def report_off_platform(
         raise PermissionDenied("仅医疗机构可填报 (hospitals only)")
     if month.day != 1:
         raise ValidationFailed(fields={"month": ["须为当月1日 (the first day of the month)"]})
-    if month > now.date():
+    if month > clock.business_date(now):  # the current month is open from its first day, province time
         raise ValidationFailed(fields={"month": ["不能填报未来月份 (not a future month)"]})
     if amount_fen < 0:
         raise ValidationFailed(fields={"amount": ["不能为负数 (must not be negative)"]})
