@@ -121,7 +121,12 @@ def _one_wins(answers: list[Answer], success: int, fields: set[str]) -> None:
     assert set(conflict) == {"error"}, conflict
     assert set(conflict["error"]) == {"code", "message", "fields"}, conflict
     assert conflict["error"]["code"] == "duplicate", conflict
-    assert "(duplicates an existing record)" in conflict["error"]["message"]
+    # The generic race answer says "(duplicates an existing record)"; a service that saw the
+    # existing row first says what exists in its own words (both Chinese first).
+    assert (
+        "(duplicates an existing record)" in conflict["error"]["message"]
+        or "already" in conflict["error"]["message"]
+    )
     assert set(conflict["error"]["fields"]) == fields, conflict
 
 
