@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bidding.models import Award, BatchItem, ProcurementBatch, Product, VolumeAllocation
-from core.actors import Actor, OrgKind
-from core.money import quantize
-from ledger.models import OrderLine
+from bidding.models import Award, BatchItem, ProcurementBatch, VolumeAllocation
+from core.actors import Actor
+from ledger.figures import CycleYear, completed_units, cycle_year, printed_rate, time_elapsed_pct
+from ledger.scoping import party_scope
 
-PCT = Decimal("0.01")
+__all__ = ["Progress", "agreed_volume_progress", "time_elapsed_pct"]
 
 
 @dataclass(frozen=True)
 class Progress:
-    """约定采购量完成率 vs 序时进度 for one hospital and award (vbp-rules.md §1.6, §6)."""
+    """约定采购量完成率 vs 序时进度 for one hospital and award in the cycle year containing the day
+    judged (vbp-rules.md §1.6, §6)."""
 
     batch_id: int
     item_id: int
@@ -27,106 +28,88 @@ class Progress:
     hospital_id: int
     award_id: int
     manufacturer_id: int
+    year_start: date
+    year_end: date  #: the cycle year's last day
     agreed_quantity: int  #: minimum units
-    accepted_quantity: int  #: minimum units accepted and not returned
+    accepted_quantity: int  #: completed units: accepted net of returns in the cycle year, up to the day
+    #: Percent, printed by ledger.figures.rates: 2 places, more when the comparison with the time
+    #: elapsed needs them.
     completion_pct: Decimal
     time_elapsed_pct: Decimal
+    #: Completion at or ahead of 序时进度, compared exactly.
+    on_track: bool
     #: Purchases beyond the agreed volume continue at the winning price (§1.6 S24): never repriced.
     over_volume_quantity: int
-
-
-def time_elapsed_pct(cycle_start: date, cycle_end: date, on: date) -> Decimal:
-    """序时进度 of the current cycle year: days elapsed ÷ days in that year of the cycle, in %."""
-    if on < cycle_start:
-        return Decimal("0.00")
-    year_start = cycle_start
-    while True:
-        try:
-            next_start = year_start.replace(year=year_start.year + 1)
-        except ValueError:  # 29 February
-            next_start = year_start.replace(year=year_start.year + 1, day=28)
-        if on < next_start or next_start > cycle_end:
-            break
-        year_start = next_start
-    year_end = min(next_start, cycle_end + timedelta(days=1))  # the cycle's end date is its last day
-    span = (year_end - year_start).days or 1
-    return quantize(Decimal(min((on - year_start).days, span)) * 100 / span, PCT)
 
 
 def agreed_volume_progress(
     session: Session, actor: Actor, *, on: date, batch_id: int | None = None, hospital_id: int | None = None
 ) -> list[Progress]:
-    """Per hospital × award: agreed vs accepted (net of returns) in minimum units. A hospital sees
-    its own, a manufacturer its awards', the bureau all."""
-    accepted = (
-        select(
-            OrderLine.award_id.label("award_id"),
-            OrderLine.hospital_id.label("hospital_id"),
-            func.sum(
-                (OrderLine.accepted_quantity - OrderLine.returned_quantity) * Product.units_per_pack
-            ).label("units"),
-        )
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.award_id.is_not(None))
-        .group_by(OrderLine.award_id, OrderLine.hospital_id)
-        .subquery()
-    )
+    """Per hospital × award: agreed vs completed units (ledger.figures.completed_units) in the cycle
+    year containing `on`, as of `on`. A hospital sees its own, a manufacturer its awards', the
+    bureau all."""
+    va = VolumeAllocation
     stmt = (
         select(
-            VolumeAllocation.batch_id,
-            VolumeAllocation.item_id,
+            va.batch_id,
+            va.item_id,
             BatchItem.generic_name,
-            VolumeAllocation.hospital_id,
-            VolumeAllocation.award_id,
+            va.hospital_id,
+            va.award_id,
             Award.manufacturer_id,
-            func.sum(VolumeAllocation.agreed_quantity),
-            func.coalesce(func.max(accepted.c.units), 0),
-            ProcurementBatch.cycle_start_on,
-            ProcurementBatch.cycle_end_on,
+            func.sum(va.agreed_quantity),
         )
-        .join(Award, Award.id == VolumeAllocation.award_id)
-        .join(BatchItem, BatchItem.id == VolumeAllocation.item_id)
-        .join(ProcurementBatch, ProcurementBatch.id == VolumeAllocation.batch_id)
-        .outerjoin(
-            accepted,
-            (accepted.c.award_id == VolumeAllocation.award_id)
-            & (accepted.c.hospital_id == VolumeAllocation.hospital_id),
-        )
+        .join(Award, Award.id == va.award_id)
+        .join(BatchItem, BatchItem.id == va.item_id)
         .group_by(
-            VolumeAllocation.batch_id,
-            VolumeAllocation.item_id,
+            va.batch_id,
+            va.item_id,
             BatchItem.generic_name,
-            VolumeAllocation.hospital_id,
-            VolumeAllocation.award_id,
+            va.hospital_id,
+            va.award_id,
             Award.manufacturer_id,
-            ProcurementBatch.cycle_start_on,
-            ProcurementBatch.cycle_end_on,
         )
-        .order_by(VolumeAllocation.batch_id, VolumeAllocation.item_id, VolumeAllocation.hospital_id)
+        .order_by(va.batch_id, va.item_id, va.hospital_id, va.award_id)
     )
     if batch_id is not None:
-        stmt = stmt.where(VolumeAllocation.batch_id == batch_id)
+        stmt = stmt.where(va.batch_id == batch_id)
     if hospital_id is not None:
-        stmt = stmt.where(VolumeAllocation.hospital_id == hospital_id)
-    if actor.org_kind is OrgKind.HOSPITAL:
-        stmt = stmt.where(VolumeAllocation.hospital_id == actor.org_id)
-    elif actor.org_kind in (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR):
-        stmt = stmt.where(Award.manufacturer_id == actor.org_id)
+        stmt = stmt.where(va.hospital_id == hospital_id)
+    allocations = session.execute(
+        party_scope(stmt, actor, hospital=va.hospital_id, manufacturer=Award.manufacturer_id)
+    ).all()
+    batches = {
+        b.id: b
+        for b in session.scalars(
+            select(ProcurementBatch).where(ProcurementBatch.id.in_({row[0] for row in allocations}))
+        )
+    }
+    done: dict[tuple[int, int], int] = {}
+    judged: dict[int, tuple[CycleYear, Decimal]] = {}
+    for batch in batches.values():
+        year = cycle_year(batch.cycle_start_on, batch.cycle_end_on, on)
+        judged[batch.id] = (year, time_elapsed_pct(batch.cycle_start_on, batch.cycle_end_on, on))
+        done |= completed_units(session, actor, batch_id=batch.id, year=year, on=on, hospital_id=hospital_id)
     rows = []
-    for batch, item, name, hospital, award, maker, agreed, units, start, end in session.execute(stmt):
-        agreed, units = int(agreed), int(units)
+    for batch_key, item, name, hospital, award, maker, agreed in allocations:
+        year, elapsed = judged[batch_key]
+        agreed, units = int(agreed), done.get((hospital, award), 0)
+        completion = Decimal(units) / agreed if agreed else Decimal(0)
         rows.append(
             Progress(
-                batch_id=batch,
+                batch_id=batch_key,
                 item_id=item,
                 generic_name=name,
                 hospital_id=hospital,
                 award_id=award,
                 manufacturer_id=maker,
+                year_start=year.first_day,
+                year_end=year.last_day,
                 agreed_quantity=agreed,
                 accepted_quantity=units,
-                completion_pct=quantize(Decimal(units) * 100 / agreed, PCT) if agreed else Decimal("0.00"),
-                time_elapsed_pct=time_elapsed_pct(start, end, on),
+                completion_pct=printed_rate(completion, elapsed / 100).scaleb(2),
+                time_elapsed_pct=elapsed,
+                on_track=completion >= elapsed / 100 if agreed else True,  # nothing agreed: not behind
                 over_volume_quantity=max(0, units - agreed),
             )
         )

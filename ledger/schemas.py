@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from core.validation import PLAUSIBLE_DATE, PLAUSIBLE_MOMENT, BaseSchema, Month, Ratio, Yuan
 from ledger.models import (
@@ -20,8 +23,10 @@ from ledger.models import (
     SettlementLineStatus,
     Urgency,
 )
+from ledger.money_rules import SavingsFormula
 from ledger.services.ordering import REJECTION_REASONS
 
+_share = validate.Range(min=0, max=1, error="须在0到1之间 (between 0 and 1)")
 _region = validate.Regexp(r"^\d{6}$", error="须为6位行政区划代码 (6-digit region code)")
 
 
@@ -255,16 +260,25 @@ class ProgressSchema(BaseSchema):
     hospital_id = fields.Integer()
     award_id = fields.Integer()
     manufacturer_id = fields.Integer()
+    year_start = fields.Date(metadata={"description": "first day of the cycle year judged"})
+    year_end = fields.Date(metadata={"description": "last day of the cycle year judged"})
     agreed_quantity = fields.Integer()
-    accepted_quantity = fields.Integer()
+    accepted_quantity = fields.Integer(
+        metadata={"description": "completed units: accepted net of returns in the cycle year, up to the day"}
+    )
     completion_pct = fields.Decimal(as_string=True)
     time_elapsed_pct = fields.Decimal(as_string=True)
+    on_track = fields.Boolean(metadata={"description": "completion ≥ time elapsed, compared exactly"})
     over_volume_quantity = fields.Integer()
 
 
 class ProgressQuerySchema(BaseSchema):
     batch_id = fields.Integer()
     hospital_id = fields.Integer()
+    on = fields.Date(
+        validate=PLAUSIBLE_DATE,
+        metadata={"description": "judge on this day, in its cycle year (default: today)"},
+    )
 
 
 class OffPlatformCreateSchema(BaseSchema):
@@ -519,22 +533,50 @@ class PrepaymentSchema(BaseSchema):
     status = fields.String()
 
 
-class SavingsQuerySchema(BaseSchema):
+class SavingsFormulaSchema(BaseSchema):
+    """结余留用 parameters (vbp-rules.md §4.4): provincial, so given with each request."""
+
+    fund_payment_ratio = Ratio(required=True, validate=_share)
+    insured_share = Ratio(required=True, validate=_share)
+    retention_share = Ratio(load_default=None, allow_none=True, validate=_share)
+    reduced_share_if_incomplete = Ratio(load_default=None, allow_none=True, validate=_share)
+
+
+def savings_formula(values: Mapping[str, Any]) -> SavingsFormula | None:
+    """The formula named by validated parameters; None when no fund ratio is given."""
+    if values.get("fund_payment_ratio") is None:
+        return None
+    shares = {
+        k: values[k] for k in ("retention_share", "reduced_share_if_incomplete") if values.get(k) is not None
+    }
+    return SavingsFormula(
+        fund_payment_ratio=values["fund_payment_ratio"], insured_share=values["insured_share"], **shares
+    )
+
+
+class SavingsQuerySchema(SavingsFormulaSchema):
     hospital_id = fields.Integer(required=True)
     batch_id = fields.Integer(required=True)
-    year_start = fields.Date(required=True)
-    year_end = fields.Date(required=True)
-    fund_payment_ratio = Ratio(required=True)
-    insured_share = Ratio(required=True)
-    retention_share = Ratio(load_default=None, allow_none=True)
-    reduced_share_if_incomplete = Ratio(load_default=None, allow_none=True)
+    on = fields.Date(
+        validate=PLAUSIBLE_DATE,
+        metadata={"description": "count the cycle year containing this day up to it (default: today)"},
+    )
+    year_start = fields.Date(
+        validate=PLAUSIBLE_DATE, metadata={"description": "or: the first day of the cycle year asked"}
+    )
+    year_end = fields.Date(
+        validate=PLAUSIBLE_DATE, metadata={"description": "its last day (optional, checked)"}
+    )
 
 
 class SavingsSchema(BaseSchema):
     hospital_id = fields.Integer()
     batch_id = fields.Integer()
     year_start = fields.Date()
-    year_end = fields.Date()
+    year_end = fields.Date(metadata={"description": "the cycle year's last day"})
+    as_of = fields.Date(metadata={"description": "counted up to and including this day"})
+    agreed_units = fields.Integer()
+    completed_units = fields.Integer()
     budget = Yuan(attribute="result.budget_fen")
     actual_fund_spend = Yuan(attribute="result.actual_fund_spend_fen")
     savings = Yuan(attribute="result.savings_fen")
@@ -727,3 +769,20 @@ class IndicatorQuerySchema(BaseSchema):
     as_of = fields.Date(
         metadata={"description": "judge agreed-volume progress on this date (default: today)"}
     )
+    fund_payment_ratio = Ratio(
+        validate=_share,
+        metadata={
+            "description": "with insured_share: add retained savings (结余留用, §4.4) with this formula"
+        },
+    )
+    insured_share = Ratio(validate=_share)
+    retention_share = Ratio(load_default=None, allow_none=True, validate=_share)
+    reduced_share_if_incomplete = Ratio(load_default=None, allow_none=True, validate=_share)
+
+    @validates_schema
+    def _formula_whole(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("fund_payment_ratio") is None) != (data.get("insured_share") is None):
+            missing = "insured_share" if data.get("insured_share") is None else "fund_payment_ratio"
+            raise ValidationError(
+                {missing: ["结余留用须同时给出基金支付比例和参保人员占比 (give both ratios)"]}
+            )

@@ -291,10 +291,10 @@ def get_order(order_id: int) -> Any:
 @blp.arguments(ProgressQuerySchema, location="query")
 @blp.response(200, ProgressSchema(many=True))
 def progress(query: dict[str, Any]) -> Any:
-    """Agreed volume vs accepted purchases and time elapsed, per hospital and award."""
-    return queries.agreed_volume_progress(
-        request_session(), current_actor(), on=clock.business_date(clock.now()), **query
-    )
+    """Agreed volume vs completed units and time elapsed, per hospital and award, in the cycle year
+    containing the day judged (default today), as of that day."""
+    on = query.pop("on", None) or clock.business_date(clock.now())
+    return queries.agreed_volume_progress(request_session(), current_actor(), on=on, **query)
 
 
 @blp.route("/off-platform-purchases", methods=["POST"])

@@ -308,20 +308,19 @@ def list_prepayments() -> Any:
 @blp.arguments(SavingsQuerySchema, location="query")
 @blp.response(200, SavingsSchema)
 def retained_savings(query: dict[str, Any]) -> Any:
-    """结余留用 of a hospital for a batch and cycle year, with the province's formula parameters (E9)."""
-    from ledger.money_rules import SavingsFormula
+    """结余留用 of a hospital for a batch, in the cycle year containing `on` (or starting on
+    `year_start`), counted up to that day, with the province's formula parameters (E9)."""
+    from ledger.schemas import savings_formula
     from ledger.services.savings import hospital_retained_savings
 
-    shares = {k: query[k] for k in ("retention_share", "reduced_share_if_incomplete") if query[k] is not None}
-    formula = SavingsFormula(
-        fund_payment_ratio=query["fund_payment_ratio"], insured_share=query["insured_share"], **shares
-    )
     return hospital_retained_savings(
         request_session(),
         current_actor(),
         hospital_id=query["hospital_id"],
         batch_id=query["batch_id"],
-        year_start=query["year_start"],
-        year_end=query["year_end"],
-        formula=formula,
+        formula=savings_formula(query),
+        on=query.get("on"),
+        year_start=query.get("year_start"),
+        year_end=query.get("year_end"),
+        today=clock.business_date(clock.now()),
     )

@@ -15,7 +15,7 @@ from app.db import request_session
 from core import clock
 from core.actors import OrgKind
 from core.errors import ValidationFailed
-from ledger.schemas import IndicatorQuerySchema
+from ledger.schemas import IndicatorQuerySchema, savings_formula
 from reports import indicators
 from reports.report_pdf import render_report
 
@@ -48,6 +48,7 @@ def indicator_report(query: dict[str, Any]) -> Response:
         period_before=indicators.next_month(last),
         group_by=indicators.GroupBy(query["group_by"]),
         as_of=query.get("as_of") or clock.business_date(now),
+        savings_formula=savings_formula(query),
     )
     name = f"indicators-{first:%Y%m}-{last:%Y%m}-{report.group_by.value}"
     if query["format"] == "xlsx":

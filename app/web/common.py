@@ -23,9 +23,10 @@ from app.db import request_session, unit_of_work
 from core import clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import DomainError
-from core.money import e4_to_str, fen_to_str, quantize
+from core.money import e4_to_str, fen_to_str
 from core.organizations import Organization
 from core.validation import flatten_messages
+from ledger.figures import percent
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -196,9 +197,10 @@ def unit_yuan(e4: int | None) -> str:
 
 
 @web.app_template_filter("pct")
-def pct(rate: Decimal | None) -> str:
-    """A ratio as a percentage to 2 dp, half-up like every rounding here (no float)."""
-    return "—" if rate is None else f"{quantize(rate * 100, Decimal('0.01'))}%"
+def pct(rate: Decimal | None, against: Decimal | None = None) -> str:
+    """A ratio as a percentage by the one printing rule (ledger.figures.rates): 2 dp half-up, more
+    when a comparison with `against` (a target, the time elapsed) needs them; no float."""
+    return percent(rate, against)
 
 
 @web.app_template_filter("when")

@@ -287,7 +287,7 @@ def statement_decision(statement_id: int) -> ResponseReturnValue:
 @web.route("/indicators")
 @page(OrgKind.HOSPITAL, OrgKind.BUREAU, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER)
 def indicators_page() -> ResponseReturnValue:
-    from reports.indicators import GroupBy, compute_indicators
+    from reports.indicators import DRUG_ONLINE_TARGET, HVC_ONLINE_TARGET, GroupBy, compute_indicators
 
     today = clock.business_date(clock.now())
     month = request.args.get("month", "") or clock.previous_month(clock.month_start(today)).strftime("%Y-%m")
@@ -311,7 +311,12 @@ def indicators_page() -> ResponseReturnValue:
         as_of=today,
     )
     return render_template(
-        "web/indicators.html", month=month, group_by=group_by, report=report, groupings=list(GroupBy)
+        "web/indicators.html",
+        month=month,
+        group_by=group_by,
+        report=report,
+        groupings=list(GroupBy),
+        targets={"drug": DRUG_ONLINE_TARGET, "hvc": HVC_ONLINE_TARGET},
     )
 
 

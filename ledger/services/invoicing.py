@@ -23,6 +23,7 @@ from core.actors import Actor, OrgKind, Role
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.money import fen_to_str
 from ledger import flows, journal, states
+from ledger.figures import invoice_line_clock
 from ledger.models import (
     AccountPurpose,
     Invoice,
@@ -467,28 +468,15 @@ def _credit_returns(session: Session, receipt_ids: set[int]) -> None:
 
 
 def overdue_lines(session: Session, actor: Actor, *, on: date) -> list[InvoiceLine]:
-    """Invoice lines past their due date on `on` and not yet paid (disputed lines excluded: they
-    wait for their resolution, not for money)."""
-    from ledger.models import ApplicationStatus, SettlementApplication, SettlementLine, SettlementLineStatus
-
-    paid = (
-        select(SettlementLine.id)
-        .join(SettlementApplication, SettlementApplication.id == SettlementLine.application_id)
-        .where(
-            SettlementLine.invoice_line_id == InvoiceLine.id,
-            SettlementLine.status == SettlementLineStatus.CONFIRMED,
-            SettlementApplication.status == ApplicationStatus.PAID,
-        )
-    )
+    """Invoice lines overdue on `on` by the one payment clock (ledger.figures.payments): payable
+    (pending or confirmed, something left after credits, no open dispute), unpaid on that day, and
+    the day strictly after the due date. Disputed lines wait for their resolution."""
+    clock_ = invoice_line_clock(on, lines=[InvoiceLine.due_on < on, InvoiceLine.amount_fen > 0])
     return list(
         session.scalars(
             invoice_lines_visible_to(actor)
-            .where(
-                InvoiceLine.due_on < on,
-                InvoiceLine.status != InvoiceLineStatus.DISPUTED,
-                InvoiceLine.amount_fen > 0,
-                ~paid.exists(),
-            )
+            .join(clock_, clock_.c.id == InvoiceLine.id)
+            .where(clock_.c.overdue == 1)
             .order_by(InvoiceLine.due_on, InvoiceLine.id)
         )
     )

@@ -1,30 +1,20 @@
-"""Retained savings (结余留用) per hospital and cycle year, from stored data (vbp-rules.md §4.4, E9)."""
+"""Retained savings (结余留用) of one hospital for a batch and cycle year (vbp-rules.md §4.4, E9): the
+access and input checks of the API around the one derivation, ledger.figures.savings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bidding.models import Award, BatchItem, Product, VolumeAllocation
+from bidding.models import ProcurementBatch
 from core.actors import Actor, OrgKind
 from core.errors import NotFound, ValidationFailed
-from core.money import quantize
-from ledger.models import OrderLine
-from ledger.money_rules import RetainedSavings, SavingsFormula, retained_savings
+from core.organizations import Organization
+from ledger.figures import HospitalSavings, batch_retained_savings, cycle_years
+from ledger.money_rules import SavingsFormula
 
-
-@dataclass(frozen=True)
-class HospitalSavings:
-    hospital_id: int
-    batch_id: int
-    year_start: date
-    year_end: date
-    result: RetainedSavings
-    items: int
+__all__ = ["HospitalSavings", "hospital_retained_savings"]
 
 
 def hospital_retained_savings(
@@ -33,68 +23,48 @@ def hospital_retained_savings(
     *,
     hospital_id: int,
     batch_id: int,
-    year_start: date,
-    year_end: date,
-    formula: SavingsFormula,
+    formula: SavingsFormula | None,
+    on: date | None = None,
+    year_start: date | None = None,
+    year_end: date | None = None,
+    today: date,
 ) -> HospitalSavings:
-    """Budget: agreed units × pre-VBP unit price; actual: units accepted (net of returns) in the
-    cycle year × the price paid, for the batch's varieties (winners and non-winners of the same
-    generic name); completion over all the hospital's agreed volume of the batch."""
+    """The hospital's retained savings in a cycle year of the batch, counted up to a day: the year
+    containing `on`, or the year that starts on `year_start` (and ends on `year_end`, if given),
+    counted up to `on` or else up to today (the whole year once it is over)."""
+    if formula is None:
+        raise ValidationFailed(fields={"fund_payment_ratio": ["必填 (required)"]})
     if not actor.is_bureau and not (actor.org_kind is OrgKind.HOSPITAL and actor.org_id == hospital_id):
         raise NotFound("医疗机构不存在 (hospital not found)")
-    items = session.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id)).all()
-    if not items:
+    hospital = session.get(Organization, hospital_id)
+    if hospital is None or hospital.kind is not OrgKind.HOSPITAL:
+        raise NotFound("医疗机构不存在 (hospital not found)")
+    batch = session.get(ProcurementBatch, batch_id)
+    if batch is None:
         raise NotFound("采购批次不存在 (batch not found)")
-    missing = [i.generic_name for i in items if i.pre_vbp_unit_price_e4 is None]
-    if missing:
+    start, end = batch.cycle_start_on, batch.cycle_end_on
+    if year_start is not None:
+        year = next((y for y in cycle_years(start, end) if y.first_day == year_start), None)
+        if year is None:
+            firsts = "、".join(y.first_day.isoformat() for y in cycle_years(start, end))
+            raise ValidationFailed(
+                fields={"year_start": [f"须为采购周期年度的首日 (the first day of a cycle year: {firsts})"]}
+            )
+        if year_end is not None and year_end != year.last_day:
+            raise ValidationFailed(
+                fields={"year_end": [f"须为该周期年度的末日 {year.last_day} (the year's last day)"]}
+            )
+        if on is not None and not year.contains(on):
+            raise ValidationFailed(fields={"on": ["须在所选周期年度内 (within the cycle year asked)"]})
+        on = on or min(today, year.last_day)
+    elif year_end is not None:
+        raise ValidationFailed(fields={"year_start": ["与 year_end 一并给出 (give it with year_end)"]})
+    on = on or today
+    savings = batch_retained_savings(
+        session, actor, batch=batch, on=on, formula=formula, hospital_id=hospital_id
+    )
+    if savings.unpriced:
         raise ValidationFailed(
-            fields={"batch_id": [f"品种缺少集采前价格 (no pre-VBP price): {', '.join(missing)}"]}
+            fields={"batch_id": [f"品种缺少集采前价格 (no pre-VBP price): {', '.join(savings.unpriced)}"]}
         )
-    agreed_by_item = dict(
-        session.execute(
-            select(VolumeAllocation.item_id, func.sum(VolumeAllocation.agreed_quantity))
-            .where(VolumeAllocation.batch_id == batch_id, VolumeAllocation.hospital_id == hospital_id)
-            .group_by(VolumeAllocation.item_id)
-        ).all()
-    )
-    names = {i.generic_name: i for i in items}
-    purchased_rows = session.execute(
-        select(
-            Product.generic_name,
-            OrderLine.award_id,
-            Award.batch_id,
-            (OrderLine.accepted_quantity - OrderLine.returned_quantity) * Product.units_per_pack,
-            OrderLine.pack_price_fen,
-            Product.units_per_pack,
-        )
-        .join(Product, Product.id == OrderLine.product_id)
-        .outerjoin(Award, Award.id == OrderLine.award_id)
-        .where(
-            OrderLine.hospital_id == hospital_id,
-            OrderLine.ordered_on >= year_start,
-            OrderLine.ordered_on <= year_end,
-            Product.generic_name.in_(names),
-        )
-    ).all()
-    purchased: list[tuple[int, int]] = []
-    winner_units = 0
-    for _, award_id, award_batch, units, pack_price_fen, per_pack in purchased_rows:
-        if units <= 0:
-            continue
-        unit_e4 = int(quantize(Decimal(pack_price_fen) * 100 / per_pack, Decimal(1)))
-        purchased.append((int(units), unit_e4))
-        if award_id is not None and award_batch == batch_id:
-            winner_units += int(units)
-    agreed = sum(int(q) for q in agreed_by_item.values())
-    budget_price = {i.id: i.pre_vbp_unit_price_e4 or 0 for i in items}
-    # The budget is per item (agreed × that item's pre-VBP price); fold it into one weighted price.
-    budget_e4 = sum(int(agreed_by_item.get(i.id, 0)) * budget_price[i.id] for i in items)
-    completion = quantize(Decimal(winner_units) * 100 / agreed, Decimal("0.01")) if agreed else Decimal(0)
-    result = retained_savings(
-        agreed_quantity=1,
-        pre_vbp_unit_price_e4=budget_e4,
-        purchased=purchased,
-        completion_pct=completion,
-        formula=formula,
-    )
-    return HospitalSavings(hospital_id, batch_id, year_start, year_end, result, len(items))
+    return savings.by_hospital[hospital_id]

@@ -127,8 +127,8 @@ class Line:
                 m.world.bureau,
                 app.id,
                 bank_reference="ICBC-20260610-1",
-                paid_on=date(2026, 6, 10),
-                now=FILED + timedelta(days=7),
+                paid_on=FILED.date(),  # a payment counts from its own date: judged on or after it
+                now=FILED,
             )
 
 
@@ -163,8 +163,8 @@ def test_awaiting_and_overdue_shipment(market: Market) -> None:
     assert status_of(market, line.line_id, as_of=late) == (Status.SHIPMENT_OVERDUE, 10, 10 * PRICE)
     line.receive(4).invoice_all()
     line.settle_and_pay()
-    # Four delivered, invoiced and paid; six still owed past the deadline.
-    assert status_of(market, line.line_id, as_of=late) == (Status.SHIPMENT_OVERDUE, 6, 6 * PRICE)
+    # Four delivered, invoiced and paid (on FILED's day); six still owed past the deadline.
+    assert status_of(market, line.line_id, as_of=FILED) == (Status.SHIPMENT_OVERDUE, 6, 6 * PRICE)
 
 
 def test_awaiting_receipt(market: Market) -> None:

@@ -444,6 +444,7 @@ def test_retained_savings_per_hospital_from_stored_data(session: Session) -> Non
         year_start=date(2026, 5, 1),
         year_end=date(2027, 4, 30),
         formula=formula,
+        today=NOW.date(),
     )
     r = savings.result
     assert (r.budget_fen, r.actual_fund_spend_fen, r.savings_fen, r.retained_fen, r.completed) == (
@@ -462,6 +463,7 @@ def test_retained_savings_per_hospital_from_stored_data(session: Session) -> Non
             year_start=date(2026, 5, 1),
             year_end=date(2027, 4, 30),
             formula=formula,
+            today=NOW.date(),
         )
 
 

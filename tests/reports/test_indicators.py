@@ -494,11 +494,11 @@ def test_outputs_json_xlsx_and_document(market: Market) -> None:
 
 
 def test_period_arguments() -> None:
-    assert indicators._months(None, MAY, JULY, None) == (MAY, JUNE, JULY)
-    assert indicators._months(None, date(2026, 5, 17), None, JULY) == (MAY, JUNE)
-    assert indicators._months([JULY, MAY, date(2026, 5, 20)], None, None, None) == (MAY, JULY)
+    assert indicators.months_of(None, MAY, JULY, None) == (MAY, JUNE, JULY)
+    assert indicators.months_of(None, date(2026, 5, 17), None, JULY) == (MAY, JUNE)
+    assert indicators.months_of([JULY, MAY, date(2026, 5, 20)], None, None, None) == (MAY, JULY)
     with pytest.raises(ValueError, match="no month"):
-        indicators._months(None, JULY, MAY, None)
+        indicators.months_of(None, JULY, MAY, None)
 
 
 def test_indicator_report_over_http(

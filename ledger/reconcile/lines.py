@@ -1,0 +1,146 @@
+"""Reading reconciliation: the lines of a slice with their status and difference (statements,
+drill-down, pages), their count, and totals per status aggregated by the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from core.actors import Actor
+from ledger.reconcile.facts import DEFAULTS, Options, Slice
+from ledger.reconcile.rules import LABELS, Status, classified, rules
+
+
+@dataclass(frozen=True)
+class LineResult:
+    order_line_id: int
+    order_id: int
+    hospital_id: int
+    distributor_id: int
+    manufacturer_id: int
+    region_code: str
+    product_id: int
+    ordered_on: date
+    quantity: int
+    cancelled_quantity: int
+    pack_price_fen: int
+    amount_fen: int
+    shipped: int
+    accepted: int
+    rejected: int
+    returned: int
+    inv_qty: int
+    inv_fen: int
+    paid_fen: int
+    status: Status
+    diff_qty: int
+    diff_fen: int
+    #: Every rule the line breaks, in precedence order (the first is `status`).
+    flags: tuple[Status, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.status]
+
+
+_RESULT_FIELDS = [
+    n for n in LineResult.__dataclass_fields__ if n not in ("status", "flags", "diff_qty", "diff_fen")
+]
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL sums bigints as numeric (Decimal); every sum here is whole packs or fen."""
+    return int(value) if isinstance(value, Decimal) else value
+
+
+def _line_select(
+    actor: Actor, where: Slice, as_of: datetime, options: Options, status: Status | None
+) -> tuple[Select[Any], Any]:
+    c = classified(actor, where, as_of, options, with_flags=True).subquery("c")
+    stmt = select(c)
+    if status is not None:
+        stmt = stmt.where(c.c.status == status.value)
+    return stmt, c
+
+
+def reconcile_lines(
+    session: Session,
+    actor: Actor,
+    where: Slice,
+    *,
+    as_of: datetime,
+    options: Options = DEFAULTS,
+    status: Status | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[LineResult]:
+    """The order lines of the slice with their status, in order-line order, optionally one
+    status and one page (statements and drill-down; province totals aggregate in SQL, see
+    `summarize` and `run_reconciliation`)."""
+    stmt, c = _line_select(actor, where, as_of, options, status)
+    precedence = [r.status for r in rules(c, as_of, options)]
+    results = []
+    for row in session.execute(stmt.order_by(c.c.order_line_id).offset(offset).limit(limit)).mappings():
+        results.append(
+            LineResult(
+                **{name: _plain(row[name]) for name in _RESULT_FIELDS},
+                status=Status(row["status"]),
+                diff_qty=int(row["diff_qty"]),
+                diff_fen=int(row["diff_fen"]),
+                flags=tuple(s for s in precedence if row[f"flag_{s.value}"]),
+            )
+        )
+    return results
+
+
+def count_lines(
+    session: Session,
+    actor: Actor,
+    where: Slice,
+    *,
+    as_of: datetime,
+    options: Options = DEFAULTS,
+    status: Status | None = None,
+) -> int:
+    stmt, _ = _line_select(actor, where, as_of, options, status)
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    status: Status
+    lines: int
+    order_amount_fen: int
+    diff_qty: int
+    diff_fen: int
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.status]
+
+
+def summarize(
+    session: Session, actor: Actor, where: Slice, *, as_of: datetime, options: Options = DEFAULTS
+) -> list[StatusSummary]:
+    """Lines, ordered amount and differences per status, aggregated by the database."""
+    c = classified(actor, where, as_of, options).subquery("c")
+    rows = session.execute(
+        select(
+            c.c.status,
+            func.count(),
+            func.sum(c.c.amount_fen),
+            func.sum(c.c.diff_qty),
+            func.sum(c.c.diff_fen),
+        ).group_by(c.c.status)
+    ).all()
+    by_status = {Status(r[0]): r for r in rows}
+    return [
+        StatusSummary(s, int(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0))
+        for s in Status
+        if (r := by_status.get(s)) is not None
+    ]
