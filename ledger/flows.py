@@ -17,9 +17,16 @@ from ledger.models import InvoiceLine, InvoiceLineStatus, ReturnLine
 FINAL_CREDIT = (InvoiceLineStatus.CONFIRMED, InvoiceLineStatus.CORRECTED)
 
 
+def issued(line: type[InvoiceLine] | object = InvoiceLine) -> ColumnElement[bool]:
+    """Invoice lines the reconciliation counts as invoiced: every line issued and not voided
+    (pending and disputed ones included, like a pending blue line; a corrected pair nets to 0)."""
+    return line.status != InvoiceLineStatus.VOIDED  # type: ignore[attr-defined,no-any-return]
+
+
 def counts_as_invoiced(line: type[InvoiceLine] | object = InvoiceLine) -> ColumnElement[bool]:
-    """Invoice lines that make up the invoiced quantity of a receipt: every blue line (a
-    corrected one is netted by its red-letter twin) and every final red-letter credit."""
+    """Invoice lines that use up a receipt's invoiceable packs: every blue line (a corrected one is
+    netted by its red-letter twin) and every final red-letter credit. Stricter than `issued`: a
+    pending credit may still be voided, so it frees nothing until it is final."""
     il = line
     return and_(
         il.status != InvoiceLineStatus.VOIDED,  # type: ignore[attr-defined]

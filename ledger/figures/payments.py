@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from ledger.models import (
@@ -73,19 +73,14 @@ def invoice_line_clock(
         .where(SettlementLine.status == SettlementLineStatus.CONFIRMED, Payment.paid_on <= on)
         .subquery("paid")
     )
-    refiled = aliased(SettlementLine)
+    # An open settlement dispute: a disputed line not yet refiled or corrected (a refiled or
+    # corrected one has left the disputed state; at most one line of an invoice line is disputed).
     disputes = (
         select(
             SettlementLine.invoice_line_id.label("line_id"),
             func.max(SettlementLine.amount_fen).label("fen"),
         )
-        .where(
-            SettlementLine.status == SettlementLineStatus.DISPUTED,
-            ~exists().where(
-                refiled.invoice_line_id == SettlementLine.invoice_line_id,
-                refiled.status != SettlementLineStatus.DISPUTED,
-            ),
-        )
+        .where(SettlementLine.status == SettlementLineStatus.DISPUTED)
         .group_by(SettlementLine.invoice_line_id)
         .subquery("disputes")
     )

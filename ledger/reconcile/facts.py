@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from core.actors import Actor
 from ledger.figures import invoice_line_clock
+from ledger.flows import issued
 from ledger.models import (
     InvoiceLine,
     InvoiceLineStatus,
@@ -109,7 +110,7 @@ def uninvoiced_receipt_before(order_line_id: Any, cutoff: date) -> ColumnElement
         ReturnLine.receipt_line_id == receipt.id
     )
     invoiced = select(func.coalesce(func.sum(InvoiceLine.quantity), 0)).where(
-        InvoiceLine.receipt_line_id == receipt.id
+        InvoiceLine.receipt_line_id == receipt.id, issued()
     )
     return exists().where(
         receipt.order_line_id == order_line_id,
@@ -153,11 +154,13 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
     price_bad = il.c.pack_price_fen != contract.pack_price_fen
     amount_bad = il.c.amount_fen != il.c.quantity * il.c.pack_price_fen
     is_disputed = il.c.status == InvoiceLineStatus.DISPUTED
+    # Invoiced: every line issued and not voided (ledger.flows.issued).
+    counts = issued(il.c)
     inv = (
         select(
             il.c.order_line_id.label("olid"),
-            func.sum(il.c.quantity).label("inv_qty"),
-            func.sum(il.c.amount_fen).label("inv_fen"),
+            func.sum(case((counts, il.c.quantity), else_=0)).label("inv_qty"),
+            func.sum(case((counts, il.c.amount_fen), else_=0)).label("inv_fen"),
             func.sum(case((is_disputed, il.c.quantity), else_=0)).label("inv_disputed_qty"),
             func.sum(case((is_disputed, il.c.amount_fen), else_=0)).label("inv_disputed_fen"),
             func.sum(case((price_bad, 1), else_=0)).label("price_bad_lines"),

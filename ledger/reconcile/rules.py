@@ -62,7 +62,9 @@ def rules(f: Any, as_of: datetime, options: Options) -> list[Rule]:
     over_invoiced = f.c.inv_qty - net_accepted
     outstanding = f.c.inv_fen - f.c.paid_fen
     pending_receipt = f.c.shipped - f.c.accepted - f.c.rejected
-    remaining = f.c.quantity - f.c.cancelled_quantity - f.c.shipped
+    # Rejected packs were never delivered: they remain until re-shipped or cancelled.
+    remaining = f.c.quantity - f.c.cancelled_quantity - (f.c.shipped - f.c.rejected)
+    short = case((f.c.rejected < remaining, f.c.rejected), else_=remaining)
     zero = literal(0)
     grace_cutoff = today - timedelta(days=options.invoice_grace_days)
     return [
@@ -87,7 +89,9 @@ def rules(f: Any, as_of: datetime, options: Options) -> list[Rule]:
             uninvoiced * price,
         ),
         Rule(Status.AWAITING_INVOICE, uninvoiced > 0, uninvoiced, uninvoiced * price),
-        Rule(Status.SHORT_OR_REJECTED, f.c.rejected > 0, f.c.rejected, f.c.rejected * price),
+        # Rejected packs not yet re-shipped or cancelled (three-flows.md): the line's way out is
+        # the distributor's re-shipment or the hospital's cancellation of the remainder.
+        Rule(Status.SHORT_OR_REJECTED, and_(f.c.rejected > 0, remaining > 0), short, short * price),
         Rule(Status.AWAITING_RECEIPT, pending_receipt > 0, pending_receipt, pending_receipt * price),
         Rule(
             Status.CLOSED,

@@ -631,3 +631,30 @@ def test_returns_wait_for_their_credit(market: Market) -> None:
     assert early.status is ReturnStatus.AWAITING_CREDIT
     flow.credit(blue, 2, "10000002", on=flow.day + timedelta(days=1))
     assert early.status is ReturnStatus.CREDITED
+
+
+def test_a_line_with_rejected_packs_is_short_until_reshipped_or_cancelled_then_complete(
+    market: Market,
+) -> None:
+    from core.actors import Actor
+    from ledger import reconcile
+
+    flow = Flow(market, 10).deliver(8, rejected=2)
+    flow.invoice(8, "10000001")
+    pay_by_fund(market, file_confirm(market, MAY, date(2026, 6, 2)), date(2026, 6, 10))
+
+    def status() -> tuple[str, int, int]:
+        [r] = reconcile.reconcile_lines(
+            market.session,
+            Actor.system(),
+            reconcile.Slice(order_line_ids=[flow.line_id]),
+            as_of=at(date(2026, 6, 11)),
+        )
+        return r.status.value, r.diff_qty, r.diff_fen
+
+    # Everything accepted is paid, and the 2 rejected packs are still owed to the hospital.
+    assert status() == ("short_or_rejected", 2, 2 * flow.price)
+    ordering.cancel_order(
+        market.session, market.hospital_actor, flow.order_id, reason="不再补发", now=at(date(2026, 6, 11))
+    )
+    assert status() == ("complete", 0, 0)
