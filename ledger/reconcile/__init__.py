@@ -27,7 +27,7 @@ Modules: `facts` (slices and the per-line aggregates of each flow), `rules` (the
 from ledger.reconcile.facts import DEFAULTS, Options, Slice, facts, scoped_lines
 from ledger.reconcile.lines import LineResult, StatusSummary, count_lines, reconcile_lines, summarize
 from ledger.reconcile.orphans import ORPHAN_LABELS, Orphan, OrphanKind, orphans
-from ledger.reconcile.rules import IN_PROGRESS, LABELS, SETTLED, Rule, Status, classified, rules
+from ledger.reconcile.rules import IN_PROGRESS, LABELS, SETTLED, Rule, Status, classified, judged_at, rules
 from ledger.reconcile.runs import run_reconciliation
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "classified",
     "count_lines",
     "facts",
+    "judged_at",
     "orphans",
     "reconcile_lines",
     "rules",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor
 from ledger.reconcile.facts import DEFAULTS, Options, Slice
-from ledger.reconcile.rules import LABELS, Status, classified, rules
+from ledger.reconcile.rules import LABELS, PRECEDENCE, Status, classified, judged_at
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,8 @@ def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
 
 
-def _line_select(
-    actor: Actor, where: Slice, as_of: datetime, options: Options, status: Status | None
-) -> tuple[Select[Any], Any]:
-    c = classified(actor, where, as_of, options, with_flags=True).subquery("c")
+def _line_select(actor: Actor, where: Slice, status: Status | None) -> tuple[Select[Any], Any]:
+    c = classified(actor, where, with_flags=True).subquery("c")
     stmt = select(c)
     if status is not None:
         stmt = stmt.where(c.c.status == status.value)
@@ -82,10 +80,11 @@ def reconcile_lines(
     """The order lines of the slice with their status, in order-line order, optionally one
     status and one page (statements and drill-down; province totals aggregate in SQL, see
     `summarize` and `run_reconciliation`)."""
-    stmt, c = _line_select(actor, where, as_of, options, status)
-    precedence = [r.status for r in rules(c, as_of, options)]
+    stmt, c = _line_select(actor, where, status)
+    precedence = PRECEDENCE
     results = []
-    for row in session.execute(stmt.order_by(c.c.order_line_id).offset(offset).limit(limit)).mappings():
+    page = stmt.order_by(c.c.order_line_id).offset(offset).limit(limit)
+    for row in session.execute(page, judged_at(as_of, options)).mappings():
         results.append(
             LineResult(
                 **{name: _plain(row[name]) for name in _RESULT_FIELDS},
@@ -107,8 +106,10 @@ def count_lines(
     options: Options = DEFAULTS,
     status: Status | None = None,
 ) -> int:
-    stmt, _ = _line_select(actor, where, as_of, options, status)
-    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    stmt, _ = _line_select(actor, where, status)
+    return int(
+        session.scalar(select(func.count()).select_from(stmt.subquery()), judged_at(as_of, options)) or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def summarize(
     session: Session, actor: Actor, where: Slice, *, as_of: datetime, options: Options = DEFAULTS
 ) -> list[StatusSummary]:
     """Lines, ordered amount and differences per status, aggregated by the database."""
-    c = classified(actor, where, as_of, options).subquery("c")
+    c = classified(actor, where).subquery("c")
     rows = session.execute(
         select(
             c.c.status,
@@ -136,7 +137,8 @@ def summarize(
             func.sum(c.c.amount_fen),
             func.sum(c.c.diff_qty),
             func.sum(c.c.diff_fen),
-        ).group_by(c.c.status)
+        ).group_by(c.c.status),
+        judged_at(as_of, options),
     ).all()
     by_status = {Status(r[0]): r for r in rows}
     return [

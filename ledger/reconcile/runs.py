@@ -18,7 +18,7 @@ from core.errors import PermissionDenied
 from ledger.models import ReconciliationFinding, ReconciliationRun, ReconciliationTotal
 from ledger.reconcile.facts import DEFAULTS, Options, Slice
 from ledger.reconcile.orphans import orphans
-from ledger.reconcile.rules import SETTLED, classified
+from ledger.reconcile.rules import SETTLED, classified, judged_at
 
 
 def run_reconciliation(
@@ -49,7 +49,8 @@ def run_reconciliation(
     )
     session.add(run)
     session.flush()
-    full = classified(actor, where, as_of, options).subquery("full")
+    full = classified(actor, where).subquery("full")
+    judged = judged_at(as_of, options)
     run_id = literal(run.id, BigInteger)
     findings_columns = [
         "order_line_id",
@@ -102,7 +103,8 @@ def run_reconciliation(
         # materializes a CTE referenced twice), the findings written by a data-modifying CTE.
         c = kept.cte("classified")
         write_findings = findings_from(c).cte("write_findings")
-        session.execute(totals_from(c).add_cte(write_findings))
+        # Core execution: an ORM insert given parameters would read them as rows to insert.
+        session.connection().execute(totals_from(c).add_cte(write_findings), judged)
     else:
         # Elsewhere: classify once into a temporary table of the columns kept, then write both.
         c = Table(
@@ -112,7 +114,7 @@ def run_reconciliation(
             prefixes=["TEMPORARY"],
         )
         c.create(session.connection())
-        session.execute(insert(c).from_select(findings_columns, kept))
+        session.execute(insert(c).from_select(findings_columns, kept), judged)
         session.execute(findings_from(c))
         session.execute(totals_from(c))
         session.execute(DropTable(c))
