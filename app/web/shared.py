@@ -35,6 +35,7 @@ from core.errors import AuthenticationRequired
 from core.validation import BaseSchema
 from ledger import statements
 from ledger.models import InvoiceLine, Order, OrderStatus
+from ledger.order_views import order_view
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
 
@@ -192,7 +193,8 @@ def orders() -> ResponseReturnValue:
 @page()
 def order_detail(order_id: int) -> ResponseReturnValue:
     who = actor()
-    order = ordering.get_order(request_session(), who, order_id)
+    # A manufacturer sees only its products' lines of a shared order (ledger/order_views.py).
+    order = order_view(request_session(), who, ordering.get_order(request_session(), who, order_id))
     shipments = list(
         request_session().scalars(
             ordering.shipment_lines_visible_to(who)

@@ -265,17 +265,23 @@ def _line_status(line: OrderLine) -> OrderLineStatus:
     return OrderLineStatus.SHIPPED
 
 
+def status_from_lines(current: OrderStatus, lines: Sequence[OrderLine]) -> OrderStatus:
+    """The status of an order with these lines (the order's own status until something shipped)."""
+    statuses = {line.status for line in lines} - {OrderLineStatus.CANCELLED}
+    if not statuses:
+        return OrderStatus.CANCELLED
+    if statuses == {OrderLineStatus.COMPLETED}:
+        return OrderStatus.COMPLETED
+    if statuses <= {OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
+        return OrderStatus.SHIPPED
+    if statuses & {OrderLineStatus.PARTIALLY_SHIPPED, OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
+        return OrderStatus.PARTIALLY_SHIPPED
+    return current
+
+
 def _refresh_order(order: Order) -> None:
     """Derive the order's status from its lines (after shipping, receiving or cancelling)."""
-    statuses = {line.status for line in order.lines} - {OrderLineStatus.CANCELLED}
-    if not statuses:
-        order.status = OrderStatus.CANCELLED
-    elif statuses == {OrderLineStatus.COMPLETED}:
-        order.status = OrderStatus.COMPLETED
-    elif statuses <= {OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
-        order.status = OrderStatus.SHIPPED
-    elif statuses & {OrderLineStatus.PARTIALLY_SHIPPED, OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
-        order.status = OrderStatus.PARTIALLY_SHIPPED
+    order.status = status_from_lines(order.status, order.lines)
 
 
 def cancel_order(session: Session, actor: Actor, order_id: int, *, reason: str, now: datetime) -> Order:
@@ -555,21 +561,3 @@ def order_lines_visible_to(actor: Actor) -> Select[tuple[OrderLine]]:
         distributor=OrderLine.distributor_id,
         manufacturer=OrderLine.manufacturer_id,
     )
-
-
-def order_summary(session: Session, order: Order) -> dict[str, object]:
-    """An order's header with its line count and amount (one aggregate query, no line objects)."""
-    count, amount = session.execute(
-        select(func.count(), func.coalesce(func.sum(OrderLine.amount_fen), 0)).where(
-            OrderLine.order_id == order.id
-        )
-    ).one()
-    return {
-        "id": order.id,
-        "distributor_id": order.distributor_id,
-        "status": order.status,
-        "urgency": order.urgency,
-        "deadline_at": order.deadline_at,
-        "line_count": int(count),
-        "amount_fen": int(amount),
-    }
