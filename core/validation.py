@@ -15,7 +15,15 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
-from core.money import E4_PER_YUAN, FEN_PER_YUAN, MoneyError, e4_to_str, fen_to_str, parse_decimal
+from core.money import (
+    E4_PER_YUAN,
+    FEN_PER_YUAN,
+    MAX_INTEGER_DIGITS,
+    MoneyError,
+    e4_to_str,
+    fen_to_str,
+    parse_decimal,
+)
 
 _ZH = {
     "required": "必填字段 (Missing data for required field.)",
@@ -69,6 +77,27 @@ def _control_characters(value: Any, path: str, errors: dict[str, list[str]]) -> 
             _control_characters(item, f"{path}.{i}" if path else str(i), errors)
 
 
+#: Integers that arrive as text (query strings, spreadsheet cells): ASCII digits only, at most 19
+#: (int() would also take "１２", "١٢", "1_000" and " 12").
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_NOT_ASCII_INTEGER = "须为整数，仅限半角数字 (an integer in ASCII digits)"
+
+
+def _text_integers(schema: Schema, data: Any, errors: dict[str, list[str]]) -> None:
+    """Refuse integer fields given as text that is not plain ASCII digits, naming the field."""
+    if not isinstance(data, Mapping):
+        return
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        value = data.get(key)
+        if isinstance(field, fields.List) and isinstance(field.inner, fields.Integer):
+            values = value if isinstance(value, list) else []
+        else:
+            values = [value] if isinstance(field, fields.Integer) else []
+        if any(isinstance(v, str) and not _ASCII_INTEGER.fullmatch(v) for v in values):
+            errors[key] = [_NOT_ASCII_INTEGER]
+
+
 class BaseSchema(Schema):
     """Rejects unknown fields and control characters in text; Chinese-first messages."""
 
@@ -78,9 +107,13 @@ class BaseSchema(Schema):
     error_messages = {"unknown": _ZH["unknown"], "type": _ZH["type"]}
 
     @pre_load(pass_collection=True)
-    def _refuse_control_characters(self, data: Any, **kwargs: Any) -> Any:
+    def _refuse_control_characters(self, data: Any, many: bool, **kwargs: Any) -> Any:
         errors: dict[str, list[str]] = {}
         _control_characters(data, "", errors)
+        for index, item in enumerate(data if many and isinstance(data, list) else [data]):
+            found: dict[str, list[str]] = {}
+            _text_integers(self, item, found)
+            errors.update({f"{index}.{k}" if many else k: v for k, v in found.items()})
         if errors:
             raise ValidationError(errors)
         return data
@@ -95,7 +128,28 @@ class BaseSchema(Schema):
         return data
 
 
-class Yuan(fields.Field):
+class _Money(fields.Field):
+    """A decimal string on the wire (core.money.parse_decimal: plain notation, bounded digits),
+    an integer in `scale` units inside."""
+
+    places = 2
+    scale = FEN_PER_YUAN
+    integer_digits = MAX_INTEGER_DIGITS
+
+    def _parse(self, value: Any) -> Decimal:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise self.make_error("invalid")
+        try:
+            return parse_decimal(value, places=self.places, integer_digits=self.integer_digits)
+        except MoneyError as exc:
+            # The reason (exponent, places, digits) is the message; the value is never repeated.
+            raise ValidationError(f"{self.error_messages['invalid']}：{exc}") from exc
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return int(self._parse(value) * self.scale)
+
+
+class Yuan(_Money):
     """Amount in yuan on the wire ("14.56"), integer fen inside. At most 2 decimals; no floats."""
 
     default_error_messages = {"invalid": "金额须为最多两位小数的十进制字符串 (decimal string, ≤ 2 places)"}
@@ -103,47 +157,28 @@ class Yuan(fields.Field):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else fen_to_str(int(value))
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise self.make_error("invalid")
-        try:
-            return int(parse_decimal(value, places=2) * FEN_PER_YUAN)
-        except MoneyError as exc:
-            raise self.make_error("invalid") from exc
 
-
-class UnitPrice(fields.Field):
+class UnitPrice(_Money):
     """Price per minimum unit in yuan ("0.5200"), integer yuan×10⁴ inside. At most 4 decimals."""
 
     default_error_messages = {"invalid": "单价须为最多四位小数的十进制字符串 (decimal string, ≤ 4 places)"}
+    places, scale = 4, E4_PER_YUAN
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else e4_to_str(int(value))
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise self.make_error("invalid")
-        try:
-            return int(parse_decimal(value, places=4) * E4_PER_YUAN)
-        except MoneyError as exc:
-            raise self.make_error("invalid") from exc
 
-
-class Ratio(fields.Field):
+class Ratio(_Money):
     """A ratio as a decimal string ("0.30"), Decimal inside; never float."""
 
     default_error_messages = {"invalid": "比例须为十进制字符串 (decimal string)"}
+    places, integer_digits = 6, 6
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise self.make_error("invalid")
-        try:
-            return parse_decimal(value, places=6)
-        except MoneyError as exc:
-            raise self.make_error("invalid") from exc
+        return self._parse(value)
 
 
 class Month(fields.Field):

@@ -18,6 +18,7 @@ from core import audit, clock
 from core.actors import Actor, OrgKind, Role
 from core.db import bulk_insert
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from core.money import MAX_AMOUNT_FEN
 from core.organizations import Organization
 from ledger.models import (
     DistributionAuthorization,
@@ -155,6 +156,8 @@ def place_orders(
                 "该配送企业未获此产品在本地区的配送授权 "
                 "(distributor not authorized for this product and region)"
             ]
+        elif line.quantity * listing.pack_price_fen >= MAX_AMOUNT_FEN:
+            errors[f"{name}.quantity"] = ["行金额超出上限 (line amount beyond the largest amount)"]
     if errors:
         raise ValidationFailed(
             "订单有误，未写入任何数据 (order rejected; nothing was written)", fields=errors
