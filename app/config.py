@@ -65,6 +65,12 @@ class Config:
     public_url: str | None = None
     #: Receipt without invoice after this many days is an exception (vbp-rules.md §5; provincial N).
     invoice_grace_days: int = 30
+    #: Spreadsheet uploads (core/spreadsheets.py SpreadsheetLimits): largest file, largest unpacked
+    #: workbook, largest compression ratio of a part, longest cell (Excel's own limit).
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_unpacked_bytes: int = 256 * 1024 * 1024
+    upload_max_compression_ratio: int = 100
+    upload_max_cell_chars: int = 32_767
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -94,6 +100,14 @@ class Config:
             holidays_file=env.get("VBP_HOLIDAYS_FILE") or None,
             public_url=env.get("VBP_PUBLIC_URL") or None,
             invoice_grace_days=int(env.get("VBP_INVOICE_GRACE_DAYS", "30")),
+            upload_max_bytes=int(env.get("VBP_UPLOAD_MAX_BYTES", str(cls.upload_max_bytes))),
+            upload_max_unpacked_bytes=int(
+                env.get("VBP_UPLOAD_MAX_UNPACKED_BYTES", str(cls.upload_max_unpacked_bytes))
+            ),
+            upload_max_compression_ratio=int(
+                env.get("VBP_UPLOAD_MAX_COMPRESSION_RATIO", str(cls.upload_max_compression_ratio))
+            ),
+            upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
         )
 
     def payment_terms(self) -> Any:
@@ -111,6 +125,17 @@ class Config:
             day_kind=DayKind(self.payment_day_kind),
             holidays=frozenset(holidays),
             extra_working_days=frozenset(working),
+        )
+
+    def spreadsheet_limits(self) -> Any:
+        """The bounds uploads are read within (VBP_UPLOAD_*)."""
+        from core.spreadsheets import SpreadsheetLimits
+
+        return SpreadsheetLimits(
+            max_bytes=self.upload_max_bytes,
+            max_unpacked_bytes=self.upload_max_unpacked_bytes,
+            max_compression_ratio=self.upload_max_compression_ratio,
+            max_cell_chars=self.upload_max_cell_chars,
         )
 
     def reconcile_options(self) -> Any:
@@ -157,6 +182,10 @@ class Config:
             raise ConfigError(f"VBP_HOLIDAYS_FILE not found: {self.holidays_file}")
         if self.token_ttl_days < 1:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
+        try:
+            self.spreadsheet_limits()
+        except ValueError as exc:
+            raise ConfigError("VBP_UPLOAD_* limits must be positive numbers") from exc
         return self
 
 

@@ -15,6 +15,10 @@ Reading: `read_table` turns an uploaded .xlsx or .csv into rows of `str | None` 
 - Formula cells are refused (the platform stores values, not formulas), so are cells holding Excel
   error values (#N/A...), and, unless `reject_formulas=False`, text starting with "=" (CSV formula
   injection). Text starting with + - @ is allowed, so "-5" reaches the validator as "-5".
+- Amplification is bounded before openpyxl sees the file (`SpreadsheetLimits`): the parts' declared
+  and actual unpacked sizes, each part's compression ratio, and the longest text run of every XML
+  part (no cell or shared string can be larger than Excel's 32,767 characters allow); cells longer
+  than `max_cell_chars` are refused. Messages quote at most a short prefix of what was sent.
 - File-level problems (type, size, encoding, header) raise `SpreadsheetError` at once; cell
   problems are collected for the whole sheet (up to `SpreadsheetLimits.max_errors`) and raised
   together. Every message is Chinese first with English in parentheses.
@@ -61,6 +65,7 @@ from core.clock import CHINA_TZ
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "EXCERPT_CHARS",
     "Column",
     "Row",
     "RowError",
@@ -70,6 +75,7 @@ __all__ = [
     "SpreadsheetLimits",
     "Table",
     "collect_row_errors",
+    "excerpt",
     "neutralize",
     "read_table",
     "template_xlsx",
@@ -126,14 +132,37 @@ class SpreadsheetLimits:
 
     max_bytes: int = 10 * MiB
     max_rows: int = 200_000
-    #: Sum of the uncompressed sizes of an xlsx's parts (zip-bomb guard; sheet XML is streamed).
-    max_unpacked_bytes: int = 512 * MiB
+    #: Sum of the unpacked sizes of an xlsx's parts, declared and actual (zip-bomb guard). A
+    #: 200,000-row order sheet unpacks to about 35 MiB.
+    max_unpacked_bytes: int = 256 * MiB
+    #: Unpacked ÷ packed size of any part above 1 MiB: workbooks compress about 15 to 1; a
+    #: 100 MB run of one letter about 1000 to 1.
+    max_compression_ratio: int = 100
+    #: Longest cell or shared string, in characters: Excel's own limit.
+    max_cell_chars: int = 32_767
+    #: Parts in the zip (a workbook has about ten).
+    max_parts: int = 10_000
     #: Cell errors listed before reading stops; the rest of the file is not reported.
     max_errors: int = 1000
 
     def __post_init__(self) -> None:
-        if min(self.max_bytes, self.max_rows, self.max_unpacked_bytes, self.max_errors) < 1:
+        values = (
+            self.max_bytes,
+            self.max_rows,
+            self.max_unpacked_bytes,
+            self.max_compression_ratio,
+            self.max_cell_chars,
+            self.max_parts,
+            self.max_errors,
+        )
+        if min(values) < 1:
             raise ValueError("spreadsheet limits must be positive")
+
+    @property
+    def max_text_run_bytes(self) -> int:
+        """The longest run of XML between two tags a legitimate cell can need: every character
+        escaped as "&quot;" (6 bytes), plus room for the tag's attributes."""
+        return 6 * self.max_cell_chars + 1024
 
 
 DEFAULT_LIMITS = SpreadsheetLimits()
@@ -248,6 +277,20 @@ def _size_text(n: int) -> str:
     return f"{n} bytes"
 
 
+#: Characters of bad input an error message may quote.
+EXCERPT_CHARS = 40
+#: What an excerpt never shows as is: control, format (bidi, zero-width) and separator characters.
+_UNPRINTABLE = frozenset(("Cc", "Cf", "Cs", "Co", "Zl", "Zp"))
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """At most `limit` characters of `text` for an error message, "…" when cut; invisible or
+    control characters shown as U+FFFD (a message must not reorder or hide what it quotes)."""
+    cut = text[:limit]
+    shown = "".join("\ufffd" if unicodedata.category(c) in _UNPRINTABLE else c for c in cut)
+    return shown + ("…" if len(text) > limit else "")
+
+
 def read_table(
     data: bytes,
     *,
@@ -267,7 +310,7 @@ def read_table(
     if not data:
         raise _file_error("文件为空 (the file is empty)")
     if kind == "csv":
-        return _build_table(_csv_rows(data), columns, lookup, limits, reject_formulas)
+        return _build_table(_csv_rows(data, limits), columns, lookup, limits, reject_formulas)
     if data.startswith(_OLE_MAGIC):
         raise _file_error(
             "文件是旧版 .xls 或已加密的工作簿，请另存为未加密的 .xlsx 后上传 "
@@ -275,7 +318,7 @@ def read_table(
         )
     if not data.startswith(_ZIP_MAGIC):
         raise _file_error("文件内容不是 xlsx 工作簿 (the file content is not an xlsx workbook)")
-    _check_unpacked_size(data, limits)
+    _check_parts(data, limits)
     with warnings.catch_warnings():
         # openpyxl warns about features it drops (data validation, styles); none matter here.
         # (catch_warnings is process-wide: a concurrent thread may at worst also ignore them.)
@@ -290,7 +333,7 @@ def read_table(
             if not workbook.worksheets:
                 raise _file_error("工作簿中没有工作表 (the workbook has no worksheet)")
             sheet = workbook.worksheets[0]
-            return _build_table(_xlsx_rows(sheet), columns, lookup, limits, reject_formulas)
+            return _build_table(_xlsx_rows(sheet, limits), columns, lookup, limits, reject_formulas)
         finally:
             workbook.close()
 
@@ -308,24 +351,82 @@ def _file_kind(filename: str) -> str:
             "不支持旧版 Excel 97-2003 (.xls) 文件，请在 Excel 中另存为 .xlsx 后上传 "
             "(legacy .xls files are not supported; save the file as .xlsx and upload it again)"
         )
+    shown = excerpt(base)
     raise _file_error(
-        f"不支持的文件类型“{base}”，请上传 .xlsx 或 .csv 文件 "
-        f"(unsupported file type '{base}'; upload an .xlsx or .csv file)"
+        f"不支持的文件类型“{shown}”，请上传 .xlsx 或 .csv 文件 "
+        f"(unsupported file type '{shown}'; upload an .xlsx or .csv file)"
     )
 
 
-def _check_unpacked_size(data: bytes, limits: SpreadsheetLimits) -> None:
-    """Refuse a zip whose parts would unpack beyond the limit (zip bomb), before openpyxl opens it."""
+#: Parts smaller than this are never refused for their compression ratio (an empty part's is huge).
+_RATIO_FLOOR = MiB
+_CHUNK = MiB
+
+
+def _check_parts(data: bytes, limits: SpreadsheetLimits) -> None:
+    """Refuse a zip that would unpack beyond the limits, before openpyxl opens it: the declared
+    sizes and ratios first (cheap), then every part unpacked as a stream, counting the bytes it
+    really yields and the longest text run of its XML (a cell or shared string of megabytes)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            parts = archive.infolist()
+            if len(parts) > limits.max_parts:
+                raise _file_error(f"工作簿的部件过多 (the workbook has more than {limits.max_parts} parts)")
+            if sum(part.file_size for part in parts) > limits.max_unpacked_bytes:
+                raise _unpacks_too_big(limits)
+            for part in parts:
+                ratio = part.file_size / max(part.compress_size, 1)
+                if part.file_size > _RATIO_FLOOR and ratio > limits.max_compression_ratio:
+                    raise _file_error(
+                        f"工作簿部件的压缩比异常（超过 {limits.max_compression_ratio}:1），疑似压缩炸弹 "
+                        f"(a part of the workbook compresses more than {limits.max_compression_ratio} "
+                        "to 1: refused as a possible zip bomb)"
+                    )
+            budget = limits.max_unpacked_bytes
+            for part in parts:
+                budget -= _scan_part(archive, part, budget, limits)
+    except SpreadsheetError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, RuntimeError) as exc:
+        # RuntimeError: an encrypted part; NotImplementedError (a RuntimeError): unknown compression.
         raise _file_error(_MSG_DAMAGED) from exc
-    if unpacked > limits.max_unpacked_bytes:
-        size = _size_text(limits.max_unpacked_bytes)
-        raise _file_error(
-            f"工作簿解压后超过 {size}，请拆分后上传 (the workbook unpacks to more than {size}; split it)"
-        )
+
+
+def _scan_part(
+    archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int, limits: SpreadsheetLimits
+) -> int:
+    """Unpack one part as a stream; its size in bytes. Refuses a part yielding more than it
+    declared or than the budget left, and an XML part with a text run no cell could need."""
+    xml = part.filename.lower().endswith((".xml", ".rels", ".vml"))
+    size = run = 0
+    with archive.open(part) as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > part.file_size or size > budget:
+                raise _unpacks_too_big(limits)
+            if not xml:
+                continue
+            pieces = chunk.split(b"<")  # runs between tags; the last one goes on in the next chunk
+            if len(pieces) == 1:
+                run += len(chunk)
+                longest = run
+            else:
+                longest = max(run + len(pieces[0]), max(map(len, pieces[1:]), default=0))
+                run = len(pieces[-1])
+            if longest > limits.max_text_run_bytes:
+                chars = limits.max_cell_chars
+                raise _file_error(
+                    f"单元格或共享字符串超过 {chars} 个字符，请检查文件 "
+                    f"(a cell or shared string is longer than {chars} characters)"
+                )
+    return size
+
+
+def _unpacks_too_big(limits: SpreadsheetLimits) -> SpreadsheetError:
+    size = _size_text(limits.max_unpacked_bytes)
+    return _file_error(
+        f"工作簿解压后超过 {size}，请拆分后上传 (the workbook unpacks to more than {size}; split it)"
+    )
 
 
 def _normalize_header(text: str) -> str:
@@ -349,7 +450,17 @@ def _header_lookup(columns: Sequence[Column]) -> dict[str, Column]:
     return lookup
 
 
-def _xlsx_rows(sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[_Cell]]]:
+def _too_long(text: str, limits: SpreadsheetLimits) -> _Cell:
+    """A cell's text, or a problem quoting its beginning when it is longer than a cell may be."""
+    if len(text) <= limits.max_cell_chars:
+        return text
+    chars = limits.max_cell_chars
+    return _Problem(
+        f"内容超过 {chars} 个字符 (the cell is longer than {chars} characters)：“{excerpt(text)}”"
+    )
+
+
+def _xlsx_rows(sheet: ReadOnlyWorksheet, limits: SpreadsheetLimits) -> Iterator[tuple[int, list[_Cell]]]:
     """Stream (row number, cells) from a read-only worksheet; missing rows come as empty rows."""
     sheet.reset_dimensions()  # a wrong <dimension> tag must not cut the sheet short: read every row
     rows = iter(sheet.iter_rows(min_row=1))
@@ -362,7 +473,8 @@ def _xlsx_rows(sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[_Cell]]]:
         except Exception as exc:
             raise _file_error(_MSG_DAMAGED) from exc
         number += 1
-        yield number, [_xlsx_cell(cell.value, cell.data_type) for cell in cells]
+        values = [_xlsx_cell(cell.value, cell.data_type) for cell in cells]
+        yield number, [_too_long(v, limits) if isinstance(v, str) else v for v in values]
 
 
 def _xlsx_cell(value: object, data_type: str) -> _Cell:
@@ -372,7 +484,8 @@ def _xlsx_cell(value: object, data_type: str) -> _Cell:
     if data_type == "f":
         return _Problem(_MSG_FORMULA_CELL)
     if data_type == "e":
-        return _Problem(f"单元格是错误值“{value}”(the cell holds an error value '{value}')")
+        shown = excerpt(str(value))
+        return _Problem(f"单元格是错误值“{shown}”(the cell holds an error value '{shown}')")
     if isinstance(value, str):
         return value.strip() or None
     return _scalar_text(value)
@@ -408,7 +521,7 @@ def _float_text(value: float) -> str:
     return format(Decimal(format(value, f".{EXCEL_DIGITS}g")).normalize(), "f")
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
+def _csv_rows(data: bytes, limits: SpreadsheetLimits) -> Iterator[tuple[int, list[_Cell]]]:
     """Decode, sniff the delimiter and stream (record number, stripped cells) from a CSV."""
     if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
         raise _file_error(
@@ -427,7 +540,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
         except csv.Error as exc:
             raise _file_error(f"CSV 格式错误：{exc} (malformed CSV)", row=number + 1) from exc
         number += 1
-        yield number, [cell.strip() or None for cell in record]
+        yield number, [_too_long(cell, limits) if (cell := raw.strip()) else None for raw in record]
 
 
 def _decode_csv(data: bytes) -> str:
@@ -528,19 +641,20 @@ def _map_header(
             errors.append(RowError(number, None, cell.message))
             continue
         column = lookup.get(_normalize_header(cell))
+        shown = excerpt(cell)
         if column is None:
             message = (
-                f"无法识别的列“{cell}”，可用的列：{zh_names} "
-                f"(unknown column '{cell}'; accepted columns: {en_names})"
+                f"无法识别的列“{shown}”，可用的列：{zh_names} "
+                f"(unknown column '{shown}'; accepted columns: {en_names})"
             )
             errors.append(RowError(number, None, message))
         elif column.key in seen:
-            first = seen[column.key]
+            first = excerpt(seen[column.key])
             message = (
-                f"列“{cell}”重复出现 (duplicate column '{cell}')"
-                if _normalize_header(first) == _normalize_header(cell)
-                else f"列“{first}”和“{cell}”是同一列，只能保留一个 "
-                f"(columns '{first}' and '{cell}' are the same field '{column.key}'; keep only one)"
+                f"列“{shown}”重复出现 (duplicate column '{shown}')"
+                if _normalize_header(seen[column.key]) == _normalize_header(cell)
+                else f"列“{first}”和“{shown}”是同一列，只能保留一个 "
+                f"(columns '{first}' and '{shown}' are the same field '{column.key}'; keep only one)"
             )
             errors.append(RowError(number, column.key, message))
         else:
