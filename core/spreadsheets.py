@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 import unicodedata
 import warnings
 import zipfile
@@ -138,6 +139,10 @@ class SpreadsheetLimits:
     #: Unpacked ÷ packed size of any part above 1 MiB: workbooks compress about 15 to 1; a
     #: 100 MB run of one letter about 1000 to 1.
     max_compression_ratio: int = 100
+    #: The shared-string table is loaded whole (the sheet itself is streamed).
+    max_shared_strings_bytes: int = 64 * MiB
+    #: Any other part (styles, theme, workbook...) is parsed whole, and is small in a real workbook.
+    max_other_part_bytes: int = 8 * MiB
     #: Longest cell or shared string, in characters: Excel's own limit.
     max_cell_chars: int = 32_767
     #: Parts in the zip (a workbook has about ten).
@@ -151,6 +156,8 @@ class SpreadsheetLimits:
             self.max_rows,
             self.max_unpacked_bytes,
             self.max_compression_ratio,
+            self.max_shared_strings_bytes,
+            self.max_other_part_bytes,
             self.max_cell_chars,
             self.max_parts,
             self.max_errors,
@@ -375,6 +382,8 @@ def _check_parts(data: bytes, limits: SpreadsheetLimits) -> None:
             if sum(part.file_size for part in parts) > limits.max_unpacked_bytes:
                 raise _unpacks_too_big(limits)
             for part in parts:
+                if part.file_size > _part_limit(part.filename, limits):
+                    raise _part_too_big(part.filename, limits)
                 ratio = part.file_size / max(part.compress_size, 1)
                 if part.file_size > _RATIO_FLOOR and ratio > limits.max_compression_ratio:
                     raise _file_error(
@@ -392,20 +401,51 @@ def _check_parts(data: bytes, limits: SpreadsheetLimits) -> None:
         raise _file_error(_MSG_DAMAGED) from exc
 
 
+def _part_limit(name: str, limits: SpreadsheetLimits) -> int:
+    """How big a part may unpack: worksheets are streamed, the rest is parsed whole."""
+    lowered = name.lower()
+    if lowered.startswith("xl/worksheets/") and lowered.endswith(".xml"):
+        return limits.max_unpacked_bytes
+    if lowered == "xl/sharedstrings.xml":
+        return limits.max_shared_strings_bytes
+    return limits.max_other_part_bytes
+
+
+def _part_too_big(name: str, limits: SpreadsheetLimits) -> SpreadsheetError:
+    size = _size_text(_part_limit(name, limits))
+    return _file_error(
+        f"工作簿部件“{excerpt(name)}”解压后超过 {size} (a part of the workbook unpacks to more than {size})"
+    )
+
+
+#: Package parts never declare a DTD (ECMA-376 Part 2, Open Packaging Conventions); one that
+#: does is an entity-expansion attack ("billion laughs") on the XML parser.
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
 def _scan_part(
     archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int, limits: SpreadsheetLimits
 ) -> int:
     """Unpack one part as a stream; its size in bytes. Refuses a part yielding more than it
-    declared or than the budget left, and an XML part with a text run no cell could need."""
+    declared, than its own limit or than the budget left, an XML part declaring a DTD, and an XML
+    part with a text run no cell could need."""
     xml = part.filename.lower().endswith((".xml", ".rels", ".vml"))
     size = run = 0
+    tail = b""
     with archive.open(part) as stream:
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
             if size > part.file_size or size > budget:
                 raise _unpacks_too_big(limits)
+            if size > _part_limit(part.filename, limits):
+                raise _part_too_big(part.filename, limits)
             if not xml:
                 continue
+            if _DTD.search(tail + chunk):
+                raise _file_error(
+                    "工作簿含有 DTD 声明，不被接受 (the workbook declares a DTD: refused as an entity attack)"
+                )
+            tail = chunk[-16:]
             pieces = chunk.split(b"<")  # runs between tags; the last one goes on in the next chunk
             if len(pieces) == 1:
                 run += len(chunk)

@@ -285,3 +285,35 @@ def test_a_normal_workbook_still_reads(parses: list[object]) -> None:
             filename="o.xlsx",
             columns=columns,
         )
+
+
+def test_a_workbook_declaring_entities_is_refused_before_parsing(
+    client: FlaskClient, session: Session, parses: list[object]
+) -> None:
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "hahahahahahahahahaha">'
+        + b"".join(
+            b'<!ENTITY %s "%s">' % (b"b" * n, b"&" + b"b" * (n - 1) + b";" if n > 1 else b"&a;") * 10
+            for n in range(1, 10)
+        )
+        + b"]>"
+    )
+    data = _replace_part(_workbook(), "xl/sharedStrings.xml", lambda xml: laughs + xml.split(b"?>", 1)[1])
+    _refused_file(_upload(client, session, data))
+    assert parses == []
+
+
+def test_parts_parsed_whole_have_their_own_bounds(parses: list[object]) -> None:
+    columns = [
+        Column("listing_id", ("挂网ID",)),
+        Column("quantity", ("数量",)),
+        Column("distributor_id", ("配送企业ID",)),
+    ]
+    small = SpreadsheetLimits(max_other_part_bytes=64 * 1024, max_shared_strings_bytes=4096)
+    styles = _replace_part(_workbook(), "xl/styles.xml", lambda xml: xml + b" " * 65 * 1024)
+    with pytest.raises(SpreadsheetError, match=re.escape("styles.xml")):
+        read_table(styles, filename="o.xlsx", columns=columns, limits=small)
+    strings = _huge_shared_string("挂网ID".encode() + b" " * 8192)
+    with pytest.raises(SpreadsheetError, match=re.escape("sharedStrings.xml")):
+        read_table(strings, filename="o.xlsx", columns=columns, limits=small)
+    assert parses == []
