@@ -113,6 +113,13 @@ def test_malformed_json_answers_400_before_authentication(
     _no_errors_logged(caplog)
 
 
+def test_a_body_of_too_many_values_answers_400_before_authentication(client: FlaskClient) -> None:
+    body = "[" + ",".join(["0"] * 150_000) + "]"
+    response = client.post("/api/v1/organizations", data=body, headers=JSON)
+    assert response.status_code == 400
+    assert "150" not in response.get_json()["error"]["message"]  # says the limit, echoes nothing
+
+
 def test_ordinary_nesting_still_passes(client: FlaskClient, session: Session) -> None:
     headers = {**bearer(session, make_user(session, make_org(session, OrgKind.BUREAU), Role.ADMIN)), **JSON}
     response = client.post("/api/v1/organizations", data=json.dumps(_org_body()), headers=headers)
