@@ -129,7 +129,7 @@ class Config:
 
     def spreadsheet_limits(self) -> Any:
         """The bounds uploads are read within (VBP_UPLOAD_*)."""
-        from core.spreadsheets import SpreadsheetLimits
+        from core.upload_limits import SpreadsheetLimits
 
         return SpreadsheetLimits(
             max_bytes=self.upload_max_bytes,
