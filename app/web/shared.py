@@ -35,7 +35,7 @@ from core.errors import AuthenticationRequired
 from core.validation import BaseSchema
 from ledger import statements
 from ledger.models import InvoiceLine, Order, OrderStatus
-from ledger.order_views import order_view
+from ledger.order_views import order_view, order_views
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
 
@@ -186,7 +186,9 @@ def orders() -> ResponseReturnValue:
         stmt = stmt.where(Order.status == status)
     else:
         status = ""
-    return render_template("web/orders.html", pager=paged(stmt), status=status, statuses=list(OrderStatus))
+    pager = paged(stmt)
+    pager.items = order_views(request_session(), who, pager.items)  # a manufacturer: its lines' status
+    return render_template("web/orders.html", pager=pager, status=status, statuses=list(OrderStatus))
 
 
 @web.route("/orders/<int:order_id>")

@@ -4,6 +4,7 @@ with counts, amounts and status of those lines only, in the API, the summaries a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,3 +154,18 @@ def test_the_order_page_shows_a_manufacturer_only_its_own_lines(
     assert B_PRICE not in pages["A"]
     assert f">{B_QUANTITY}<" not in pages["A"]
     assert shared.b_product_name.split()[1] not in pages["A"]
+
+
+def test_the_order_list_page_shows_a_manufacturer_the_status_of_its_own_lines(
+    app: Flask, session: Session, shared: Shared
+) -> None:
+    rows = {}
+    for name, actor in (("A", shared.maker_a), ("hospital", shared.market.hospital_actor)):
+        client = app.test_client()
+        assert web_login(client, session.get_one(User, actor.user_id).username).status_code == 302
+        page = client.get("/orders").get_data(as_text=True)
+        row = re.search(rf">#{shared.order.id}</a>.*?</tr>", page, re.DOTALL)
+        assert row is not None
+        rows[name] = row.group()
+    assert "status-partially_shipped" in rows["hospital"]
+    assert "status-accepted" in rows["A"]
