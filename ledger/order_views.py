@@ -13,12 +13,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor, OrgKind
-from ledger.models import Order, OrderLine, OrderStatus, Urgency
+from ledger.models import Order, OrderLine, OrderLineStatus, OrderStatus, Urgency
 from ledger.services.ordering import order_lines_visible_to, status_from_lines
 
 
@@ -125,3 +126,33 @@ def order_summary(session: Session, actor: Actor, order: Order) -> dict[str, obj
         "line_count": int(count),
         "amount_fen": int(amount),
     }
+
+
+def where_status(stmt: Select[Any], actor: Actor, status: OrderStatus) -> Select[Any]:
+    """Orders whose status, as the actor sees it, is `status`: for a manufacturer the status of its
+    own lines (the same rule as _status_of_lines, in SQL), so a filter reveals no other line."""
+    if sees_whole_order(actor):
+        return stmt.where(Order.status == status)
+    line = OrderLine
+    mine = (line.order_id == Order.id, line.manufacturer_id == actor.org_id)
+
+    def any_line(*statuses: OrderLineStatus, negate: bool = False) -> ColumnElement[bool]:
+        chosen = line.status.in_(statuses)
+        return exists(select(line.id).where(*mine, not_(chosen) if negate else chosen))
+
+    active = any_line(OrderLineStatus.CANCELLED, negate=True)
+    moved = any_line(OrderLineStatus.PARTIALLY_SHIPPED, OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED)
+    not_done = any_line(
+        OrderLineStatus.CANCELLED, OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED, negate=True
+    )
+    not_completed = any_line(OrderLineStatus.CANCELLED, OrderLineStatus.COMPLETED, negate=True)
+    rule: ColumnElement[bool] = {
+        OrderStatus.CANCELLED: not_(active),
+        OrderStatus.COMPLETED: and_(active, not_(not_completed)),
+        OrderStatus.SHIPPED: and_(active, not_(not_done), not_completed),
+        OrderStatus.PARTIALLY_SHIPPED: and_(moved, not_done),
+        OrderStatus.ACCEPTED: and_(
+            active, not_(moved), Order.status.not_in((OrderStatus.SUBMITTED, OrderStatus.REFUSED))
+        ),
+    }.get(status, and_(active, not_(moved), Order.status == status))
+    return stmt.where(rule)

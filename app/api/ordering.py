@@ -22,7 +22,7 @@ from core.errors import ValidationFailed
 from core.spreadsheets import Column
 from ledger import queries
 from ledger.models import DistributionAuthorization, Listing, OffPlatformPurchase, Order, ReferencePrice
-from ledger.order_views import order_summary, order_view, order_views
+from ledger.order_views import order_summary, order_view, order_views, where_status
 from ledger.schemas import (
     AuthorizationCreateSchema,
     AuthorizationSchema,
@@ -273,7 +273,7 @@ def list_orders(query: dict[str, Any], pagination_parameters: PaginationParamete
     actor, session = current_actor(), request_session()
     stmt = ordering.orders_visible_to(actor).order_by(Order.id.desc())
     if "status" in query:
-        stmt = stmt.where(Order.status == query["status"])
+        stmt = where_status(stmt, actor, query["status"])
     return order_views(session, actor, paginate(session, stmt, pagination_parameters))
 
 

@@ -35,7 +35,7 @@ from core.errors import AuthenticationRequired
 from core.validation import BaseSchema
 from ledger import statements
 from ledger.models import InvoiceLine, Order, OrderStatus
-from ledger.order_views import order_view, order_views
+from ledger.order_views import order_view, order_views, where_status
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
 
@@ -183,7 +183,7 @@ def orders() -> ResponseReturnValue:
     stmt = ordering.orders_visible_to(who).order_by(Order.id.desc())
     status = request.args.get("status", "")
     if status in {s.value for s in OrderStatus}:
-        stmt = stmt.where(Order.status == status)
+        stmt = where_status(stmt, who, OrderStatus(status))
     else:
         status = ""
     pager = paged(stmt)

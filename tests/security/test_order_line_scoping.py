@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor, Role
 from core.organizations import User
-from ledger.models import Order
+from ledger.models import Order, OrderStatus
 from ledger.services import listings, ordering
 from tests.factories import actor_of, bearer, make_user
 from tests.ordering import EXPIRY, NOW, Market, make_market
@@ -169,3 +169,14 @@ def test_the_order_list_page_shows_a_manufacturer_the_status_of_its_own_lines(
         rows[name] = row.group()
     assert "status-partially_shipped" in rows["hospital"]
     assert "status-accepted" in rows["A"]
+
+
+@pytest.mark.parametrize("status", [s.value for s in OrderStatus])
+def test_filtering_orders_by_status_uses_the_status_a_manufacturer_sees(
+    client: FlaskClient, session: Session, shared: Shared, status: str
+) -> None:
+    for actor in (shared.maker_a, shared.maker_b, shared.market.hospital_actor):
+        seen = _api(client, session, actor, f"/api/v1/orders/{shared.order.id}").get_json()["status"]
+        listed = _api(client, session, actor, f"/api/v1/orders?status={status}").get_json()
+        assert (shared.order.id in [o["id"] for o in listed]) is (seen == status), (actor, status, seen)
+        assert all(o["status"] == status for o in listed)
