@@ -42,7 +42,7 @@ def create_app(config: Config | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO if not config.testing else logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from app import auth, cli, db, errors
+    from app import auth, cli, db, errors, input_guard
     from app.api import init_api
     from app.web import init_web
     from core import clock
@@ -51,6 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     db.init_app(app, config.database_url or "")
     errors.register_error_handlers(app)
+    input_guard.init_app(app)  # before authentication: a malformed request is refused as such
     auth.init_app(app)
     init_api(app, config)
     init_web(app)

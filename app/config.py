@@ -90,6 +90,12 @@ class Config:
     #: The province's time zone (IANA name): business dates (due dates, months, deadlines, today)
     #: are dates there, not in UTC (core/clock.py).
     timezone: str = "Asia/Shanghai"
+    #: Spreadsheet uploads (core/spreadsheets.py SpreadsheetLimits): largest file, largest unpacked
+    #: workbook, largest compression ratio of a part, longest cell (Excel's own limit).
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_unpacked_bytes: int = 256 * 1024 * 1024
+    upload_max_compression_ratio: int = 100
+    upload_max_cell_chars: int = 32_767
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -129,6 +135,14 @@ class Config:
             deem_confirmed=env.get("VBP_DEEM_CONFIRMED", "false").strip().lower()
             in ("1", "true", "yes", "on"),
             timezone=env.get("VBP_TIMEZONE") or "Asia/Shanghai",
+            upload_max_bytes=int(env.get("VBP_UPLOAD_MAX_BYTES", str(cls.upload_max_bytes))),
+            upload_max_unpacked_bytes=int(
+                env.get("VBP_UPLOAD_MAX_UNPACKED_BYTES", str(cls.upload_max_unpacked_bytes))
+            ),
+            upload_max_compression_ratio=int(
+                env.get("VBP_UPLOAD_MAX_COMPRESSION_RATIO", str(cls.upload_max_compression_ratio))
+            ),
+            upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
         )
 
     def payment_terms(self) -> Any:
@@ -146,6 +160,17 @@ class Config:
             day_kind=DayKind(self.payment_day_kind),
             holidays=frozenset(holidays),
             extra_working_days=frozenset(working),
+        )
+
+    def spreadsheet_limits(self) -> Any:
+        """The bounds uploads are read within (VBP_UPLOAD_*)."""
+        from core.upload_limits import SpreadsheetLimits
+
+        return SpreadsheetLimits(
+            max_bytes=self.upload_max_bytes,
+            max_unpacked_bytes=self.upload_max_unpacked_bytes,
+            max_compression_ratio=self.upload_max_compression_ratio,
+            max_cell_chars=self.upload_max_cell_chars,
         )
 
     def reconcile_options(self) -> Any:
@@ -216,6 +241,10 @@ class Config:
             raise ConfigError(
                 f"VBP_TIMEZONE must be an IANA time zone such as Asia/Shanghai, not {self.timezone!r}"
             ) from exc
+        try:
+            self.spreadsheet_limits()
+        except ValueError as exc:
+            raise ConfigError("VBP_UPLOAD_* limits must be positive numbers") from exc
         return self
 
     def _check_public_url(self) -> None:

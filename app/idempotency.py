@@ -5,23 +5,27 @@ its stored answer commit together or not at all. Two concurrent requests with th
 second one's INSERT waits on the unique index (PostgreSQL) or the write lock (SQLite) until the
 first commits, then fails (the unit of work answers a conflict on the key's table), and the
 stored answer is replayed; nothing is created twice.
+
+The store keeps keyed digests and an encrypted answer only (core/idempotency.py): a stored
+answer may be a sealed bid's receipt.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
-import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, request
+from flask import Response, current_app, request
 from sqlalchemy import select
 
 from app.auth import current_actor
 from app.db import get_db, request_session, unit_of_work
 from core import clock
 from core.errors import Conflict, ValidationFailed
-from core.idempotency import IdempotencyRecord
+from core.idempotency import IdempotencyRecord, ReplayKeys, ReplayUnreadable
 from core.integrity import ConstraintViolated
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,21 +33,36 @@ HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
-def _request_hash() -> str:
-    digest = hashlib.sha256()
-    digest.update(request.method.encode() + b" " + request.path.encode() + b"\n")
-    digest.update(request.get_data(cache=True))
-    return digest.hexdigest()
+def replay_keys() -> ReplayKeys:
+    """The app's idempotency keys, derived from SECRET_KEY and the bid-sealing key (never stored)."""
+    keys = current_app.extensions.get("vbp.replay_keys")
+    if keys is None:
+        config = current_app.config["VBP"]
+        keys = ReplayKeys(config.secret_key.encode(), base64.urlsafe_b64decode(config.bid_sealing_key))
+        current_app.extensions["vbp.replay_keys"] = keys
+    return keys
+
+
+def _bound_to(record: IdempotencyRecord) -> str:
+    return f"{record.user_id}\n{record.key}\n{record.method}\n{record.path}"
 
 
 def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
-    if record.request_hash != request_hash:
+    if not hmac.compare_digest(record.request_hash, request_hash):
         raise Conflict(
             "同一幂等键用于了不同的请求 (Idempotency-Key reused for a different request)",
             code="idempotency_key_reused",
             fields={HEADER: ["已用于另一请求 (used for another request)"]},
         )
-    response = Response(record.response_body, status=record.status_code, mimetype="application/json")
+    try:
+        body = replay_keys().open_answer(record.response_body, bound_to=_bound_to(record))
+    except ReplayUnreadable as exc:
+        raise Conflict(
+            "无法重放该幂等键的应答，请使用新的幂等键 (the stored answer cannot be replayed; use a new key)",
+            code="idempotency_record_unreadable",
+            fields={HEADER: ["请使用新的幂等键 (use a new key)"]},
+        ) from exc
+    response = Response(body, status=record.status_code, mimetype="application/json")
     response.headers[REPLAY_HEADER] = "true"
     return response
 
@@ -61,11 +80,13 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
                 return view(*args, **kwargs)
             if len(key) > 100:
                 raise ValidationFailed(fields={HEADER: ["最长100个字符 (at most 100 characters)"]})
-            actor, request_hash = current_actor(), _request_hash()
+            actor, keys = current_actor(), replay_keys()
+            request_hash = keys.fingerprint(request.method, request.path, request.get_data(cache=True))
+            stored_key = keys.key_digest(actor.user_id or 0, key)
             session = request_session()
             stored = session.scalars(
                 select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == actor.user_id, IdempotencyRecord.key == key
+                    IdempotencyRecord.user_id == actor.user_id, IdempotencyRecord.key == stored_key
                 )
             ).first()
             if stored is not None:
@@ -74,7 +95,7 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
                 with unit_of_work(session):
                     record = IdempotencyRecord(
                         user_id=actor.user_id,
-                        key=key,
+                        key=stored_key,
                         method=request.method,
                         path=request.path[:300],
                         request_hash=request_hash,
@@ -89,7 +110,9 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
                         # Failed writes are not remembered: the caller may fix the request and retry.
                         raise _Failed(response)
                     record.status_code = response.status_code
-                    record.response_body = response.get_data(as_text=True)
+                    record.response_body = keys.seal_answer(
+                        response.get_data(as_text=True), bound_to=_bound_to(record)
+                    )
             except _Failed as failed:
                 return failed.response
             except ConstraintViolated as conflict:
@@ -98,7 +121,8 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
                 with get_db().sessionmaker() as fresh:
                     twin = fresh.scalars(
                         select(IdempotencyRecord).where(
-                            IdempotencyRecord.user_id == actor.user_id, IdempotencyRecord.key == key
+                            IdempotencyRecord.user_id == actor.user_id,
+                            IdempotencyRecord.key == stored_key,
                         )
                     ).one()
                     return _replay(twin, request_hash)

@@ -153,12 +153,15 @@ def submit_bid(
     unit_e4 = unit_price_e4_from_pack(pack_price_fen, product.units_per_pack)
     comparable, _ = comparable_of(rules.RuleSet.from_dict(batch.rules), item, product, unit_e4)
     if comparable > item.ceiling_e4:
+        # The answer names the public ceiling only, never a figure computed from the bid's price.
+        ceiling = e4_to_str(item.ceiling_e4)
         raise RuleViolation(
             "申报价高于最高有效申报价 (bid above the maximum valid bid price)",
             code="above_ceiling",
             fields={
                 "pack_price": [
-                    f"单位可比价 {e4_to_str(comparable)} 高于最高有效申报价 {e4_to_str(item.ceiling_e4)}"
+                    f"单位可比价高于最高有效申报价 {ceiling} "
+                    f"(comparable unit price above the ceiling {ceiling})"
                 ]
             },
         )

@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
-from core.money import E4, quantize
+from core.money import E4, MoneyError, parse_decimal, quantize
 
 # --- rule sets -----------------------------------------------------------------------------------
 
@@ -173,8 +173,11 @@ class RuleSet:
 def _positive_decimal(value: Any, name: object) -> Decimal:
     if isinstance(value, float | bool):
         raise TypeError(f"{name}: give a decimal string, not a float")
-    number = Decimal(str(value))
-    if not number.is_finite() or number <= 0:
+    try:  # plain notation, bounded digits: "1e999999999" would overflow at the opening
+        number = parse_decimal(value, places=6, integer_digits=6)
+    except MoneyError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+    if number <= 0:
         raise ValueError(f"{name} must be a positive number")
     return number
 

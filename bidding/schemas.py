@@ -9,7 +9,10 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from bidding.models import BatchStatus, BidStatus, Category, DosageFormGroup, RatioKind, Scope
 from core.validation import BaseSchema, Ratio, UnitPrice, Yuan
 
-_decimal_text = validate.Regexp(r"^\d+(\.\d+)?$", error="须为十进制数字 (decimal number, e.g. 20 or 0.25)")
+#: Strengths and volumes: plain ASCII decimals of bounded length ("\d" would admit "１０").
+_decimal_text = validate.Regexp(
+    r"\A[0-9]{1,9}(\.[0-9]{1,6})?\Z", error="须为十进制数字 (decimal number, e.g. 20 or 0.25)"
+)
 _name = validate.Length(min=1, max=200)
 
 

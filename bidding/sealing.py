@@ -8,6 +8,9 @@ editing a ciphertext makes decryption fail, which the opening reports as tamperi
 The receipt digest is SHA-256 over the bid's content and a random salt that is itself sealed.
 Without the salt, the small space of plausible prices could be searched from the digest alone;
 the bidder gets the salt in its receipt and can check the opened bid against it.
+
+The plaintext is padded to a fixed length before encryption: AES-GCM keeps the plaintext's length,
+so unpadded, a 96-byte ciphertext would tell 12.34 from a 95-byte 6.83.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from core.errors import DomainError
 
 NONCE_BYTES = 12
+#: Every sealed plaintext is padded to this many bytes: the longest price (a 64-bit fen amount)
+#: and the salt fit with room to spare, so every ciphertext has one length.
+PADDED_BYTES = 128
 
 
 class SealBroken(DomainError):
@@ -108,7 +114,7 @@ class BidSealer:
         """Encrypt the price with a fresh salt; return the blob and the receipt digest."""
         salt = secrets.token_hex(16)
         nonce = os.urandom(NONCE_BYTES)
-        plaintext = json.dumps({"pack_price_fen": content.pack_price_fen, "salt": salt}).encode()
+        plaintext = _padded(json.dumps({"pack_price_fen": content.pack_price_fen, "salt": salt}).encode())
         blob = nonce + AESGCM(self._keys[self.current_key_id]).encrypt(
             nonce, plaintext, content.associated_data()
         )
@@ -125,5 +131,11 @@ class BidSealer:
             )
         except (InvalidTag, ValueError) as exc:
             raise SealBroken() from exc
-        data = json.loads(plaintext)
+        data = json.loads(plaintext)  # JSON ignores the trailing padding (spaces); older bids had none
         return Opened(pack_price_fen=int(data["pack_price_fen"]), salt=str(data["salt"]))
+
+
+def _padded(plaintext: bytes) -> bytes:
+    if len(plaintext) > PADDED_BYTES:
+        raise ValueError("sealed bid content longer than the padded length")
+    return plaintext.ljust(PADDED_BYTES, b" ")

@@ -15,7 +15,8 @@ A line amount is rounded once; totals are sums of rounded lines and are never re
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 #: 1 fen = 0.01 yuan.
 FEN = Decimal("0.01")
@@ -27,6 +28,8 @@ E4_PER_YUAN = 10_000
 __all__ = [
     "E4",
     "FEN",
+    "MAX_AMOUNT_FEN",
+    "MAX_INTEGER_DIGITS",
     "MoneyError",
     "e4_to_decimal",
     "e4_to_str",
@@ -50,24 +53,69 @@ def quantize(value: Decimal, exp: Decimal) -> Decimal:
     return value.quantize(exp, rounding=ROUND_HALF_UP)
 
 
-def parse_decimal(value: str | int | Decimal, *, places: int, field: str = "value") -> Decimal:
-    """Parse an exact decimal with at most `places` decimals; refuse floats and silent rounding.
+#: Plain decimal notation: an optional minus, ASCII digits, an optional fraction. No exponent
+#: ("1e999999999" overflows, "1e300000" costs seconds of CPU), no "+", no spaces, underscores,
+#: separators or full-width digits ("１２.５", "1_000" and " 12" are what Decimal() would accept).
+_PLAIN = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+#: Integer digits of a money amount: below one trillion yuan, so fen stay far inside 64 bits
+#: even summed over a province's year.
+MAX_INTEGER_DIGITS = 12
+#: The largest amount anything may come to (a line: quantity × pack price), in fen: what the
+#: parser would accept as an amount, so sums of amounts stay far inside 64 bits too.
+MAX_AMOUNT_FEN = 10 ** (MAX_INTEGER_DIGITS + 2)
+#: Longest fraction accepted, trailing zeros included ("14.5000" is 14.50).
+MAX_FRACTION_DIGITS = 10
+
+
+def parse_decimal(
+    value: str | int | Decimal, *, places: int, integer_digits: int = MAX_INTEGER_DIGITS
+) -> Decimal:
+    """Parse an exact decimal in plain notation, at most `integer_digits` before the point and
+    `places` (significant) after it; refuse floats, exponents and silent rounding.
 
     Input with more decimals than allowed is an error, not a rounding: a bid of 14.565 yuan per
-    pack is not a valid pack price and the bidder must say which fen they mean.
+    pack is not a valid pack price and the bidder must say which fen they mean. Messages never
+    repeat the value (it may be long, or a sealed price).
     """
     if isinstance(value, float | bool):
-        raise MoneyError(f"{field}: floats are not accepted for money; send a decimal string")
-    try:
-        d = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except InvalidOperation as exc:
-        raise MoneyError(f"{field}: not a decimal number: {value!r}") from exc
-    if not d.is_finite():
-        raise MoneyError(f"{field}: not a finite number")
-    exponent = d.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places and d != d.quantize(Decimal(1).scaleb(-places)):
-        raise MoneyError(f"{field}: at most {places} decimal places allowed")
-    return d
+        raise MoneyError(
+            "不接受浮点数，请用十进制字符串 (floats are not accepted for money; send a decimal string)"
+        )
+    limit = 10**integer_digits
+    too_big = MoneyError(
+        f"整数部分最多{integer_digits}位 (at most {integer_digits} digits before the decimal point)"
+    )
+    if isinstance(value, int):
+        if abs(value) >= limit:
+            raise too_big
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise MoneyError("须为有限的数 (not a finite number)")
+        if value and value.adjusted() >= integer_digits:
+            raise too_big
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise _too_many_places(places)
+        return value
+    if not isinstance(value, str):
+        raise MoneyError("须为十进制字符串 (not a decimal string)")
+    match = _PLAIN.fullmatch(value) if len(value) <= integer_digits + MAX_FRACTION_DIGITS + 2 else None
+    if match is None:
+        raise MoneyError(
+            "须为普通十进制写法，如 1234.56：不接受科学计数法、全角数字、正号、空格或分隔符 "
+            "(plain decimal notation such as 1234.56: "
+            "no exponent, full-width digits, '+', spaces or separators)"
+        )
+    _, whole, fraction = match.groups()
+    if len(whole.lstrip("0")) > integer_digits:
+        raise too_big
+    if fraction and (len(fraction.rstrip("0")) > places or len(fraction) > MAX_FRACTION_DIGITS):
+        raise _too_many_places(places)
+    return Decimal(value)
+
+
+def _too_many_places(places: int) -> MoneyError:
+    return MoneyError(f"最多{places}位小数 (at most {places} decimal places allowed)")
 
 
 def to_fen(yuan: Decimal) -> int:

@@ -15,6 +15,10 @@ Reading: `read_table` turns an uploaded .xlsx or .csv into rows of `str | None` 
 - Formula cells are refused (the platform stores values, not formulas), so are cells holding Excel
   error values (#N/A...), and, unless `reject_formulas=False`, text starting with "=" (CSV formula
   injection). Text starting with + - @ is allowed, so "-5" reaches the validator as "-5".
+- Amplification is bounded before openpyxl sees the file (`core/upload_limits.py`): the parts' declared
+  and actual unpacked sizes, each part's compression ratio, and the longest text run of every XML
+  part (no cell or shared string can be larger than Excel's 32,767 characters allow); cells longer
+  than `max_cell_chars` are refused. Messages quote at most a short prefix of what was sent.
 - File-level problems (type, size, encoding, header) raise `SpreadsheetError` at once; cell
   problems are collected for the whole sheet (up to `SpreadsheetLimits.max_errors`) and raised
   together. Every message is Chinese first with English in parentheses.
@@ -39,7 +43,6 @@ import csv
 import io
 import unicodedata
 import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -58,9 +61,20 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from core import clock
+from core.upload_limits import (
+    DEFAULT_LIMITS,
+    EXCERPT_CHARS,
+    MSG_DAMAGED,
+    SpreadsheetLimits,
+    UploadRefused,
+    check_parts,
+    excerpt,
+    size_text,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "EXCERPT_CHARS",
     "Column",
     "Row",
     "RowError",
@@ -70,6 +84,7 @@ __all__ = [
     "SpreadsheetLimits",
     "Table",
     "collect_row_errors",
+    "excerpt",
     "neutralize",
     "read_table",
     "template_xlsx",
@@ -80,7 +95,6 @@ __all__ = [
 T = TypeVar("T")
 V = TypeVar("V")
 
-MiB = 1024 * 1024
 #: Characters that make Excel/LibreOffice treat a cell as a formula (OWASP "CSV Injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Excel holds 15 significant decimal digits; more cannot be stored in a number cell exactly.
@@ -118,25 +132,6 @@ class Column:
     def display_en(self) -> str:
         """The first ASCII header, else the key: the English name used in messages."""
         return next((h for h in self.headers if h.isascii()), self.key)
-
-
-@dataclass(frozen=True)
-class SpreadsheetLimits:
-    """Upper bounds checked while reading, so one upload cannot exhaust the server."""
-
-    max_bytes: int = 10 * MiB
-    max_rows: int = 200_000
-    #: Sum of the uncompressed sizes of an xlsx's parts (zip-bomb guard; sheet XML is streamed).
-    max_unpacked_bytes: int = 512 * MiB
-    #: Cell errors listed before reading stops; the rest of the file is not reported.
-    max_errors: int = 1000
-
-    def __post_init__(self) -> None:
-        if min(self.max_bytes, self.max_rows, self.max_unpacked_bytes, self.max_errors) < 1:
-            raise ValueError("spreadsheet limits must be positive")
-
-
-DEFAULT_LIMITS = SpreadsheetLimits()
 
 
 @dataclass(frozen=True)
@@ -226,7 +221,7 @@ _MSG_INJECTION = (
     "内容以“=”开头，可能是公式注入，不被接受 "
     "(values starting with '=' are refused as possible formula injection)"
 )
-_MSG_DAMAGED = "无法读取 xlsx 工作簿，文件可能已损坏 (cannot read the xlsx workbook; the file may be damaged)"
+_MSG_DAMAGED = MSG_DAMAGED
 
 
 def _too_many_errors(n: int) -> RowError:
@@ -237,15 +232,6 @@ def _too_many_errors(n: int) -> RowError:
 def _file_error(message: str, *, row: int | None = None) -> SpreadsheetError:
     """A SpreadsheetError with a single file-level error."""
     return SpreadsheetError([RowError(row, None, message)])
-
-
-def _size_text(n: int) -> str:
-    """Bytes as a short human size (10 MiB, 512 KiB, 100 bytes)."""
-    if n % MiB == 0:
-        return f"{n // MiB} MiB"
-    if n % 1024 == 0:
-        return f"{n // 1024} KiB"
-    return f"{n} bytes"
 
 
 def read_table(
@@ -260,14 +246,14 @@ def read_table(
     lookup = _header_lookup(columns)
     if len(data) > limits.max_bytes:
         raise _file_error(
-            f"文件大小超过上限 {_size_text(limits.max_bytes)} "
-            f"(the file is larger than the {_size_text(limits.max_bytes)} limit)"
+            f"文件大小超过上限 {size_text(limits.max_bytes)} "
+            f"(the file is larger than the {size_text(limits.max_bytes)} limit)"
         )
     kind = _file_kind(filename)
     if not data:
         raise _file_error("文件为空 (the file is empty)")
     if kind == "csv":
-        return _build_table(_csv_rows(data), columns, lookup, limits, reject_formulas)
+        return _build_table(_csv_rows(data, limits), columns, lookup, limits, reject_formulas)
     if data.startswith(_OLE_MAGIC):
         raise _file_error(
             "文件是旧版 .xls 或已加密的工作簿，请另存为未加密的 .xlsx 后上传 "
@@ -275,7 +261,10 @@ def read_table(
         )
     if not data.startswith(_ZIP_MAGIC):
         raise _file_error("文件内容不是 xlsx 工作簿 (the file content is not an xlsx workbook)")
-    _check_unpacked_size(data, limits)
+    try:
+        check_parts(data, limits)
+    except UploadRefused as exc:
+        raise _file_error(str(exc)) from exc
     with warnings.catch_warnings():
         # openpyxl warns about features it drops (data validation, styles); none matter here.
         # (catch_warnings is process-wide: a concurrent thread may at worst also ignore them.)
@@ -290,7 +279,7 @@ def read_table(
             if not workbook.worksheets:
                 raise _file_error("工作簿中没有工作表 (the workbook has no worksheet)")
             sheet = workbook.worksheets[0]
-            return _build_table(_xlsx_rows(sheet), columns, lookup, limits, reject_formulas)
+            return _build_table(_xlsx_rows(sheet, limits), columns, lookup, limits, reject_formulas)
         finally:
             workbook.close()
 
@@ -308,24 +297,11 @@ def _file_kind(filename: str) -> str:
             "不支持旧版 Excel 97-2003 (.xls) 文件，请在 Excel 中另存为 .xlsx 后上传 "
             "(legacy .xls files are not supported; save the file as .xlsx and upload it again)"
         )
+    shown = excerpt(base)
     raise _file_error(
-        f"不支持的文件类型“{base}”，请上传 .xlsx 或 .csv 文件 "
-        f"(unsupported file type '{base}'; upload an .xlsx or .csv file)"
+        f"不支持的文件类型“{shown}”，请上传 .xlsx 或 .csv 文件 "
+        f"(unsupported file type '{shown}'; upload an .xlsx or .csv file)"
     )
-
-
-def _check_unpacked_size(data: bytes, limits: SpreadsheetLimits) -> None:
-    """Refuse a zip whose parts would unpack beyond the limit (zip bomb), before openpyxl opens it."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _file_error(_MSG_DAMAGED) from exc
-    if unpacked > limits.max_unpacked_bytes:
-        size = _size_text(limits.max_unpacked_bytes)
-        raise _file_error(
-            f"工作簿解压后超过 {size}，请拆分后上传 (the workbook unpacks to more than {size}; split it)"
-        )
 
 
 def _normalize_header(text: str) -> str:
@@ -349,7 +325,17 @@ def _header_lookup(columns: Sequence[Column]) -> dict[str, Column]:
     return lookup
 
 
-def _xlsx_rows(sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[_Cell]]]:
+def _too_long(text: str, limits: SpreadsheetLimits) -> _Cell:
+    """A cell's text, or a problem quoting its beginning when it is longer than a cell may be."""
+    if len(text) <= limits.max_cell_chars:
+        return text
+    chars = limits.max_cell_chars
+    return _Problem(
+        f"内容超过 {chars} 个字符 (the cell is longer than {chars} characters)：“{excerpt(text)}”"
+    )
+
+
+def _xlsx_rows(sheet: ReadOnlyWorksheet, limits: SpreadsheetLimits) -> Iterator[tuple[int, list[_Cell]]]:
     """Stream (row number, cells) from a read-only worksheet; missing rows come as empty rows."""
     sheet.reset_dimensions()  # a wrong <dimension> tag must not cut the sheet short: read every row
     rows = iter(sheet.iter_rows(min_row=1))
@@ -362,7 +348,8 @@ def _xlsx_rows(sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[_Cell]]]:
         except Exception as exc:
             raise _file_error(_MSG_DAMAGED) from exc
         number += 1
-        yield number, [_xlsx_cell(cell.value, cell.data_type) for cell in cells]
+        values = [_xlsx_cell(cell.value, cell.data_type) for cell in cells]
+        yield number, [_too_long(v, limits) if isinstance(v, str) else v for v in values]
 
 
 def _xlsx_cell(value: object, data_type: str) -> _Cell:
@@ -372,7 +359,8 @@ def _xlsx_cell(value: object, data_type: str) -> _Cell:
     if data_type == "f":
         return _Problem(_MSG_FORMULA_CELL)
     if data_type == "e":
-        return _Problem(f"单元格是错误值“{value}”(the cell holds an error value '{value}')")
+        shown = excerpt(str(value))
+        return _Problem(f"单元格是错误值“{shown}”(the cell holds an error value '{shown}')")
     if isinstance(value, str):
         return value.strip() or None
     return _scalar_text(value)
@@ -408,7 +396,7 @@ def _float_text(value: float) -> str:
     return format(Decimal(format(value, f".{EXCEL_DIGITS}g")).normalize(), "f")
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
+def _csv_rows(data: bytes, limits: SpreadsheetLimits) -> Iterator[tuple[int, list[_Cell]]]:
     """Decode, sniff the delimiter and stream (record number, stripped cells) from a CSV."""
     if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
         raise _file_error(
@@ -427,7 +415,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[_Cell]]]:
         except csv.Error as exc:
             raise _file_error(f"CSV 格式错误：{exc} (malformed CSV)", row=number + 1) from exc
         number += 1
-        yield number, [cell.strip() or None for cell in record]
+        yield number, [_too_long(cell, limits) if (cell := raw.strip()) else None for raw in record]
 
 
 def _decode_csv(data: bytes) -> str:
@@ -528,19 +516,20 @@ def _map_header(
             errors.append(RowError(number, None, cell.message))
             continue
         column = lookup.get(_normalize_header(cell))
+        shown = excerpt(cell)
         if column is None:
             message = (
-                f"无法识别的列“{cell}”，可用的列：{zh_names} "
-                f"(unknown column '{cell}'; accepted columns: {en_names})"
+                f"无法识别的列“{shown}”，可用的列：{zh_names} "
+                f"(unknown column '{shown}'; accepted columns: {en_names})"
             )
             errors.append(RowError(number, None, message))
         elif column.key in seen:
-            first = seen[column.key]
+            first = excerpt(seen[column.key])
             message = (
-                f"列“{cell}”重复出现 (duplicate column '{cell}')"
-                if _normalize_header(first) == _normalize_header(cell)
-                else f"列“{first}”和“{cell}”是同一列，只能保留一个 "
-                f"(columns '{first}' and '{cell}' are the same field '{column.key}'; keep only one)"
+                f"列“{shown}”重复出现 (duplicate column '{shown}')"
+                if _normalize_header(seen[column.key]) == _normalize_header(cell)
+                else f"列“{first}”和“{shown}”是同一列，只能保留一个 "
+                f"(columns '{first}' and '{shown}' are the same field '{column.key}'; keep only one)"
             )
             errors.append(RowError(number, column.key, message))
         else:

@@ -15,7 +15,16 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
-from core.money import E4_PER_YUAN, FEN_PER_YUAN, MoneyError, e4_to_str, fen_to_str, parse_decimal
+from core.money import (
+    E4_PER_YUAN,
+    FEN_PER_YUAN,
+    MAX_INTEGER_DIGITS,
+    MoneyError,
+    e4_to_str,
+    fen_to_str,
+    parse_decimal,
+)
+from core.text import path_segment, text_problem
 
 _ZH = {
     "required": "必填字段 (Missing data for required field.)",
@@ -41,21 +50,16 @@ _localize(fields.Nested, type="须为对象 (Invalid input type.)")
 _localize(fields.Enum, unknown="取值无效，可选：{choices} (Must be one of: {choices}.)")
 
 
-#: C0 control characters other than tab, newline and carriage return: never valid in text, and
-#: NUL cannot even be stored by PostgreSQL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 #: Every integer column is at most 64-bit; a bigger number is no id, quantity or amount.
 _INT_LIMIT = 2**63 - 1
+#: Field metadata: tabs and line breaks allowed (free-text notes); a secret (never displayed).
+MULTILINE = {"multiline": True}
+SECRET = {"secret": True}
 
 
-def _control_characters(value: Any, path: str, errors: dict[str, list[str]]) -> None:
-    """Refuse control characters in text and integers beyond 64 bits, naming the field."""
-    if isinstance(value, str):
-        if _CONTROL.search(value):
-            errors[path or "_schema"] = ["不能包含控制字符 (control characters are not allowed)"]
-    elif isinstance(value, int) and not isinstance(value, bool):
+def _numbers_and_dates(value: Any, path: str, errors: dict[str, list[str]]) -> None:
+    """Refuse integers beyond 64 bits and dates no deadline can be computed from, naming the field."""
+    if isinstance(value, int) and not isinstance(value, bool):
         if abs(value) > _INT_LIMIT:
             errors[path or "_schema"] = ["数值超出范围 (number out of range)"]
     elif isinstance(value, date) and not 1900 <= value.year <= 2200:
@@ -63,14 +67,89 @@ def _control_characters(value: Any, path: str, errors: dict[str, list[str]]) -> 
         errors[path or "_schema"] = ["日期须在1900年至2200年之间 (date between 1900 and 2200)"]
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            _control_characters(item, f"{path}.{key}" if path else str(key), errors)
+            _numbers_and_dates(item, _join(path, key), errors)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            _control_characters(item, f"{path}.{i}" if path else str(i), errors)
+            _numbers_and_dates(item, _join(path, i), errors)
+
+
+def _join(path: str, key: object) -> str:
+    segment = path_segment(key)
+    return f"{path}.{segment}" if path else segment
+
+
+def _plain_input(
+    value: Any, path: str, errors: dict[str, list[str]], *, multiline: bool, secret: bool
+) -> None:
+    """Text (core/text.py), huge integers, and the keys and items of dicts and lists of them."""
+    if isinstance(value, str):
+        problem = text_problem(value, multiline=multiline, secret=secret)
+        if problem:
+            errors[path or "_schema"] = [problem]
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            name = _join(path, key)
+            if isinstance(key, str) and (problem := text_problem(key)):
+                errors[name] = [problem]
+            else:
+                _plain_input(item, name, errors, multiline=multiline, secret=secret)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _plain_input(item, _join(path, i), errors, multiline=multiline, secret=secret)
+    else:
+        _numbers_and_dates(value, path, errors)
+
+
+#: Integers that arrive as text (query strings, spreadsheet cells): ASCII digits only, at most 19
+#: (int() would also take "１２", "١٢", "1_000" and " 12").
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_NOT_ASCII_INTEGER = "须为整数，仅限半角数字 (an integer in ASCII digits)"
+
+
+def _text_integer(field: fields.Field, value: Any) -> bool:
+    """An integer field given text that is not plain ASCII digits."""
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Integer):
+        values = value if isinstance(value, list) else []
+    else:
+        values = [value] if isinstance(field, fields.Integer) else []
+    return any(isinstance(v, str) and not _ASCII_INTEGER.fullmatch(v) for v in values)
+
+
+def _schema_input(schema: Schema, data: Any, path: str, errors: dict[str, list[str]]) -> None:
+    """Walk input as the schema reads it: every text value by its field's rule (core/text.py;
+    notes may break lines, passwords are secrets), nested schemas by theirs, keys and undeclared
+    fields by the strictest rule."""
+    if not isinstance(data, Mapping):
+        _plain_input(data, path, errors, multiline=False, secret=False)
+        return
+    declared = {field.data_key or name: field for name, field in schema.load_fields.items()}
+    for key, value in data.items():
+        name, field = _join(path, key), declared.get(key)
+        if isinstance(key, str) and (problem := text_problem(key)):
+            errors[name] = [problem]
+        elif isinstance(field, fields.Nested) and isinstance(field.schema, Schema):
+            _nested_input(field.schema, value, name, errors)
+        elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+            _nested_input(field.inner.schema, value, name, errors)
+        elif field is not None and _text_integer(field, value):
+            errors[name] = [_NOT_ASCII_INTEGER]
+        else:
+            metadata = field.metadata if field is not None else {}
+            secret = bool(metadata.get("secret")) or "password" in str(key)
+            _plain_input(value, name, errors, multiline=bool(metadata.get("multiline")), secret=secret)
+
+
+def _nested_input(schema: Schema, value: Any, path: str, errors: dict[str, list[str]]) -> None:
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _schema_input(schema, item, _join(path, i), errors)
+    else:
+        _schema_input(schema, value, path, errors)
 
 
 class BaseSchema(Schema):
-    """Rejects unknown fields and control characters in text; Chinese-first messages."""
+    """Rejects unknown fields, and text that core/text.py refuses (control, invisible and
+    bidi characters, lone surrogates), naming the field; Chinese-first messages."""
 
     class Meta:
         unknown = RAISE
@@ -78,9 +157,13 @@ class BaseSchema(Schema):
     error_messages = {"unknown": _ZH["unknown"], "type": _ZH["type"]}
 
     @pre_load(pass_collection=True)
-    def _refuse_control_characters(self, data: Any, **kwargs: Any) -> Any:
+    def _refuse_hostile_text(self, data: Any, many: bool, **kwargs: Any) -> Any:
         errors: dict[str, list[str]] = {}
-        _control_characters(data, "", errors)
+        if many and isinstance(data, list | tuple):
+            for index, item in enumerate(data):
+                _schema_input(self, item, str(index), errors)
+        else:
+            _schema_input(self, data, "", errors)
         if errors:
             raise ValidationError(errors)
         return data
@@ -89,13 +172,34 @@ class BaseSchema(Schema):
     def _refuse_huge_numbers(self, data: Any, **kwargs: Any) -> Any:
         # Numbers parsed from text (query strings, spreadsheets) are checked once they are ints.
         errors: dict[str, list[str]] = {}
-        _control_characters(data, "", errors)
+        _numbers_and_dates(data, "", errors)
         if errors:
             raise ValidationError(errors)
         return data
 
 
-class Yuan(fields.Field):
+class _Money(fields.Field):
+    """A decimal string on the wire (core.money.parse_decimal: plain notation, bounded digits),
+    an integer in `scale` units inside."""
+
+    places = 2
+    scale = FEN_PER_YUAN
+    integer_digits = MAX_INTEGER_DIGITS
+
+    def _parse(self, value: Any) -> Decimal:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise self.make_error("invalid")
+        try:
+            return parse_decimal(value, places=self.places, integer_digits=self.integer_digits)
+        except MoneyError as exc:
+            # The reason (exponent, places, digits) is the message; the value is never repeated.
+            raise ValidationError(f"{self.error_messages['invalid']}：{exc}") from exc
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return int(self._parse(value) * self.scale)
+
+
+class Yuan(_Money):
     """Amount in yuan on the wire ("14.56"), integer fen inside. At most 2 decimals; no floats."""
 
     default_error_messages = {"invalid": "金额须为最多两位小数的十进制字符串 (decimal string, ≤ 2 places)"}
@@ -103,47 +207,28 @@ class Yuan(fields.Field):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else fen_to_str(int(value))
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise self.make_error("invalid")
-        try:
-            return int(parse_decimal(value, places=2) * FEN_PER_YUAN)
-        except MoneyError as exc:
-            raise self.make_error("invalid") from exc
 
-
-class UnitPrice(fields.Field):
+class UnitPrice(_Money):
     """Price per minimum unit in yuan ("0.5200"), integer yuan×10⁴ inside. At most 4 decimals."""
 
     default_error_messages = {"invalid": "单价须为最多四位小数的十进制字符串 (decimal string, ≤ 4 places)"}
+    places, scale = 4, E4_PER_YUAN
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else e4_to_str(int(value))
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise self.make_error("invalid")
-        try:
-            return int(parse_decimal(value, places=4) * E4_PER_YUAN)
-        except MoneyError as exc:
-            raise self.make_error("invalid") from exc
 
-
-class Ratio(fields.Field):
+class Ratio(_Money):
     """A ratio as a decimal string ("0.30"), Decimal inside; never float."""
 
     default_error_messages = {"invalid": "比例须为十进制字符串 (decimal string)"}
+    places, integer_digits = 6, 6
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise self.make_error("invalid")
-        try:
-            return parse_decimal(value, places=6)
-        except MoneyError as exc:
-            raise self.make_error("invalid") from exc
+        return self._parse(value)
 
 
 class Month(fields.Field):
@@ -176,7 +261,8 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            # Unknown field names are the caller's text: quoted short and printable.
+            name = f"{prefix}.{path_segment(key, 120)}" if prefix else path_segment(key, 120)
             if isinstance(value, dict):
                 out.update(flatten_messages(value, name))
             else:
@@ -186,4 +272,14 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-__all__ = ["BaseSchema", "Ratio", "UnitPrice", "ValidationError", "Yuan", "fields", "flatten_messages"]
+__all__ = [
+    "MULTILINE",
+    "SECRET",
+    "BaseSchema",
+    "Ratio",
+    "UnitPrice",
+    "ValidationError",
+    "Yuan",
+    "fields",
+    "flatten_messages",
+]

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.validation import PLAUSIBLE_DATE, PLAUSIBLE_MOMENT, BaseSchema, Month, Ratio, Yuan
+from core.validation import MULTILINE, PLAUSIBLE_DATE, PLAUSIBLE_MOMENT, BaseSchema, Month, Ratio, Yuan
 from ledger.models import (
     ApplicationStatus,
     InvoiceKind,
@@ -116,7 +116,10 @@ class OrderLineInSchema(BaseSchema):
 class OrderCreateSchema(BaseSchema):
     distributor_id = fields.Integer(required=True, strict=True)
     urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    #: Free text to the distributor: the one field that may break lines (core/text.py).
+    note = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500), metadata=MULTILINE
+    )
     lines = fields.List(
         fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(min=1, max=5000)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
 
 from core.errors import ValidationFailed
@@ -32,7 +32,11 @@ def uploaded_table(columns: Sequence[Column]) -> Table:
         raise ValidationFailed(
             fields={"file": ["请上传 xlsx 或 csv 文件 (upload an xlsx or csv file as 'file')"]}
         )
-    return read_table(upload.read(), filename=upload.filename, columns=columns)
+    limits = current_app.config["VBP"].spreadsheet_limits()
+    # Read one byte past the limit, not the whole part: the reader refuses what is too big.
+    return read_table(
+        upload.read(limits.max_bytes + 1), filename=upload.filename, columns=columns, limits=limits
+    )
 
 
 def validated_rows(

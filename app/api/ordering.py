@@ -22,6 +22,7 @@ from core.errors import ValidationFailed
 from core.spreadsheets import Column
 from ledger import queries
 from ledger.models import DistributionAuthorization, Listing, OffPlatformPurchase, Order, ReferencePrice
+from ledger.order_views import order_summary, order_view, order_views, where_status
 from ledger.schemas import (
     AuthorizationCreateSchema,
     AuthorizationSchema,
@@ -258,7 +259,7 @@ def upload_orders(_files: dict[str, Any]) -> Any:
             raise ordering.ValidationFailed(
                 "订单表格有误，未写入任何数据 (nothing was written)", fields=errors
             )
-        return [ordering.order_summary(session, order) for order in created]
+        return [order_summary(session, current_actor(), order) for order in created]
 
 
 @blp.route("/orders", methods=["GET"])
@@ -269,18 +270,21 @@ def upload_orders(_files: dict[str, Any]) -> Any:
 def list_orders(query: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
     """Orders the caller may see: a hospital its own, a distributor those addressed to it,
     a manufacturer those for its products, the bureau all."""
-    stmt = ordering.orders_visible_to(current_actor()).order_by(Order.id.desc())
+    actor, session = current_actor(), request_session()
+    stmt = ordering.orders_visible_to(actor).order_by(Order.id.desc())
     if "status" in query:
-        stmt = stmt.where(Order.status == query["status"])
-    return paginate(request_session(), stmt, pagination_parameters)
+        stmt = where_status(stmt, actor, query["status"])
+    return order_views(session, actor, paginate(session, stmt, pagination_parameters))
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])
 @requires()
 @blp.response(200, OrderSchema)
 def get_order(order_id: int) -> Any:
-    """One order with its lines (404 for another organization's order)."""
-    return ordering.get_order(request_session(), current_actor(), order_id)
+    """One order with the lines the caller is a party to (a manufacturer: its products' lines only;
+    404 for another organization's order)."""
+    session, actor = request_session(), current_actor()
+    return order_view(session, actor, ordering.get_order(session, actor, order_id))
 
 
 # --- agreed-volume progress and off-platform purchases -----------------------------------------

@@ -14,6 +14,7 @@ from app.web.common import (
     WRITERS,
     FormFailed,
     actor,
+    ascii_int,
     attempt,
     done,
     form_dict,
@@ -160,7 +161,7 @@ def bureau_listings() -> ResponseReturnValue:
     if request.method == "POST":
         if who.role not in WRITERS:
             abort(403)
-        listing_id = request.form.get("listing_id", type=int) or 0
+        listing_id = request.form.get("listing_id", type=ascii_int) or 0
         try:
             data = load(ListingStatusSchema(), form_dict(request.form))
             attempt(

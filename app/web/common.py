@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -279,7 +280,7 @@ def paged_by(total: int, fetch: Callable[[int, int], list[Any]], *, per_page: in
     """The page `?page=N` of `total` rows, fetched as fetch(limit, offset); pages past the end
     show the last page (and keep absurd numbers out of the SQL OFFSET)."""
     pages = max(1, math.ceil(total / per_page))
-    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    number = min(max(request.args.get("page", 1, type=ascii_int) or 1, 1), pages)
     return Pager(items=fetch(per_page, (number - 1) * per_page), page=number, pages=pages, total=total)
 
 
@@ -303,17 +304,31 @@ def paged_list(rows: list[T], *, per_page: int = PER_PAGE) -> Pager:
 # --- forms --------------------------------------------------------------------------------------
 
 
+#: An integer typed into a form or a query string: ASCII digits only (str.isdigit() and int()
+#: also take "²", "１２" and "1_0"), at most 18 digits so it fits a 64-bit column.
+_ASCII_INT = re.compile(r"-?[0-9]{1,18}")
+
+
+def ascii_int(text: str) -> int:
+    """int() for form and query text (a ValueError otherwise: werkzeug's `type=` then gives the
+    default)."""
+    if not _ASCII_INT.fullmatch(text):
+        raise ValueError(f"not an integer in ASCII digits: {text[:20]!r}")
+    return int(text)
+
+
 def form_dict(
     fields: Mapping[str, str], *, ints: Iterable[str] = (), bools: Iterable[str] = ()
 ) -> dict[str, Any]:
-    """Form text as the JSON a schema expects: digits to integers, empty fields left out."""
+    """Form text as the JSON a schema expects: ASCII digits to integers (anything else stays text
+    for the schema to refuse, naming the field), empty fields left out."""
     data: dict[str, Any] = {}
     int_names, bool_names = set(ints), set(bools)
     for key, value in fields.items():
         text = value.strip()
         if key == "csrf_token" or text == "":
             continue
-        if key in int_names and (text.isdigit() or (text.startswith("-") and text[1:].isdigit())):
+        if key in int_names and _ASCII_INT.fullmatch(text):
             data[key] = int(text)
         elif key in bool_names:
             data[key] = text.lower() in ("1", "true", "yes", "on")

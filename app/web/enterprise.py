@@ -18,6 +18,7 @@ from app.web.common import (
     WRITERS,
     FormFailed,
     actor,
+    ascii_int,
     attempt,
     done,
     form_dict,
@@ -180,7 +181,7 @@ def enterprise_withdraw(bid_id: int) -> ResponseReturnValue:
     try:
         bid = attempt(lambda db: bids.withdraw_bid(db, actor(), bid_id, now=clock.now()))
     except FormFailed:
-        return _batch_page(request.form.get("batch_id", 0, type=int), None, 409)
+        return _batch_page(request.form.get("batch_id", 0, type=ascii_int), None, 409)
     return done(_("Bid withdrawn."), "web.enterprise_batch", batch_id=bid.batch_id)
 
 
@@ -220,7 +221,13 @@ def enterprise_invoice_form() -> ResponseReturnValue:
         prices = {row.id: row.pack_price_fen for row in rows}
     if request.method == "GET":
         return render_template("web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form={})
-    chosen = [int(v) for v in request.form.getlist("receipt_line_id") if v.isdigit()]
+    try:
+        chosen = [ascii_int(v.strip()) for v in request.form.getlist("receipt_line_id")]
+    except ValueError:
+        flash("receipt_line_id: " + _("Choose receipt lines from the list."), "error")
+        return render_template(
+            "web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form=request.form
+        ), 422
     by_id = {r.id: r for r in receipts}
     lines = []
     for rid in chosen:

@@ -17,6 +17,7 @@ from app.web.common import (
     WRITERS,
     FormFailed,
     actor,
+    ascii_int,
     attempt,
     done,
     form_dict,
@@ -211,7 +212,7 @@ def _collecting(who: Actor) -> list[ProcurementBatch]:
 def hospital_demand() -> ResponseReturnValue:
     who = actor()
     open_batches = _collecting(who)
-    chosen = request.values.get("batch_id", type=int) or (open_batches[0].id if open_batches else None)
+    chosen = request.values.get("batch_id", type=ascii_int) or (open_batches[0].id if open_batches else None)
     row_errors: list[str] = []
     status = 200
     if request.method == "POST":

@@ -36,6 +36,7 @@ from core.errors import AuthenticationRequired
 from core.validation import BaseSchema
 from ledger import statements
 from ledger.models import InvoiceLine, Order, OrderStatus
+from ledger.order_views import order_view, order_views, where_status
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
 
@@ -176,17 +177,20 @@ def orders() -> ResponseReturnValue:
     stmt = ordering.orders_visible_to(who).order_by(Order.id.desc())
     status = request.args.get("status", "")
     if status in {s.value for s in OrderStatus}:
-        stmt = stmt.where(Order.status == status)
+        stmt = where_status(stmt, who, OrderStatus(status))
     else:
         status = ""
-    return render_template("web/orders.html", pager=paged(stmt), status=status, statuses=list(OrderStatus))
+    pager = paged(stmt)
+    pager.items = order_views(request_session(), who, pager.items)  # a manufacturer: its lines' status
+    return render_template("web/orders.html", pager=pager, status=status, statuses=list(OrderStatus))
 
 
 @web.route("/orders/<int:order_id>")
 @page()
 def order_detail(order_id: int) -> ResponseReturnValue:
     who = actor()
-    order = ordering.get_order(request_session(), who, order_id)
+    # A manufacturer sees only its products' lines of a shared order (ledger/order_views.py).
+    order = order_view(request_session(), who, ordering.get_order(request_session(), who, order_id))
     shipments = list(
         request_session().scalars(
             ordering.shipment_lines_visible_to(who)

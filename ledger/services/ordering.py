@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from core import audit, clock
 from core.actors import Actor, OrgKind, Role
 from core.db import bulk_insert
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from core.money import MAX_AMOUNT_FEN
 from core.organizations import Organization
 from ledger import states
 from ledger.flows import invoiced_quantity
@@ -178,6 +179,8 @@ def place_orders(
                 "该配送企业未获此产品在本地区的配送授权 "
                 "(distributor not authorized for this product and region)"
             ]
+        elif line.quantity * listing.pack_price_fen >= MAX_AMOUNT_FEN:
+            errors[f"{name}.quantity"] = ["行金额超出上限 (line amount beyond the largest amount)"]
     if errors:
         raise ValidationFailed(
             "订单有误，未写入任何数据 (order rejected; nothing was written)", fields=errors
@@ -301,6 +304,23 @@ def _refresh_line(line: OrderLine) -> None:
         states.ORDER_LINE.derive(line, _line_status(line))
 
 
+def status_from_lines(current: OrderStatus, lines: Sequence[Any]) -> OrderStatus:
+    """The status of an order whose lines (anything with `status` and `shipped_quantity`) are
+    these: the order's own status until something shipped."""
+    if current is OrderStatus.REFUSED:
+        return current
+    statuses = {line.status for line in lines} - {OrderLineStatus.CANCELLED}
+    if not statuses:
+        return OrderStatus.CANCELLED
+    if statuses == {OrderLineStatus.COMPLETED}:
+        return OrderStatus.COMPLETED
+    if statuses <= {OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
+        return OrderStatus.SHIPPED
+    if any(line.shipped_quantity for line in lines):
+        return OrderStatus.PARTIALLY_SHIPPED
+    return current
+
+
 def _refresh_order(order: Order) -> None:
     """Derive the order's status from its lines (after shipping, receiving or cancelling).
 
@@ -309,24 +329,11 @@ def _refresh_order(order: Order) -> None:
     may have loaded before the lock: a sibling written concurrently has committed by now and
     each statement sees it (READ COMMITTED).
     """
-    if order.status is OrderStatus.REFUSED:
-        return
     session = cast(Session, Session.object_session(order))
     rows = session.execute(
         select(OrderLine.status, OrderLine.shipped_quantity).where(OrderLine.order_id == order.id)
     ).all()
-    statuses = {status for status, _ in rows} - {OrderLineStatus.CANCELLED}
-    if not statuses:
-        target = OrderStatus.CANCELLED
-    elif statuses == {OrderLineStatus.COMPLETED}:
-        target = OrderStatus.COMPLETED
-    elif statuses <= {OrderLineStatus.SHIPPED, OrderLineStatus.COMPLETED}:
-        target = OrderStatus.SHIPPED
-    elif any(shipped for _, shipped in rows):
-        target = OrderStatus.PARTIALLY_SHIPPED
-    else:
-        return  # nothing shipped yet: submitted or accepted as it was
-    states.ORDER.derive(order, target)
+    states.ORDER.derive(order, status_from_lines(order.status, rows))
 
 
 def cancel_order(
@@ -655,21 +662,3 @@ def order_lines_visible_to(actor: Actor) -> Select[tuple[OrderLine]]:
         distributor=OrderLine.distributor_id,
         manufacturer=OrderLine.manufacturer_id,
     )
-
-
-def order_summary(session: Session, order: Order) -> dict[str, object]:
-    """An order's header with its line count and amount (one aggregate query, no line objects)."""
-    count, amount = session.execute(
-        select(func.count(), func.coalesce(func.sum(OrderLine.amount_fen), 0)).where(
-            OrderLine.order_id == order.id
-        )
-    ).one()
-    return {
-        "id": order.id,
-        "distributor_id": order.distributor_id,
-        "status": order.status,
-        "urgency": order.urgency,
-        "deadline_at": order.deadline_at,
-        "line_count": int(count),
-        "amount_fen": int(amount),
-    }

@@ -1,8 +1,12 @@
+import hashlib
+import json
+
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.actors import OrgKind, Role
+from core.idempotency import IdempotencyRecord
 from core.organizations import Organization
 from core.uscc import make_uscc
 from tests.factories import bearer, make_org, make_user
@@ -71,3 +75,48 @@ def test_keys_are_scoped_to_the_caller(client: FlaskClient, session: Session) ->
     )
     assert second.status_code == 201
     assert "Idempotent-Replayed" not in second.headers
+
+
+def test_the_store_keeps_neither_the_key_nor_the_answer_nor_an_unkeyed_fingerprint(
+    client: FlaskClient, session: Session
+) -> None:
+    headers = {
+        **bearer(session, make_user(session, make_org(session, OrgKind.BUREAU), Role.ADMIN)),
+        "Idempotency-Key": "plain-key-0004",
+    }
+    body = json.dumps(_body(name="清晰可见的名称"))
+    first = client.post("/api/v1/organizations", data=body, content_type="application/json", headers=headers)
+    assert first.status_code == 201
+    record = session.scalars(select(IdempotencyRecord)).one()
+    assert record.key != "plain-key-0004"
+    assert "清晰可见" not in record.response_body
+    assert record.response_body.startswith("v1:")
+    unkeyed = hashlib.sha256(b"POST /api/v1/organizations\n" + body.encode()).hexdigest()
+    assert record.request_hash not in (unkeyed, hashlib.sha256(body.encode()).hexdigest())
+
+
+def test_a_stored_answer_moved_to_another_record_is_refused_not_replayed(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session, make_org(session, OrgKind.BUREAU), Role.ADMIN)
+    token = bearer(session, user)
+    one = client.post("/api/v1/organizations", json=_body(), headers={**token, "Idempotency-Key": "k-1"})
+    two = client.post(
+        "/api/v1/organizations",
+        json=_body(uscc=make_uscc("91510100MA6Q77773")),
+        headers={**token, "Idempotency-Key": "k-2"},
+    )
+    assert (one.status_code, two.status_code) == (201, 201)
+    first, second = session.scalars(select(IdempotencyRecord).order_by(IdempotencyRecord.id)).all()
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == second.id)
+        .values(response_body=first.response_body)
+    )
+    again = client.post(
+        "/api/v1/organizations",
+        json=_body(uscc=make_uscc("91510100MA6Q77773")),
+        headers={**token, "Idempotency-Key": "k-2"},
+    )
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "idempotency_record_unreadable"

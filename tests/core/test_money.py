@@ -43,10 +43,12 @@ def test_parse_refuses_floats_and_extra_places_instead_of_rounding() -> None:
         parse_decimal(14.56, places=2)  # type: ignore[arg-type]
     with pytest.raises(MoneyError, match="at most 2"):
         parse_decimal("14.565", places=2)
-    with pytest.raises(MoneyError, match="not a decimal"):
+    with pytest.raises(MoneyError, match="plain decimal notation"):
         parse_decimal("14,56", places=2)
-    with pytest.raises(MoneyError, match="finite"):
+    with pytest.raises(MoneyError, match="plain decimal notation"):
         parse_decimal("NaN", places=2)
+    with pytest.raises(MoneyError, match="finite"):
+        parse_decimal(Decimal("NaN"), places=2)
     assert parse_decimal("14.50", places=2) == Decimal("14.5")
     assert parse_decimal("14.5000", places=2) == Decimal("14.5")  # trailing zeros are not extra precision
 
@@ -54,3 +56,45 @@ def test_parse_refuses_floats_and_extra_places_instead_of_rounding() -> None:
 def test_zero_units_per_pack_is_an_error() -> None:
     with pytest.raises(MoneyError):
         unit_price_e4_from_pack(100, 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e999999999",
+        "1e300000",
+        "1E2",
+        "１２.５",
+        "١٢",
+        "1_000",
+        "Infinity",
+        "-inf",
+        "+12",
+        " 12",
+        "12 ",
+        "12\n",
+        "\u00a012",
+        "1,000",
+        ".5",
+        "5.",
+        "0x10",
+        "--1",
+        "",
+        "1" * 10_000_000,
+    ],
+)
+def test_money_is_plain_decimal_notation_only(text: str) -> None:
+    with pytest.raises(MoneyError):
+        parse_decimal(text, places=2)
+
+
+def test_money_has_bounded_digits_before_and_after_the_point() -> None:
+    assert parse_decimal("999999999999.99", places=2) == Decimal("999999999999.99")
+    assert parse_decimal("-0012.50", places=2) == Decimal("-12.5")
+    for too_big in ("1000000000000", 10**12, -(10**12), Decimal("1e12"), Decimal("1E+999999999")):
+        with pytest.raises(MoneyError, match="at most 12 digits"):
+            parse_decimal(too_big, places=2)
+    with pytest.raises(MoneyError, match="at most 4 decimal"):
+        parse_decimal("0.00001", places=4)
+    with pytest.raises(MoneyError):
+        parse_decimal("1." + "0" * 20, places=2)  # trailing zeros, but an absurd length

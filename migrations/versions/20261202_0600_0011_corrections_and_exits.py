@@ -3,7 +3,7 @@ prepayments; corrected/voided invoice lines; withdrawn, closed and refund applic
 hospital's confirmation window; refiled/corrected settlement lines; fund shortfall collections;
 statement dispute resolutions; fund settlement and shortfall accounts.
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02 06:00:00
 """
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
+revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
