@@ -136,7 +136,7 @@ def run_invoicing(
     from core.money import fen_to_str
     from ledger.journal import verify_journal
     from ledger.models import Invoice, InvoiceKind, PaymentSource, ReceiptLine
-    from ledger.services import invoicing, settlement
+    from ledger.services import invoicing, settlement, settlement_payments
 
     if session.scalar(select(func.count()).select_from(Invoice)):
         echo("发票已存在 (invoices exist): 跳过开票与结算演示")
@@ -248,7 +248,7 @@ def run_invoicing(
             PaymentSource.PREPAYMENT if application.hospital_id == prepaid_hospital else PaymentSource.FUND
         )
         try:
-            settlement.pay_application(
+            settlement_payments.pay_application(
                 session,
                 agency,
                 application.id,
@@ -258,7 +258,7 @@ def run_invoicing(
                 source=source,
             )
         except RuleViolation:  # prepayment too small for this application: the fund pays
-            settlement.pay_application(
+            settlement_payments.pay_application(
                 session,
                 agency,
                 application.id,

@@ -132,7 +132,7 @@ def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict
 
 def settlement_reminders(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
     from ledger.money_rules import SettlementCalendar
-    from ledger.services.settlement import filing_reminders
+    from ledger.services.settlement_deadlines import filing_reminders
 
     calendar = SettlementCalendar.from_terms(ctx.config.payment_terms())
     reminders = filing_reminders(session, now=tick, calendar=calendar)
@@ -156,7 +156,7 @@ def confirmation_window(session: Session, tick: datetime, ctx: JobContext) -> di
     escalation of the overdue ones to the bureau, and — where the province deems silence
     consent (VBP_DEEM_CONFIRMED) — the deemed confirmations."""
     from ledger.money_rules import SettlementCalendar
-    from ledger.services.settlement import check_confirmation_window
+    from ledger.services.settlement_deadlines import check_confirmation_window
 
     found = check_confirmation_window(
         session,

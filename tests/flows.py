@@ -17,7 +17,7 @@ from ledger.models import (
     ReceiptLine,
     SettlementApplication,
 )
-from ledger.services import invoicing, listings, ordering, settlement
+from ledger.services import invoicing, listings, ordering, settlement, settlement_payments
 from ledger.services.ordering import LineRequest, ShipRequest, Urgency
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import EXPIRY, Market
@@ -126,7 +126,7 @@ def self_pay(
         now=at(filed_on),
     )
     settlement.confirm_application(m.session, hospital, application.id, disputes={}, now=at(filed_on))
-    settlement.pay_application(
+    settlement_payments.pay_application(
         m.session,
         hospital,
         application.id,

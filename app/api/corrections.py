@@ -23,7 +23,7 @@ from ledger.schemas import (
     ReasonSchema,
     RefundSchema,
 )
-from ledger.services import fund, invoicing, settlement
+from ledger.services import fund, invoicing, settlement, settlement_payments
 
 PREFIX = ""
 blp = Blueprint("corrections", __name__, description="更正与出口 (corrections and their exits)")
@@ -72,7 +72,7 @@ def withdraw_application(data: dict[str, Any], application_id: int) -> Any:
 def record_refund(data: dict[str, Any], application_id: int) -> Any:
     """Record the enterprise's refund of a confirmed credit application (insurance agency)."""
     with unit_of_work() as session:
-        return settlement.record_refund(
+        return settlement_payments.record_refund(
             session,
             current_actor(),
             application_id,

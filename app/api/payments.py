@@ -40,7 +40,7 @@ from ledger.schemas import (
     SelfPaySchema,
 )
 from ledger.scoping import party_scope
-from ledger.services import fund, invoicing, settlement
+from ledger.services import fund, invoicing, settlement, settlement_payments
 from ledger.services.invoicing import InvoiceLineRequest
 
 PREFIX = ""
@@ -163,7 +163,7 @@ def confirm_application(data: dict[str, Any], application_id: int) -> Any:
 def self_pay(data: dict[str, Any], application_id: int) -> Any:
     """Record that the hospital paid a confirmed application itself (self-pay mode)."""
     with unit_of_work() as session:
-        return settlement.pay_application(
+        return settlement_payments.pay_application(
             session,
             current_actor(),
             application_id,
@@ -201,7 +201,7 @@ def pay_run(data: dict[str, Any], run_id: int) -> Any:
                     fields={"payments": [f"申请 {application.id} 不在该批次 (not in this run)"]}
                 )
             paid.append(
-                settlement.pay_application(
+                settlement_payments.pay_application(
                     session,
                     actor,
                     application.id,

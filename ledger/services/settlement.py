@@ -17,28 +17,22 @@ never be paid twice, even by concurrent requests.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock
 from core.actors import Actor, OrgKind, Role
-from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
-from ledger import journal, states
+from core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from ledger import states
 from ledger.models import (
     HOLDING_SETTLEMENT_STATES,
-    AccountPurpose,
     ApplicationStatus,
     Invoice,
     InvoiceLine,
     InvoiceLineStatus,
-    Payment,
     PaymentSource,
-    PaymentStatus,
-    ReceiptLine,
     RunStatus,
     SettlementApplication,
     SettlementLine,
@@ -47,13 +41,11 @@ from ledger.models import (
 )
 from ledger.money_rules import (
     SettlementCalendar,
-    add_working_days,
     confirmation_deadline,
     filing_deadline,
     net_application,
 )
 from ledger.scoping import party_scope
-from ledger.services import fund
 from ledger.services.fund import require_agency
 
 __all__ = ["PaymentSource", "ValidationFailed"]  # re-exported for the shell's convenience
@@ -225,7 +217,7 @@ def withdraw_application(
     return application
 
 
-def _settle_confirmation(
+def apply_confirmation(
     application: SettlementApplication, disputes: Mapping[int, str], now: datetime
 ) -> None:
     for line in application.lines:
@@ -277,7 +269,7 @@ def confirm_application(
                 ]
             }
         )
-    _settle_confirmation(application, disputes, now)
+    apply_confirmation(application, disputes, now)
     session.flush()
     audit.record(
         session,
@@ -342,352 +334,3 @@ def approve_run(session: Session, actor: Actor, *, period_month: date, now: date
         now=now,
     )
     return run
-
-
-def _check_paid_on(
-    session: Session, application: SettlementApplication, paid_on: date, now: datetime
-) -> None:
-    """A payment is dated on or after every acceptance it pays for and the hospital's
-    confirmation, and never in the future (business dates in the province's time zone)."""
-    today = clock.business_date(now)
-    last_accepted = session.scalar(
-        select(func.max(ReceiptLine.accepted_on))
-        .join(InvoiceLine, InvoiceLine.receipt_line_id == ReceiptLine.id)
-        .join(SettlementLine, SettlementLine.invoice_line_id == InvoiceLine.id)
-        .where(
-            SettlementLine.application_id == application.id,
-            SettlementLine.status == SettlementLineStatus.CONFIRMED,
-        )
-    )
-    confirmed_on = clock.business_date(application.confirmed_at) if application.confirmed_at else None
-    problems = []
-    if paid_on > today:
-        problems.append(f"不能晚于今天 {today} (not in the future)")
-    if last_accepted is not None and paid_on < last_accepted:
-        problems.append(f"不能早于验收日 {last_accepted} (not before the acceptance it pays for)")
-    if confirmed_on is not None and paid_on < confirmed_on:
-        problems.append(f"不能早于医院确认日 {confirmed_on} (not before the hospital's confirmation)")
-    if problems:
-        raise ValidationFailed(fields={"paid_on": problems})
-
-
-def _payment_legs(
-    session: Session,
-    application: SettlementApplication,
-    source_account: tuple[AccountPurpose, int | None],
-    now: datetime,
-) -> list[journal.Leg]:
-    """Per order line: Dr hospital payable / Cr the paying account, and Dr enterprise cash /
-    Cr enterprise receivable (a refund posts the same legs negative)."""
-    h, e = application.hospital_id, application.enterprise_id
-    payable = journal.account(session, AccountPurpose.HOSPITAL_PAYABLE, h, now=now)
-    source = journal.account(session, source_account[0], source_account[1], now=now)
-    cash = journal.account(session, AccountPurpose.ENTERPRISE_CASH, e, now=now)
-    receivable = journal.account(session, AccountPurpose.ENTERPRISE_RECEIVABLE, e, now=now)
-    legs: list[journal.Leg] = []
-    for line in application.lines:
-        if line.status is not SettlementLineStatus.CONFIRMED:
-            continue
-        amount, olid = line.amount_fen, line.order_line_id
-        legs += [
-            journal.Leg(payable, amount, olid),
-            journal.Leg(source, -amount, olid),
-            journal.Leg(cash, amount, olid),
-            journal.Leg(receivable, -amount, olid),
-        ]
-    return journal.net_legs(legs)
-
-
-def _paid(
-    session: Session,
-    actor: Actor,
-    application: SettlementApplication,
-    *,
-    source: PaymentSource,
-    bank_reference: str,
-    paid_on: date,
-    now: datetime,
-) -> Payment:
-    """Post and record the payment (or refund) of an application's confirmed amount, once."""
-    amount, h = application.confirmed_fen, application.hospital_id
-    source_account = {
-        PaymentSource.FUND: (AccountPurpose.FUND_CASH, None),
-        PaymentSource.PREPAYMENT: (AccountPurpose.HOSPITAL_PREPAYMENT, h),
-        PaymentSource.SELF_PAY: (AccountPurpose.HOSPITAL_CASH, h),
-    }[source]
-    if source is PaymentSource.PREPAYMENT:
-        fund.draw_prepayment(session, h, paid_on.year, amount)
-    entry, created = journal.post(
-        session,
-        business_key=f"payment:application:{application.id}",
-        kind="payment" if amount > 0 else "refund",
-        description=f"结算申请 {application.id} {'付款' if amount > 0 else '退款'} {bank_reference}",
-        occurred_on=paid_on,
-        legs=_payment_legs(session, application, source_account, now),
-        now=now,
-    )
-    if not created:
-        raise Conflict("该结算申请已付款 (already paid)", code="already_paid")
-    payment = Payment(
-        application_id=application.id,
-        run_id=application.run_id,
-        enterprise_id=application.enterprise_id,
-        hospital_id=h,
-        amount_fen=amount,
-        source=source,
-        bank_reference=bank_reference,
-        paid_on=paid_on,
-        journal_entry_id=entry.id,
-        created_at=now,
-        status=PaymentStatus.RECORDED,
-    )
-    session.add(payment)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict("该结算申请已付款 (already paid)", code="already_paid") from exc
-    if source is PaymentSource.FUND:
-        fund.deduct_payment(
-            session,
-            hospital_id=h,
-            month=clock.month_start(paid_on),
-            amount_fen=amount,
-            business_key=f"fund_deduction:payment:{payment.id}",
-            now=now,
-        )
-    return payment
-
-
-def pay_application(
-    session: Session,
-    actor: Actor,
-    application_id: int,
-    *,
-    bank_reference: str,
-    paid_on: date,
-    now: datetime,
-    source: PaymentSource = PaymentSource.FUND,
-) -> Payment:
-    """Pay the confirmed amount of one application, exactly once (see the module docstring).
-    Self-pay is the hospital's, for a positive confirmed application only; the agency pays an
-    approved one from the fund or the hospital's prepayment."""
-    if source is PaymentSource.SELF_PAY:
-        if actor.org_kind is not OrgKind.HOSPITAL or actor.role not in (Role.ADMIN, Role.OPERATOR):
-            raise PermissionDenied("自付须由医疗机构登记 (a hospital records its own payment)")
-    else:
-        require_agency(actor)
-    application = get_application(session, actor, application_id, for_update=True)
-    if session.scalar(select(func.count()).where(Payment.application_id == application.id)):
-        raise Conflict("该结算申请已付款 (already paid)", code="already_paid")
-    expected = ApplicationStatus.CONFIRMED if source is PaymentSource.SELF_PAY else ApplicationStatus.APPROVED
-    verb = "自付" if source is PaymentSource.SELF_PAY else "付款"
-    if application.status is not expected or application.confirmed_fen <= 0:
-        raise InvalidState(
-            f"结算申请{states.APPLICATION.label(application.status)}，不能{verb} "
-            f"(must be {expected.value} with a positive confirmed amount)",
-            code="illegal_transition",
-        )
-    if not bank_reference.strip():
-        raise ValidationFailed(fields={"bank_reference": ["必填 (required)"]})
-    _check_paid_on(session, application, paid_on, now)
-    payment = _paid(
-        session, actor, application, source=source, bank_reference=bank_reference, paid_on=paid_on, now=now
-    )
-    states.APPLICATION.move(application, ApplicationStatus.PAID)
-    run = session.get(SettlementRun, application.run_id) if application.run_id else None
-    if run is not None and not session.scalar(
-        select(func.count()).where(
-            SettlementApplication.run_id == run.id, SettlementApplication.status != ApplicationStatus.PAID
-        )
-    ):
-        states.RUN.move(run, RunStatus.PAID)
-        run.paid_at = now
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "settlement.pay",
-        subject_type="settlement_application",
-        subject_id=application.id,
-        subject_org_id=application.hospital_id,
-        after={
-            "amount_fen": payment.amount_fen,
-            "source": source,
-            "bank_reference": bank_reference,
-            "paid_on": paid_on,
-            "enterprise_id": application.enterprise_id,
-        },
-        now=now,
-    )
-    return payment
-
-
-def record_refund(
-    session: Session,
-    actor: Actor,
-    application_id: int,
-    *,
-    bank_reference: str,
-    refunded_on: date,
-    now: datetime,
-) -> Payment:
-    """The agency records the enterprise's refund of a confirmed credit application (credits
-    beyond its invoices, with no later business to net them). The refund returns to the fund and
-    gives the hospital's fund settlement of that month back what had been deducted for it."""
-    require_agency(actor)
-    application = get_application(session, actor, application_id, for_update=True)
-    if application.status is not ApplicationStatus.REFUND_DUE:
-        raise InvalidState(
-            f"结算申请{states.APPLICATION.label(application.status)}，没有待退款 (no refund due)",
-            code="illegal_transition",
-        )
-    if not bank_reference.strip():
-        raise ValidationFailed(fields={"bank_reference": ["必填 (required)"]})
-    today = clock.business_date(now)
-    confirmed_on = clock.business_date(application.confirmed_at) if application.confirmed_at else today
-    if refunded_on > today or refunded_on < confirmed_on:
-        raise ValidationFailed(
-            fields={
-                "refunded_on": [
-                    f"须在医院确认日 {confirmed_on} 与今天之间 (between the confirmation and today)"
-                ]
-            }
-        )
-    payment = _paid(
-        session,
-        actor,
-        application,
-        source=PaymentSource.FUND,
-        bank_reference=bank_reference,
-        paid_on=refunded_on,
-        now=now,
-    )
-    states.APPLICATION.move(application, ApplicationStatus.REFUNDED)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "settlement.refund",
-        subject_type="settlement_application",
-        subject_id=application.id,
-        subject_org_id=application.hospital_id,
-        after={
-            "amount_fen": payment.amount_fen,
-            "bank_reference": bank_reference,
-            "refunded_on": refunded_on,
-        },
-        now=now,
-    )
-    return payment
-
-
-@dataclass(frozen=True)
-class ConfirmationWindow:
-    """What the daily check of the 5-working-day confirmation window found (vbp-rules.md §4.3)."""
-
-    #: Applications whose window ends within `remind_days` working days: remind the hospital.
-    reminders: list[tuple[int, int, date]]
-    #: Applications found past their window on this run (escalated to the bureau once each).
-    escalated: list[int]
-    #: Applications deemed confirmed on this run (only where the province deems silence consent).
-    deemed: list[int]
-
-
-def check_confirmation_window(
-    session: Session,
-    actor: Actor,
-    *,
-    now: datetime,
-    calendar: SettlementCalendar | None = None,
-    remind_days: int = 2,
-    deem_confirmed: bool = False,
-) -> ConfirmationWindow:
-    """The daily job for the hospital's confirmation window (vbp-rules.md §4.3 step 3: within 5
-    working days of filing): remind hospitals whose window is closing, flag and escalate those past
-    it (once, audited, visible to the bureau as overdue), and — where the province's rules deem a
-    silent hospital to have confirmed (`deem_confirmed`, off by default: the national text does not
-    say so) — confirm them on the platform's authority."""
-    require_agency(actor)
-    cal = calendar or SettlementCalendar()
-    today = clock.business_date(now)
-    horizon = add_working_days(today, remind_days, cal)
-    filed = session.scalars(
-        select(SettlementApplication)
-        .where(SettlementApplication.status == ApplicationStatus.FILED)
-        .order_by(SettlementApplication.id)
-        .with_for_update()
-    ).all()
-    reminders = [(a.id, a.hospital_id, a.confirm_by) for a in filed if today <= a.confirm_by <= horizon]
-    escalated, deemed = [], []
-    for application in filed:
-        if today <= application.confirm_by:
-            continue
-        if application.confirmation_overdue_at is None:
-            application.confirmation_overdue_at = now
-            escalated.append(application.id)
-            audit.record(
-                session,
-                actor,
-                "settlement.confirmation_overdue",
-                subject_type="settlement_application",
-                subject_id=application.id,
-                subject_org_id=application.hospital_id,
-                after={"confirm_by": application.confirm_by},
-                now=now,
-            )
-        if deem_confirmed:
-            _settle_confirmation(application, {}, now)
-            application.deemed_confirmed = True
-            deemed.append(application.id)
-            audit.record(
-                session,
-                actor,
-                "settlement.deemed_confirmed",
-                subject_type="settlement_application",
-                subject_id=application.id,
-                subject_org_id=application.hospital_id,
-                after={"status": application.status, "confirmed_fen": application.confirmed_fen},
-                now=now,
-            )
-    session.flush()
-    return ConfirmationWindow(reminders, escalated, deemed)
-
-
-@dataclass(frozen=True)
-class FilingReminder:
-    enterprise_id: int
-    hospital_id: int
-    period_month: date
-    deadline: date
-    lines: int
-    amount_fen: int
-
-
-def filing_reminders(
-    session: Session, *, now: datetime, calendar: SettlementCalendar | None = None
-) -> list[FilingReminder]:
-    """Enterprises with confirmed invoice lines up to last month (and credits) not yet filed, while
-    the filing window is open (vbp-rules.md §4.3 step 2): who should file, for which hospital, by when."""
-    today = clock.business_date(now)
-    period = clock.previous_month(today)
-    deadline = filing_deadline(period, calendar or SettlementCalendar())
-    if today > deadline:
-        return []
-    held = select(SettlementLine.id).where(
-        SettlementLine.invoice_line_id == InvoiceLine.id,
-        SettlementLine.status.in_(HOLDING_SETTLEMENT_STATES),
-    )
-    rows = session.execute(
-        select(
-            InvoiceLine.enterprise_id, InvoiceLine.hospital_id, func.count(), func.sum(InvoiceLine.amount_fen)
-        )
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(
-            InvoiceLine.status == InvoiceLineStatus.CONFIRMED,
-            or_(InvoiceLine.amount_fen < 0, Invoice.issued_on < clock.next_month(period)),
-            ~held.exists(),
-        )
-        .group_by(InvoiceLine.enterprise_id, InvoiceLine.hospital_id)
-        .order_by(InvoiceLine.enterprise_id, InvoiceLine.hospital_id)
-    ).all()
-    return [FilingReminder(e, h, period, deadline, int(n), int(amount or 0)) for e, h, n, amount in rows]

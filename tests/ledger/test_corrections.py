@@ -33,7 +33,7 @@ from ledger.models import (
     SettlementLineStatus,
 )
 from ledger.money_rules import SettlementCalendar
-from ledger.services import fund, invoicing, ordering, settlement
+from ledger.services import fund, invoicing, ordering, settlement, settlement_deadlines, settlement_payments
 from tests.factories import bearer
 from tests.ordering import EXPIRY, NOW, Market, make_market
 
@@ -166,7 +166,7 @@ def file_confirm(
 
 def pay_by_fund(m: Market, app: SettlementApplication, on: date) -> None:
     settlement.approve_run(m.session, m.world.bureau, period_month=app.period_month, now=at(on))
-    settlement.pay_application(
+    settlement_payments.pay_application(
         m.session, m.world.bureau, app.id, bank_reference=f"ICBC-{app.id}", paid_on=on, now=at(on)
     )
 
@@ -226,7 +226,7 @@ def test_a_credit_with_no_later_business_is_a_refund_the_agency_records(market: 
         ApplicationStatus.REFUND_DUE,
     )
     with pytest.raises(InvalidState):  # never a negative "payment" on the hospital's word
-        settlement.pay_application(
+        settlement_payments.pay_application(
             market.session,
             market.hospital_actor,
             refund.id,
@@ -235,7 +235,7 @@ def test_a_credit_with_no_later_business_is_a_refund_the_agency_records(market: 
             now=at(date(2026, 7, 3)),
             source=PaymentSource.SELF_PAY,
         )
-    payment = settlement.record_refund(
+    payment = settlement_payments.record_refund(
         market.session,
         market.world.bureau,
         refund.id,
@@ -325,7 +325,7 @@ def test_a_negative_application_cannot_be_self_paid(market: Market) -> None:
     assert (app.confirmed_fen, app.status) == (-4 * may.price, ApplicationStatus.REFUND_DUE)
     assert red.status is InvoiceLineStatus.CONFIRMED
     with pytest.raises(InvalidState):
-        settlement.pay_application(
+        settlement_payments.pay_application(
             market.session,
             market.hospital_actor,
             app.id,
@@ -547,18 +547,20 @@ def test_the_confirmation_window_is_stored_reminded_escalated_once_and_listed(
     )
     assert app.confirm_by == date(2026, 6, 9)  # 5 working days (vbp-rules.md §4.3 step 3)
     bureau = market.world.bureau
-    early = settlement.check_confirmation_window(market.session, bureau, now=at(date(2026, 6, 8)))
+    early = settlement_deadlines.check_confirmation_window(market.session, bureau, now=at(date(2026, 6, 8)))
     assert ([r[0] for r in early.reminders], early.escalated) == ([app.id], [])
-    late = settlement.check_confirmation_window(market.session, bureau, now=at(date(2026, 6, 10)))
+    late = settlement_deadlines.check_confirmation_window(market.session, bureau, now=at(date(2026, 6, 10)))
     assert (late.escalated, late.deemed, app.status) == ([app.id], [], ApplicationStatus.FILED)
     assert (
-        settlement.check_confirmation_window(market.session, bureau, now=at(date(2026, 6, 11))).escalated
+        settlement_deadlines.check_confirmation_window(
+            market.session, bureau, now=at(date(2026, 6, 11))
+        ).escalated
         == []
     )
     agency = bearer(market.session, market.session.get_one(User, bureau.user_id))
     overdue = client.get("/api/v1/settlement-applications/confirmation-overdue", headers=agency)
     assert [a["id"] for a in overdue.get_json()] == [app.id]
-    deemed = settlement.check_confirmation_window(
+    deemed = settlement_deadlines.check_confirmation_window(
         market.session, bureau, now=at(date(2026, 6, 12)), deem_confirmed=True
     )
     assert (deemed.deemed, app.status, app.deemed_confirmed) == ([app.id], ApplicationStatus.CONFIRMED, True)

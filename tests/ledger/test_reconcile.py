@@ -31,7 +31,7 @@ from ledger.models import (
     ShipmentLine,
 )
 from ledger.reconcile import Options, Slice, Status
-from ledger.services import invoicing, ordering, settlement
+from ledger.services import invoicing, ordering, settlement, settlement_payments
 from tests.ordering import EXPIRY, NOW, Market, make_market
 
 PRICE = 2_000  # fen per pack
@@ -122,7 +122,7 @@ class Line:
         settlement.confirm_application(self.session, m.hospital_actor, app.id, disputes={}, now=FILED)
         if pay:
             settlement.approve_run(self.session, m.world.bureau, period_month=PERIOD, now=FILED)
-            settlement.pay_application(
+            settlement_payments.pay_application(
                 self.session,
                 m.world.bureau,
                 app.id,

@@ -33,7 +33,7 @@ from ledger.models import (
     SettlementLineStatus,
 )
 from ledger.services import fund as fund_service
-from ledger.services import invoicing, listings, ordering, settlement
+from ledger.services import invoicing, listings, ordering, settlement, settlement_payments
 from tests.conftest import Databases
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import EXPIRY, NOW, Market, make_market
@@ -170,10 +170,10 @@ def test_e11_monthly_direct_settlement(e11: E11, session: Session) -> None:
 
     run = settlement.approve_run(session, bureau, period_month=PERIOD, now=FILED + timedelta(days=10))
     assert run.total_fen == 480_000_00
-    p1 = settlement.pay_application(
+    p1 = settlement_payments.pay_application(
         session, bureau, app1.id, bank_reference="ICBC-0001", paid_on=PAID_ON, now=PAID_AT
     )
-    p2 = settlement.pay_application(
+    p2 = settlement_payments.pay_application(
         session, bureau, app2.id, bank_reference="ICBC-0002", paid_on=PAID_ON, now=PAID_AT
     )
     assert (p1.amount_fen, p2.amount_fen, run.status) == (400_000_00, 80_000_00, "paid")
@@ -196,7 +196,7 @@ def test_e11_monthly_direct_settlement(e11: E11, session: Session) -> None:
     report = journal.verify_journal(session)
     assert (report.ok, report.total_fen) == (True, 0)
     with pytest.raises(Conflict):
-        settlement.pay_application(
+        settlement_payments.pay_application(
             session, bureau, app1.id, bank_reference="again", paid_on=PAID_ON, now=PAID_AT
         )
 
@@ -235,11 +235,11 @@ def test_payment_needs_an_approved_run_and_self_pay_is_recorded_the_same_way(
         session, e11.s1, hospital_id=m.hospital.id, period_month=PERIOD, now=FILED
     )
     with pytest.raises(InvalidState):
-        settlement.pay_application(
+        settlement_payments.pay_application(
             session, m.world.bureau, app1.id, bank_reference="x", paid_on=PAID_ON, now=PAID_AT
         )
     settlement.confirm_application(session, m.hospital_actor, app1.id, disputes={}, now=FILED)
-    payment = settlement.pay_application(
+    payment = settlement_payments.pay_application(
         session,
         m.hospital_actor,
         app1.id,
@@ -271,7 +271,7 @@ def test_prepayment_is_drawn_down_and_cleared_at_year_end(e11: E11, session: Ses
     settlement.approve_run(session, bureau, period_month=PERIOD, now=FILED)
     if prepayment.amount_fen < app2.confirmed_fen:
         with pytest.raises(RuleViolation):
-            settlement.pay_application(
+            settlement_payments.pay_application(
                 session,
                 bureau,
                 app2.id,
@@ -281,7 +281,7 @@ def test_prepayment_is_drawn_down_and_cleared_at_year_end(e11: E11, session: Ses
                 source=PaymentSource.PREPAYMENT,
             )
         return
-    settlement.pay_application(
+    settlement_payments.pay_application(
         session,
         bureau,
         app2.id,

@@ -25,7 +25,7 @@ from core.organizations import User
 from ledger.models import Listing, PaymentSource, PurchaseCategory, ReceiptLine
 from ledger.money_rules import SavingsFormula
 from ledger.queries import time_elapsed_pct
-from ledger.services import invoicing, listings, ordering, purchases, settlement
+from ledger.services import invoicing, listings, ordering, purchases, settlement, settlement_payments
 from ledger.services.ordering import LineRequest, ShipRequest, Urgency
 from reports import indicators
 from reports.documents import BarChart, ReportDocument
@@ -252,7 +252,7 @@ def _invoice_and_settle(m: Market, distributor: Actor, bought: Bought, packs: in
         m.session, distributor, hospital_id=m.hospital.id, period_month=MAY, now=filed
     )
     settlement.confirm_application(m.session, m.hospital_actor, app.id, disputes={}, now=filed)
-    settlement.pay_application(
+    settlement_payments.pay_application(
         m.session,
         m.hospital_actor,
         app.id,

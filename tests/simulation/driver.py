@@ -23,7 +23,7 @@ from core.actors import Actor, Role
 from core.errors import DomainError
 from ledger import statements
 from ledger.models import InvoiceKind, PaymentSource, Statement
-from ledger.services import fund, invoicing, listings, ordering, settlement
+from ledger.services import fund, invoicing, listings, ordering, settlement, settlement_payments
 from tests.factories import actor_of, make_user
 from tests.ordering import EXPIRY, NOW, Market, make_market
 from tests.simulation import model as ref
@@ -621,7 +621,7 @@ class Sim:
         done = self.attempt(
             ev,
             legal,
-            lambda: settlement.pay_application(
+            lambda: settlement_payments.pay_application(
                 self.s,
                 actor,
                 a.db_id,
@@ -649,7 +649,7 @@ class Sim:
         done = self.attempt(
             ev,
             legal,
-            lambda: settlement.record_refund(
+            lambda: settlement_payments.record_refund(
                 self.s, self.world.agency, a.db_id, bank_reference=f"R{a.db_id}", refunded_on=on, now=self.now
             ),
         )
