@@ -32,6 +32,7 @@ __all__ = [
     "deduct",
     "due_date",
     "filing_deadline",
+    "is_on_time",
     "is_working_day",
     "net_application",
     "on_time_rate",
@@ -115,17 +116,50 @@ class PaymentItem:
 
 @dataclass(frozen=True)
 class OnTimeRate:
-    """按时结算率 by count and by amount, and the average days from acceptance to payment (§6, E8)."""
+    """按时结算率 by count and by amount, and the average days from acceptance to payment (§6, E8),
+    from the integer sums of the lines judged. The indicator report builds it from its SQL sums,
+    `on_time_rate` from payment items: one rule either way."""
 
     lines_due: int
     lines_on_time: int
     amount_due_fen: int
     amount_on_time_fen: int
-    #: None when nothing is due (a rate of nothing is not 0 %).
-    count_pct: Decimal | None
-    amount_pct: Decimal | None
-    #: Over paid lines only; None when nothing is paid.
-    average_days_to_payment: Decimal | None
+    lines_paid: int = 0
+    #: Σ days from acceptance to payment over the paid lines.
+    days_to_payment: int = 0
+
+    @property
+    def count_ratio(self) -> Decimal | None:
+        """Exact share of lines on time (None when nothing is due: a rate of nothing is not 0 %)."""
+        return _ratio(self.lines_on_time, self.lines_due)
+
+    @property
+    def amount_ratio(self) -> Decimal | None:
+        return _ratio(self.amount_on_time_fen, self.amount_due_fen)
+
+    @property
+    def average_days_ratio(self) -> Decimal | None:
+        """Exact average days from acceptance to payment over paid lines (None when none is paid)."""
+        return _ratio(self.days_to_payment, self.lines_paid)
+
+    @property
+    def count_pct(self) -> Decimal | None:
+        """In percent, 2 dp half-up (E8: 87.50 %)."""
+        return _pct(self.lines_on_time, self.lines_due)
+
+    @property
+    def amount_pct(self) -> Decimal | None:
+        return _pct(self.amount_on_time_fen, self.amount_due_fen)
+
+    @property
+    def average_days_to_payment(self) -> Decimal | None:
+        """2 dp half-up."""
+        exact = self.average_days_ratio
+        return None if exact is None else quantize(exact, PCT)
+
+
+def _ratio(numerator: int, denominator: int) -> Decimal | None:
+    return None if denominator == 0 else Decimal(numerator) / Decimal(denominator)
 
 
 def _pct(numerator: int, denominator: int) -> Decimal | None:
@@ -135,23 +169,24 @@ def _pct(numerator: int, denominator: int) -> Decimal | None:
     return quantize(Decimal(numerator) * 100 / Decimal(denominator), PCT)
 
 
+def is_on_time(due_on: date, paid_on: date | None) -> bool:
+    """Paid on or before the due date (E8: paid on the due date is on time)."""
+    return paid_on is not None and days_late(due_on, paid_on) == 0
+
+
 def on_time_rate(items: Iterable[PaymentItem]) -> OnTimeRate:
     """Lines (and amounts) paid on or before their due date ÷ those due; unpaid lines are due and late."""
     # vbp-rules.md §6: "settled lines (or amount) paid ≤ due date ÷ lines (or amount) due in the period".
     rows = list(items)
-    on_time = [i for i in rows if i.paid_on is not None and i.paid_on <= i.due_on]
+    on_time = [i for i in rows if is_on_time(i.due_on, i.paid_on)]
     paid_days = [(i.paid_on - i.accepted_on).days for i in rows if i.paid_on is not None]
-    due_fen = sum(i.amount_fen for i in rows)
-    on_time_fen = sum(i.amount_fen for i in on_time)
-    average = quantize(Decimal(sum(paid_days)) / len(paid_days), PCT) if paid_days else None
     return OnTimeRate(
         lines_due=len(rows),
         lines_on_time=len(on_time),
-        amount_due_fen=due_fen,
-        amount_on_time_fen=on_time_fen,
-        count_pct=_pct(len(on_time), len(rows)),
-        amount_pct=_pct(on_time_fen, due_fen),
-        average_days_to_payment=average,
+        amount_due_fen=sum(i.amount_fen for i in rows),
+        amount_on_time_fen=sum(i.amount_fen for i in on_time),
+        lines_paid=len(paid_days),
+        days_to_payment=sum(paid_days),
     )
 
 

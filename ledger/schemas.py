@@ -360,6 +360,18 @@ class InvoiceLineSchema(BaseSchema):
     decided_at = fields.DateTime(allow_none=True)
 
 
+class OverdueLineSchema(InvoiceLineSchema):
+    """An overdue invoice line and its calendar days past the due date (money_rules.days_late)."""
+
+    days_late = fields.Integer()
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        # Dumped from {"line": InvoiceLine, "days_late": int}.
+        if attr == "days_late":
+            return obj["days_late"]
+        return super().get_attribute(obj["line"], attr, default)
+
+
 class InvoiceSchema(BaseSchema):
     id = fields.Integer()
     issuer_id = fields.Integer()

@@ -17,7 +17,7 @@ from app.idempotency import idempotent
 from core import clock
 from core.actors import OrgKind
 from ledger.models import FundSettlement, InvoiceLine, Payment, Prepayment, SettlementApplication
-from ledger.money_rules import SettlementCalendar
+from ledger.money_rules import SettlementCalendar, days_late
 from ledger.schemas import (
     ApplicationConfirmSchema,
     ApplicationFileSchema,
@@ -28,6 +28,7 @@ from ledger.schemas import (
     InvoiceDecisionSchema,
     InvoiceLineSchema,
     InvoiceSchema,
+    OverdueLineSchema,
     OverdueQuerySchema,
     PaymentSchema,
     PrepaymentCreateSchema,
@@ -88,11 +89,14 @@ def list_invoice_lines(pagination_parameters: PaginationParameters) -> Any:
 @blp.route("/invoice-lines/overdue", methods=["GET"])
 @requires(OrgKind.BUREAU, OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR)
 @blp.arguments(OverdueQuerySchema, location="query")
-@blp.response(200, InvoiceLineSchema(many=True))
+@blp.response(200, OverdueLineSchema(many=True))
 def overdue(query: dict[str, Any]) -> Any:
-    """Invoice lines past due on a date (default today) and not yet paid."""
+    """Invoice lines past due on a date (default today) and not yet paid, with their days late."""
     on = query.get("on") or clock.business_date(clock.now())
-    return invoicing.overdue_lines(request_session(), current_actor(), on=on)
+    return [
+        {"line": line, "days_late": days_late(line.due_on, on)}
+        for line in invoicing.overdue_lines(request_session(), current_actor(), on=on)
+    ]
 
 
 @blp.route("/invoice-lines/<int:line_id>/decision", methods=["POST"])

@@ -13,6 +13,7 @@ from decimal import Decimal
 from core import clock
 from core.money import E4_PER_YUAN, FEN_PER_YUAN, quantize
 from ledger.figures import meets
+from ledger.money_rules import OnTimeRate
 
 # policy-basis.md, indicator targets (Sichuan 14th five-year plan), vbp-rules.md §6: online purchase
 # share of drugs excluding 中药饮片, by amount, ≥ 90 % by 2025.
@@ -116,12 +117,24 @@ class IndicatorRow:
         return meets(self.completion_rate, self.time_elapsed)
 
     @property
+    def on_time(self) -> OnTimeRate:
+        """The on-time payment rule of ledger.money_rules (E8) over this group's sums."""
+        return OnTimeRate(
+            lines_due=self.due_lines,
+            lines_on_time=self.on_time_lines,
+            amount_due_fen=self.due_fen,
+            amount_on_time_fen=self.on_time_fen,
+            lines_paid=self.paid_lines,
+            days_to_payment=self.payment_days,
+        )
+
+    @property
     def on_time_count_rate(self) -> Decimal | None:
-        return ratio(self.on_time_lines, self.due_lines)
+        return self.on_time.count_ratio
 
     @property
     def on_time_amount_rate(self) -> Decimal | None:
-        return ratio(self.on_time_fen, self.due_fen)
+        return self.on_time.amount_ratio
 
     @property
     def payment_rate(self) -> Decimal | None:
@@ -129,7 +142,7 @@ class IndicatorRow:
 
     @property
     def average_days_to_payment(self) -> Decimal | None:
-        return ratio(self.payment_days, self.paid_lines)
+        return self.on_time.average_days_ratio
 
     @property
     def delivery_rate(self) -> Decimal | None:

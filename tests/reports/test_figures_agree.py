@@ -156,6 +156,11 @@ def test_progress_savings_overdue_reconciliation_and_indicators_agree(
     )
     overdue_fen = sum(int(Decimal(x["amount"]) * 100) for x in overdue)
     assert overdue_fen == 15 * PACK
+    # Days late by money_rules.days_late (MAY9 + 30 = 8 June due; judged 20 June).
+    assert {x["days_late"] for x in overdue} == {
+        (JUDGED - date.fromisoformat(x["due_on"])).days for x in overdue
+    }
+    assert all(x["days_late"] > 0 for x in overdue)
 
     as_of = f"{JUDGED}T02%3A00%3A00%2B00%3A00"
     recon = _get(client, headers, f"/api/v1/reconciliation/lines?as_of={as_of}&page_size=100")
