@@ -98,7 +98,10 @@ def ledger_verify() -> None:
         for problem in report.problems():
             click.echo(problem, err=True)
         sys.exit(1)
-    click.echo("账簿平衡，付款不超过确认金额，资金记录均对应订单行 (ledger invariants hold)")
+    click.echo(
+        "账簿平衡，付款不超过确认金额，资金记录均对应订单行，账簿与三流一致 "
+        "(ledger invariants hold; the journal agrees with the flows per order line and party)"
+    )
 
 
 @click.command("bootstrap")
