@@ -285,15 +285,20 @@ def _post_confirmation(session: Session, line: InvoiceLine, now: datetime) -> No
     )
 
 
-def _hospital_line(session: Session, actor: Actor, line_id: int) -> InvoiceLine:
-    if actor.org_kind is not OrgKind.HOSPITAL or actor.role not in (Role.ADMIN, Role.OPERATOR):
-        raise PermissionDenied("仅医疗机构可确认发票 (hospitals only)")
+def _party_line(session: Session, actor: Actor, line_id: int, kind: OrgKind, refusal: str) -> InvoiceLine:
+    """The invoice line, locked, if the actor is a writer of the party `kind` that sees it."""
+    if actor.org_kind is not kind or actor.role not in (Role.ADMIN, Role.OPERATOR):
+        raise PermissionDenied(refusal)
     line = session.scalars(
         invoice_lines_visible_to(actor).where(InvoiceLine.id == line_id).with_for_update()
     ).first()
     if line is None:
         raise NotFound("发票明细不存在 (invoice line not found)")
     return line
+
+
+def _hospital_line(session: Session, actor: Actor, line_id: int) -> InvoiceLine:
+    return _party_line(session, actor, line_id, OrgKind.HOSPITAL, "仅医疗机构可确认发票 (hospitals only)")
 
 
 def decide_invoice_line(
@@ -363,13 +368,9 @@ def withdraw_dispute(
 def void_credit(session: Session, actor: Actor, line_id: int, *, reason: str, now: datetime) -> InvoiceLine:
     """The issuer withdraws a red-letter line the hospital has not confirmed (作废); nothing was
     posted for it, and the credited line's quantity is free to be credited again."""
-    if actor.org_kind is not OrgKind.DISTRIBUTOR or actor.role not in (Role.ADMIN, Role.OPERATOR):
-        raise PermissionDenied("仅开票企业可作废红字发票 (the issuer only)")
-    line = session.scalars(
-        invoice_lines_visible_to(actor).where(InvoiceLine.id == line_id).with_for_update()
-    ).first()
-    if line is None:
-        raise NotFound("发票明细不存在 (invoice line not found)")
+    line = _party_line(
+        session, actor, line_id, OrgKind.DISTRIBUTOR, "仅开票企业可作废红字发票 (the issuer only)"
+    )
     if line.quantity > 0:
         raise InvalidState(
             "蓝字发票不能作废，须开具红字发票更正 (a blue line is corrected by a red-letter line)",

@@ -22,13 +22,10 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from app.cli import alembic_config
-from app.db import Database
 from tests.conftest import PG_ADMIN_URL
-from tests.simulation.driver import make_sim_world
-from tests.simulation.test_simulation import play, run_seed, shrink
+from tests.simulation.test_simulation import report, run_seed, world_on
 
 
 def _database(kind: str, folder: Path) -> str:
@@ -56,30 +53,16 @@ def _drop(url: str) -> None:
 
 def explore(url: str, seeds: list[int], steps: int, budget: int) -> tuple[Counter[str], list[str]]:
     """Play every seed; shrink and report every failure."""
-    database = Database(url)
-    connection = database.engine.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
     totals: Counter[str] = Counter()
     reports = []
-    try:
-        world = make_sim_world(session)
+    with world_on(url) as world:
         for seed in seeds:
             events, failure, outcomes = run_seed(world, seed, steps)
             totals.update(outcomes)
-            if failure is None:
-                continue
-            shrunk = shrink(world, events, failure, budget)
-            _, again, _ = play(world, shrunk)
-            lines = "\n".join(f"  {n:3d}. {ev}" for n, ev in enumerate(shrunk))
-            reports.append(f"seed {seed}: {failure}\n  shrunk to {len(shrunk)} events: {again}\n{lines}")
-            print(f"seed {seed}: {failure}", file=sys.stderr, flush=True)
-        return totals, reports
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
-        database.engine.dispose()
+            if failure is not None:
+                reports.append(report(world, seed, events, failure, budget))
+                print(f"seed {seed}: {failure}", file=sys.stderr, flush=True)
+    return totals, reports
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     for outcomes, found in results:
         totals.update(outcomes)
         reports += found
-    kinds = Counter(re.sub(r"-?\d+", "#", r.splitlines()[0].split(": ", 1)[1])[:90] for r in reports)
+    kinds = Counter(re.sub(r"-?\d+", "#", r.splitlines()[0].split(": ", 2)[-1])[:90] for r in reports)
     seconds = time.perf_counter() - started
     print(
         f"{args.seeds} seeds × {args.steps} steps on {args.database} in {seconds:.0f} s: "
@@ -123,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for kind, n in kinds.most_common():
         print(f"  {n:5d} × {kind}")
-    for report in reports:
-        print("\n" + report)
+    for found in reports:
+        print("\n" + found)
     return 1 if reports else 0
 
 

@@ -20,7 +20,8 @@ import os
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 from alembic import command
@@ -103,35 +104,45 @@ def shrink(world: World, events: list[Event], failure: BaseException, budget: in
     return current
 
 
-def work(url: str, seeds: list[int], steps: int, budget: int) -> tuple[Counter[str], str | None]:
-    """One worker: a world on its own database, the seeds played in turn; the first failure is
-    shrunk and reported (seed, the failure, the shrunk sequence)."""
+@contextmanager
+def world_on(url: str) -> Iterator[World]:
+    """The simulation's market on the database at `url`, in one transaction rolled back after."""
     database = Database(url)
     connection = database.engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    totals: Counter[str] = Counter()
     try:
-        world = make_sim_world(session)
-        for seed in seeds:
-            events, failure, outcomes = run_seed(world, seed, steps)
-            totals.update(outcomes)
-            if failure is None:
-                continue
-            shrunk = shrink(world, events, failure, budget)
-            _, again, _ = play(world, shrunk)
-            lines = "\n".join(f"  {n:3d}. {ev}" for n, ev in enumerate(shrunk))
-            return totals, (
-                f"seed {seed}: {type(failure).__name__}: {failure}\n"
-                f"shrunk from {len(events)} to {len(shrunk)} events (replay: VBP_SIM_FIRST_SEED={seed} "
-                f"VBP_SIM_SEEDS=1); the shrunk sequence fails with: {again}\n{lines}"
-            )
-        return totals, None
+        yield make_sim_world(session)
     finally:
         session.close()
         outer.rollback()
         connection.close()
         database.engine.dispose()
+
+
+def report(world: World, seed: int, events: list[Event], failure: BaseException, budget: int) -> str:
+    """The failure of a seed with its shrunk sequence, ready to print."""
+    shrunk = shrink(world, events, failure, budget)
+    _, again, _ = play(world, shrunk)
+    lines = "\n".join(f"  {n:3d}. {ev}" for n, ev in enumerate(shrunk))
+    return (
+        f"seed {seed}: {type(failure).__name__}: {failure}\n"
+        f"shrunk from {len(events)} to {len(shrunk)} events (replay: VBP_SIM_FIRST_SEED={seed} "
+        f"VBP_SIM_SEEDS=1); the shrunk sequence fails with: {again}\n{lines}"
+    )
+
+
+def work(url: str, seeds: list[int], steps: int, budget: int) -> tuple[Counter[str], str | None]:
+    """One worker: a world on its own database, the seeds played in turn; the first failure is
+    shrunk and reported."""
+    totals: Counter[str] = Counter()
+    with world_on(url) as world:
+        for seed in seeds:
+            events, failure, outcomes = run_seed(world, seed, steps)
+            totals.update(outcomes)
+            if failure is not None:
+                return totals, report(world, seed, events, failure, budget)
+    return totals, None
 
 
 def test_the_ledger_agrees_with_the_model_after_every_step(
