@@ -16,7 +16,15 @@ from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
 from core import clock
 from core.actors import OrgKind
-from ledger.models import FundSettlement, InvoiceLine, Payment, Prepayment, SettlementApplication
+from core.errors import ValidationFailed
+from ledger.models import (
+    FundSettlement,
+    InvoiceLine,
+    Payment,
+    PaymentSource,
+    Prepayment,
+    SettlementApplication,
+)
 from ledger.money_rules import SettlementCalendar, days_late
 from ledger.schemas import (
     ApplicationConfirmSchema,
@@ -174,7 +182,7 @@ def self_pay(data: dict[str, Any], application_id: int) -> Any:
             bank_reference=data["bank_reference"],
             paid_on=data["paid_on"],
             now=clock.now(),
-            source=settlement.PaymentSource.SELF_PAY,
+            source=PaymentSource.SELF_PAY,
         )
 
 
@@ -201,7 +209,7 @@ def pay_run(data: dict[str, Any], run_id: int) -> Any:
         for item in data["payments"]:
             application = settlement.get_application(session, actor, item["application_id"])
             if application.run_id != run_id:
-                raise settlement.ValidationFailed(
+                raise ValidationFailed(
                     fields={"payments": [f"申请 {application.id} 不在该批次 (not in this run)"]}
                 )
             paid.append(

@@ -32,7 +32,6 @@ from ledger.models import (
     Invoice,
     InvoiceLine,
     InvoiceLineStatus,
-    PaymentSource,
     RunStatus,
     SettlementApplication,
     SettlementLine,
@@ -47,8 +46,6 @@ from ledger.money_rules import (
 )
 from ledger.scoping import party_scope
 from ledger.services.fund import require_agency
-
-__all__ = ["PaymentSource", "ValidationFailed"]  # re-exported for the shell's convenience
 
 
 def applications_visible_to(actor: Actor) -> Select[tuple[SettlementApplication]]:
