@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock
@@ -69,15 +69,22 @@ def get_application(
 
 
 def _payable_lines(
-    session: Session, enterprise_id: int, hospital_id: int, before: date
+    session: Session, enterprise_id: int, hospital_id: int, period: date
 ) -> Select[tuple[InvoiceLine]]:
-    """Confirmed invoice lines not held by a settlement line: blue lines issued before `before`
-    (the end of the period; earlier months never filed included) and every confirmed credit,
-    whatever its month (a credit nets in the next application, vbp-rules.md §5)."""
+    """What a filing for `period` takes: confirmed invoice lines not held by a settlement line —
+    the blue lines issued in the period (last month's transactions, vbp-rules.md §4.3 step 2; an
+    earlier month is filed for that month, late), the lines whose earlier settlement line was
+    disputed (refiled in the next application, three-flows.md), and every confirmed credit,
+    whatever its month (a credit nets in the next application the enterprise files, §5)."""
     held = select(SettlementLine.id).where(
         SettlementLine.invoice_line_id == InvoiceLine.id,
         SettlementLine.status.in_(HOLDING_SETTLEMENT_STATES),
     )
+    disputed = select(SettlementLine.id).where(
+        SettlementLine.invoice_line_id == InvoiceLine.id,
+        SettlementLine.status == SettlementLineStatus.DISPUTED,
+    )
+    before = clock.next_month(period)
     return (
         select(InvoiceLine)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
@@ -85,7 +92,11 @@ def _payable_lines(
             InvoiceLine.enterprise_id == enterprise_id,
             InvoiceLine.hospital_id == hospital_id,
             InvoiceLine.status == InvoiceLineStatus.CONFIRMED,
-            or_(InvoiceLine.amount_fen < 0, Invoice.issued_on < before),
+            or_(
+                InvoiceLine.amount_fen < 0,
+                and_(Invoice.issued_on >= period, Invoice.issued_on < before),
+                and_(disputed.exists(), Invoice.issued_on < before),
+            ),
             ~held.exists(),
         )
         .order_by(InvoiceLine.id)
@@ -102,8 +113,8 @@ def file_application(
     calendar: SettlementCalendar | None = None,
 ) -> SettlementApplication:
     """File the confirmed invoice lines of the period for one hospital (vbp-rules.md §4.3 step 2):
-    every blue line issued up to the period's end and not yet settled, previously disputed lines
-    again, and every confirmed red-letter credit netted, whatever its month. The net may be zero
+    the blue lines issued in the period and not yet settled, previously disputed lines again, and
+    every confirmed red-letter credit netted, whatever its month. The net may be zero
     or negative (credits beyond the invoices): the hospital confirms it like any other, and a
     negative confirmed net becomes a refund the enterprise owes."""
     if actor.org_kind is not OrgKind.DISTRIBUTOR or actor.role not in (Role.ADMIN, Role.OPERATOR):
@@ -115,7 +126,7 @@ def file_application(
             fields={"period_month": ["须为已结束月份的1日 (the first day of a past month)"]}
         )
     lines = session.scalars(
-        _payable_lines(session, actor.org_id, hospital_id, clock.next_month(period_month)).with_for_update()
+        _payable_lines(session, actor.org_id, hospital_id, period_month).with_for_update()
     ).all()
     if not lines:
         raise ValidationFailed(

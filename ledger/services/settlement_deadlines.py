@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock
@@ -112,7 +112,7 @@ class FilingReminder:
 def filing_reminders(
     session: Session, *, now: datetime, calendar: SettlementCalendar | None = None
 ) -> list[FilingReminder]:
-    """Enterprises with confirmed invoice lines up to last month (and credits) not yet filed, while
+    """Enterprises with last month's confirmed invoice lines (and credits) not yet filed, while
     the filing window is open (vbp-rules.md §4.3 step 2): who should file, for which hospital, by when."""
     today = clock.business_date(now)
     period = clock.previous_month(today)
@@ -130,7 +130,10 @@ def filing_reminders(
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(
             InvoiceLine.status == InvoiceLineStatus.CONFIRMED,
-            or_(InvoiceLine.amount_fen < 0, Invoice.issued_on < clock.next_month(period)),
+            or_(
+                InvoiceLine.amount_fen < 0,
+                and_(Invoice.issued_on >= period, Invoice.issued_on < clock.next_month(period)),
+            ),
             ~held.exists(),
         )
         .group_by(InvoiceLine.enterprise_id, InvoiceLine.hospital_id)

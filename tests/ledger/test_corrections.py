@@ -660,3 +660,26 @@ def test_a_line_with_rejected_packs_is_short_until_reshipped_or_cancelled_then_c
         market.session, market.hospital_actor, flow.order_id, reason="不再补发", now=at(date(2026, 6, 11))
     )
     assert status() == ("complete", 0, 0)
+
+
+def test_a_month_left_unfiled_is_filed_for_itself_late_not_swept_into_the_next(market: Market) -> None:
+    may = Flow(market, 10).deliver(10)
+    may.invoice(10, "10000001")  # a May invoice, never filed in June
+    june = Flow(market, 5, day=date(2026, 6, 8)).deliver(5)
+    june_line = june.invoice(5, "10000002")
+    june_app = settlement.file_application(
+        market.session,
+        market.distributor_actor,
+        hospital_id=market.hospital.id,
+        period_month=JUNE,
+        now=at(date(2026, 7, 2)),
+    )
+    assert [line.invoice_line_id for line in june_app.lines] == [june_line.id]
+    late = settlement.file_application(
+        market.session,
+        market.distributor_actor,
+        hospital_id=market.hospital.id,
+        period_month=MAY,
+        now=at(date(2026, 7, 2)),
+    )
+    assert (late.net_fen, late.filed_late) == (10 * may.price, True)

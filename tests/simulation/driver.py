@@ -506,7 +506,7 @@ class Sim:
     def do_file(self, ev: Event) -> str:
         h, d = self.world.hospitals[ev.arg("h")], self.world.distributors[ev.arg("d")]
         period = months_back(self.today, ev.arg("back"))
-        taken = self.model.payable_lines(self.org(h), self.org(d), next_month(period))
+        taken = self.model.payable_lines(self.org(h), self.org(d), period)
         legal = ev.arg("back") >= 1 and bool(taken)
         app = self.attempt(
             ev,

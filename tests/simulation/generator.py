@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from tests.simulation.driver import Event, Sim, event, months_back, next_month
+from tests.simulation.driver import Event, Sim, event, months_back
 
 #: Share of events whose parameters are drawn wild (illegal, or legal by chance).
 WILD = 0.12
@@ -186,7 +186,7 @@ def _makers(sim: Sim, rng: random.Random, wild: bool) -> list[tuple[float, Maker
             hospital, distributor = sim.world.hospitals[h].org_id, sim.world.distributors[d].org_id
             for back in (1, 2):
                 period = months_back(today, back)
-                if m.payable_lines(hospital, distributor, next_month(period)):  # type: ignore[arg-type]
+                if m.payable_lines(hospital, distributor, period):  # type: ignore[arg-type]
                     fileable.append((h, d, back))
     makers.append(
         (

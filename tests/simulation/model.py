@@ -233,15 +233,17 @@ class Model:
                     return s.amount_fen, app.paid_on
         return 0, None
 
-    def payable_lines(self, hospital: int, distributor: int, before: date) -> list[Invoice]:
-        """What a filing takes: confirmed lines not held, blue ones issued before `before`, every credit."""
+    def payable_lines(self, hospital: int, distributor: int, period: date) -> list[Invoice]:
+        """What a filing for `period` takes: confirmed lines not held — blue ones issued in the
+        period, previously disputed ones issued before its end, and every credit."""
+        end = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
         return [
             i
             for i in self.invoices
             if i.line.order.hospital == hospital
             and i.line.order.distributor == distributor
             and i.status == "confirmed"
-            and (i.red or i.issued_on < before)
+            and (i.red or period <= i.issued_on < end or (self.open_dispute(i) and i.issued_on < end))
             and self.holding(i) is None
         ]
 
