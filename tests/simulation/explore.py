@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -84,11 +85,13 @@ def main(argv: list[str] | None = None) -> int:
             for n in range(args.workers)
         ]
         try:
-            with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-                results = pool.starmap(
-                    explore,
-                    [(url, chunk, args.steps, args.shrink) for url, chunk in zip(urls, chunks, strict=True)],
-                )
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(args.workers, mp_context=spawn) as pool:
+                jobs = [
+                    pool.submit(explore, url, chunk, args.steps, args.shrink)
+                    for url, chunk in zip(urls, chunks, strict=True)
+                ]
+                results = [job.result() for job in jobs]
         finally:
             for url in urls:
                 _drop(url)

@@ -21,6 +21,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -163,10 +164,13 @@ def test_the_ledger_agrees_with_the_model_after_every_step(
     if workers == 1:
         results = [work(urls[0], chunks[0], steps, budget)]
     else:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            results = pool.starmap(
-                work, [(url, chunk, steps, budget) for url, chunk in zip(urls, chunks, strict=True)]
-            )
+        # An executor notices a dead worker (BrokenProcessPool) instead of waiting for it forever.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=spawn) as pool:
+            jobs = [
+                pool.submit(work, url, chunk, steps, budget) for url, chunk in zip(urls, chunks, strict=True)
+            ]
+            results = [job.result() for job in jobs]
     totals: Counter[str] = Counter()
     for outcomes, _ in results:
         totals.update(outcomes)
