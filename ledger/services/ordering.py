@@ -262,8 +262,10 @@ def decide_order(
     states.ORDER.move(order, OrderStatus.ACCEPTED if accept else OrderStatus.REFUSED)
     order.decided_at, order.refusal_reason = now, None if accept else reason
     if not accept:
+        # A line the hospital already cancelled stays cancelled (it has ended); the rest is refused.
         for line in order.lines:
-            states.ORDER_LINE.move(line, OrderLineStatus.REFUSED)
+            if line.status is not OrderLineStatus.CANCELLED:
+                states.ORDER_LINE.move(line, OrderLineStatus.REFUSED)
     session.flush()
     audit.record(
         session,

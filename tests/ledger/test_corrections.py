@@ -683,3 +683,28 @@ def test_a_month_left_unfiled_is_filed_for_itself_late_not_swept_into_the_next(m
         now=at(date(2026, 7, 2)),
     )
     assert (late.net_fen, late.filed_late) == (10 * may.price, True)
+
+
+def test_refusing_an_order_leaves_a_line_the_hospital_already_cancelled_cancelled(market: Market) -> None:
+    """Found by the simulation (seed 191 of the 5,000-seed run): a refusal moved a cancelled line
+    to refused, an illegal move, so the distributor could not refuse the rest of the order."""
+    order = ordering.place_orders(
+        market.session,
+        market.hospital_actor,
+        distributor_id=market.distributor.id,
+        lines=[ordering.LineRequest(market.listing.id, 5), ordering.LineRequest(market.listing.id, 7)],
+        urgency=ordering.Urgency.NORMAL,
+        now=NOW,
+    )
+    first, second = order.lines
+    ordering.cancel_order(
+        market.session, market.hospital_actor, order.id, reason="不要了", now=NOW, order_line_ids=[first.id]
+    )
+    ordering.decide_order(
+        market.session, market.distributor_actor, order.id, accept=False, reason="缺货", now=NOW
+    )
+    assert (order.status, first.status, second.status) == (
+        OrderStatus.REFUSED,
+        OrderLineStatus.CANCELLED,
+        OrderLineStatus.REFUSED,
+    )

@@ -235,7 +235,7 @@ class Sim:
             return "refused"
         o.decided, o.refused = True, not accept
         for line in o.lines:
-            line.refused = not accept
+            line.refused = not accept and line.status != "cancelled"
         return "ok"
 
     def do_cancel(self, ev: Event) -> str:
