@@ -226,7 +226,14 @@ def place_orders(
     if len(rows) <= RETURNING_LINES:
         # An API-sized order: the lines come back from the INSERT, so answering with them costs
         # no further query.
-        inserted = session.scalars(insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True), rows)
+        # populate_existing: SQLite reuses the ids of rolled-back rows, and a session that rolled
+        # back an earlier order may still hold objects under those ids; the rows just written win.
+        inserted = session.scalars(
+            insert(OrderLine)
+            .returning(OrderLine, sort_by_parameter_order=True)
+            .execution_options(populate_existing=True),
+            rows,
+        )
         set_committed_value(order, "lines", list(inserted))
     else:
         bulk_insert(session, OrderLine.__table__, rows)

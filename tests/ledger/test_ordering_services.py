@@ -374,3 +374,17 @@ def test_shipment_and_order_lines_are_scoped_to_the_parties(market: Market, sess
     for actor in outsiders:
         assert session.scalars(ordering.shipment_lines_visible_to(actor)).all() == []
         assert session.scalars(ordering.order_lines_visible_to(actor)).all() == []
+
+
+def test_an_order_placed_after_a_rolled_back_one_in_the_same_session_answers_with_its_own_lines(
+    market: Market, session: Session
+) -> None:
+    """Found by the simulation: SQLite reuses the ids of rolled-back rows, and lines returned by
+    INSERT … RETURNING came back as the rolled-back order's objects still in the session."""
+    savepoint = session.begin_nested()
+    first = market.order(30)  # still referenced, as a caller may hold it
+    savepoint.rollback()
+    second = market.order(7)
+    assert first is not second
+    assert [line.quantity for line in second.lines] == [7]
+    assert ordering.remaining_to_ship(second.lines[0]) == 7

@@ -162,6 +162,9 @@ class Sim:
             self.s.flush()
         except DomainError as exc:
             savepoint.rollback()
+            # As a new request's session would: nothing read inside the rolled-back savepoint
+            # survives it (SQLite reuses the ids of rolled-back rows).
+            self.s.expire_all()
             if legal:
                 raise Disagreement(
                     f"{ev}: legal, but refused: {exc.code} {exc.message} {exc.fields}"
