@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from bidding.models import ProcurementBatch
 from core.actors import Actor
 from ledger import reconcile, statements
 from ledger.figures.savings import batch_retained_savings
@@ -137,7 +138,7 @@ def _figures(sim: Sim) -> None:
     """Progress, retained savings, the indicator report and the statements agree with each other
     and with the model, to the unit and the fen."""
     system, on = Actor.system(), sim.today
-    batch = sim.world.market.world.batch
+    batch = sim.s.get_one(ProcurementBatch, sim.world.batch_id)
     progress: dict[int, int] = defaultdict(int)
     for row in agreed_volume_progress(sim.s, system, on=on, batch_id=batch.id):
         progress[row.hospital_id] += row.accepted_quantity

@@ -25,7 +25,7 @@ from ledger import statements
 from ledger.models import InvoiceKind, PaymentSource, Statement
 from ledger.services import fund, invoicing, listings, ordering, settlement, settlement_payments
 from tests.factories import actor_of, make_user
-from tests.ordering import EXPIRY, NOW, Market, make_market
+from tests.ordering import EXPIRY, NOW, make_market
 from tests.simulation import model as ref
 
 START = NOW
@@ -86,15 +86,14 @@ FINGERPRINT = text(
 class World:
     """The market the simulation trades in: 2 hospitals, 2 distributors, one listed product."""
 
-    market: Market
+    session: Session
+    #: Plain values only: the session is cleared between seeds, so the world holds no ORM objects.
+    listing_id: int
+    batch_id: int
     hospitals: list[Actor]
     distributors: list[Actor]
     agency: Actor
     units_per_pack: int
-
-    @property
-    def session(self) -> Session:
-        return self.market.session
 
 
 def make_sim_world(session: Session) -> World:
@@ -112,7 +111,9 @@ def make_sim_world(session: Session) -> World:
         item.pre_vbp_unit_price_e4 = 5_000  # 0.50 a unit before the batch (retained savings)
     session.flush()
     return World(
-        market,
+        session,
+        market.listing.id,
+        market.world.batch.id,
         [market.hospital_actor, market.other_hospital_actor],
         [market.distributor_actor, second],
         market.world.bureau,
@@ -187,7 +188,7 @@ class Sim:
 
     def do_place(self, ev: Event) -> str:
         h, d = self.world.hospitals[ev.arg("h")], self.world.distributors[ev.arg("d")]
-        listing = self.world.market.listing
+        listing_id = self.world.listing_id
         quantities = ev.arg("quantities")
         order = self.attempt(
             ev,
@@ -196,7 +197,7 @@ class Sim:
                 self.s,
                 h,
                 distributor_id=self.org(d),
-                lines=[ordering.LineRequest(listing.id, q) for q in quantities],
+                lines=[ordering.LineRequest(listing_id, q) for q in quantities],
                 urgency=ordering.Urgency.NORMAL,
                 now=self.now,
             ),

@@ -56,7 +56,7 @@ def play(world: World, events: Sequence[Event]) -> tuple[Sim, Exception | None, 
         return sim, None, len(events)
     finally:
         savepoint.rollback()
-        world.session.expire_all()  # the next replay starts from what the database holds
+        world.session.expunge_all()  # the next replay starts from what the database holds
 
 
 def run_seed(world: World, seed: int, steps: int) -> tuple[list[Event], Exception | None, Counter[str]]:
@@ -78,7 +78,7 @@ def run_seed(world: World, seed: int, steps: int) -> tuple[list[Event], Exceptio
         return events, None, outcomes
     finally:
         savepoint.rollback()
-        world.session.expire_all()  # the next replay starts from what the database holds
+        world.session.expunge_all()  # the next replay starts from what the database holds
 
 
 def signature(failure: BaseException) -> str:
