@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bidding import rules
-from bidding.lifecycle import check_transition
+from bidding.lifecycle import TRANSITIONS, check_transition
 from bidding.models import (
     BatchItem,
     BatchStatus,
@@ -214,13 +214,23 @@ def add_item(
     return item
 
 
+#: States reached only through their own action (opening the bids; publishing the results), never
+#: by a plain transition: the action does the work the state stands for.
+ACTION_STATES = frozenset({BatchStatus.OPENED, BatchStatus.RESULTS_PUBLISHED})
+
+
+def plain_transitions(status: BatchStatus) -> list[BatchStatus]:
+    """Where `transition` may move a batch from `status` (what a page offers as plain buttons)."""
+    return sorted(TRANSITIONS.get(status, frozenset()) - ACTION_STATES, key=lambda s: s.value)
+
+
 def transition(
     session: Session, actor: Actor, batch_id: int, *, to: BatchStatus, now: datetime
 ) -> ProcurementBatch:
     """Move a batch along its lifecycle; time guards keep each phase inside its window."""
     require_bureau_writer(actor)
     batch = get_batch(session, actor, batch_id, for_update=True)
-    if to in (BatchStatus.OPENED, BatchStatus.RESULTS_PUBLISHED):
+    if to in ACTION_STATES:
         raise InvalidState(
             "开标与公布结果请使用专门的操作 (use the open / publish actions)", code="use_action"
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor, OrgKind
@@ -128,11 +128,16 @@ def order_summary(session: Session, actor: Actor, order: Order) -> dict[str, obj
     }
 
 
-def where_status(stmt: Select[Any], actor: Actor, status: OrderStatus) -> Select[Any]:
-    """Orders whose status, as the actor sees it, is `status`: for a manufacturer the status of its
-    own lines (the same rule as _status_of_lines, in SQL), so a filter reveals no other line."""
+def where_status(stmt: Select[Any], actor: Actor, *statuses: OrderStatus) -> Select[Any]:
+    """Orders whose status, as the actor sees it, is one of `statuses`: for a manufacturer the
+    status of its own lines (the same rule as _status_of_lines, in SQL), so a filter reveals no
+    other line. A to-do count and the list it links to both filter through here, so they agree."""
     if sees_whole_order(actor):
-        return stmt.where(Order.status == status)
+        return stmt.where(Order.status.in_(statuses))
+    return stmt.where(or_(*(_lines_rule(actor, status) for status in statuses)))
+
+
+def _lines_rule(actor: Actor, status: OrderStatus) -> ColumnElement[bool]:
     line = OrderLine
     mine = (line.order_id == Order.id, line.manufacturer_id == actor.org_id)
 
@@ -155,4 +160,4 @@ def where_status(stmt: Select[Any], actor: Actor, status: OrderStatus) -> Select
             active, not_(moved), Order.status.not_in((OrderStatus.SUBMITTED, OrderStatus.REFUSED))
         ),
     }.get(status, and_(active, not_(moved), Order.status == status))
-    return stmt.where(rule)
+    return rule

@@ -14,10 +14,10 @@ from app.web.common import (
     WRITERS,
     FormFailed,
     actor,
-    ascii_int,
     attempt,
     done,
     form_dict,
+    label,
     load,
     page,
     paged,
@@ -25,7 +25,6 @@ from app.web.common import (
     web,
 )
 from bidding import batches, opening, queries, rules
-from bidding.lifecycle import TRANSITIONS
 from bidding.models import BatchItem, Category, ProcurementBatch, VolumeAllocation
 from bidding.schemas import BatchCreateSchema, TransitionSchema
 from core import clock
@@ -112,7 +111,7 @@ def bureau_batch(batch_id: int) -> ResponseReturnValue:
         items=items,
         results=results,
         allocations=allocations,
-        next_states=sorted(TRANSITIONS.get(batch.status, ()), key=lambda s: s.value),
+        next_states=batches.plain_transitions(batch.status),
         can_write=who.role in WRITERS,
     )
 
@@ -153,25 +152,10 @@ def bureau_publish(batch_id: int) -> ResponseReturnValue:
 # --- listings -----------------------------------------------------------------------------------
 
 
-@web.route("/bureau/listings", methods=["GET", "POST"])
+@web.route("/bureau/listings")
 @page(OrgKind.BUREAU)
 def bureau_listings() -> ResponseReturnValue:
     who = actor()
-    status_code = 200
-    if request.method == "POST":
-        if who.role not in WRITERS:
-            abort(403)
-        listing_id = request.form.get("listing_id", type=ascii_int) or 0
-        try:
-            data = load(ListingStatusSchema(), form_dict(request.form))
-            attempt(
-                lambda db: listings.change_listing_status(
-                    db, who, listing_id, to=data["to"], reason=data["reason"], now=clock.now()
-                )
-            )
-            flash(_("Listing %(id)s is now %(status)s.", id=listing_id, status=data["to"].value), "success")
-        except FormFailed:
-            status_code = 422
     stmt = listings.listings_visible_to(who).order_by(Listing.id.desc())
     wanted = request.args.get("status", "")
     if wanted in {s.value for s in ListingStatus}:
@@ -180,7 +164,26 @@ def bureau_listings() -> ResponseReturnValue:
         wanted = ""
     return render_template(
         "web/bureau_listings.html", pager=paged(stmt), status=wanted, statuses=list(ListingStatus)
-    ), status_code
+    )
+
+
+@web.route("/bureau/listings/<int:listing_id>/status", methods=["POST"])
+@page(OrgKind.BUREAU, roles=WRITERS)
+def bureau_listing_status(listing_id: int) -> ResponseReturnValue:
+    """Suspend, delist or restore one listing. The listing is the URL's: the form carries only
+    the new status and the reason (a hidden listing_id field made every submit fail)."""
+    back = {"status": request.form["back"]} if request.form.get("back") else {}  # the list's filter
+    try:
+        data = load(ListingStatusSchema(), form_dict({k: v for k, v in request.form.items() if k != "back"}))
+        attempt(
+            lambda db: listings.change_listing_status(
+                db, actor(), listing_id, to=data["to"], reason=data["reason"], now=clock.now()
+            )
+        )
+    except FormFailed:
+        return redirect(url_for("web.bureau_listings", **back))
+    message = _("Listing %(id)s is now %(status)s.", id=listing_id, status=label(data["to"]))
+    return done(message, "web.bureau_listings", **back)
 
 
 # --- settlement runs ----------------------------------------------------------------------------

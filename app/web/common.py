@@ -271,7 +271,7 @@ class Pager:
     total: int
 
     def url(self, number: int) -> str:
-        args = request.args.to_dict()
+        args: dict[str, Any] = request.args.to_dict(flat=False)  # repeated filters stay repeated
         args["page"] = str(number)
         return url_for(cast(str, request.endpoint), **(request.view_args or {}), **args)
 

@@ -110,6 +110,11 @@ def dashboard() -> ResponseReturnValue:
     def count(stmt: Any) -> int:
         return db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
+    def orders_tile(title: str, *statuses: OrderStatus) -> tuple[str, int | None, str]:
+        # The count and the list it links to are one query: the orders page filters the same way.
+        counted = count(where_status(ordering.orders_visible_to(who), who, *statuses))
+        return title, counted, url_for("web.orders", status=[s.value for s in statuses])
+
     tiles: list[tuple[str, int | None, str]] = []
     if who.org_kind is OrgKind.HOSPITAL:
         from app.web.hospital import pending_receipts
@@ -121,29 +126,13 @@ def dashboard() -> ResponseReturnValue:
                 count(invoicing.invoice_lines_visible_to(who).where(InvoiceLine.status == "pending")),
                 url_for("web.invoices", status="pending"),
             ),
-            (
-                _("Orders in progress"),
-                count(ordering.orders_visible_to(who).where(Order.status.in_(OPEN_ORDER_STATES))),
-                url_for("web.orders"),
-            ),
+            orders_tile(_("Orders in progress"), *OPEN_ORDER_STATES),
             (_("Statements"), None, url_for("web.statements_page")),
         ]
     elif who.org_kind in (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR):
         tiles = [
-            (
-                _("Orders awaiting acceptance"),
-                count(ordering.orders_visible_to(who).where(Order.status == OrderStatus.SUBMITTED)),
-                url_for("web.orders", status="submitted"),
-            ),
-            (
-                _("Orders to ship"),
-                count(
-                    ordering.orders_visible_to(who).where(
-                        Order.status.in_((OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED))
-                    )
-                ),
-                url_for("web.orders", status="accepted"),
-            ),
+            orders_tile(_("Orders awaiting acceptance"), OrderStatus.SUBMITTED),
+            orders_tile(_("Orders to ship"), OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED),
             (_("Open batches"), None, url_for("web.enterprise_batches")),
             (_("Receivables"), None, url_for("web.enterprise_receivables")),
         ]
@@ -175,14 +164,21 @@ OPEN_ORDER_STATES = (
 def orders() -> ResponseReturnValue:
     who = actor()
     stmt = ordering.orders_visible_to(who).order_by(Order.id.desc())
-    status = request.args.get("status", "")
-    if status in {s.value for s in OrderStatus}:
-        stmt = where_status(stmt, who, OrderStatus(status))
-    else:
-        status = ""
+    # ?status= may repeat: a dashboard tile links to the very statuses it counts.
+    wanted = order_statuses(request.args.getlist("status"))
+    if wanted:
+        stmt = where_status(stmt, who, *wanted)
     pager = paged(stmt)
     pager.items = order_views(request_session(), who, pager.items)  # a manufacturer: its lines' status
-    return render_template("web/orders.html", pager=pager, status=status, statuses=list(OrderStatus))
+    return render_template(
+        "web/orders.html", pager=pager, status=[s.value for s in wanted], statuses=list(OrderStatus)
+    )
+
+
+def order_statuses(values: list[str]) -> list[OrderStatus]:
+    """The known statuses among the query's values, in a stable order (unknown ones ignored)."""
+    known = {s.value: s for s in OrderStatus}
+    return [known[v] for v in dict.fromkeys(values) if v in known]
 
 
 @web.route("/orders/<int:order_id>")

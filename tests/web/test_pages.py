@@ -359,7 +359,6 @@ def _role_checked_inside(path: str) -> bool:
     """Pages that show to readers and check the writer role when the form is posted."""
     return path in (
         "/bureau/batches",
-        "/bureau/listings",
         "/bureau/settlement",
         "/enterprise/settlement",
         "/hospital/demand",
