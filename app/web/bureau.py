@@ -172,9 +172,9 @@ def bureau_listings() -> ResponseReturnValue:
 def bureau_listing_status(listing_id: int) -> ResponseReturnValue:
     """Suspend, delist or restore one listing. The listing is the URL's: the form carries only
     the new status and the reason (a hidden listing_id field made every submit fail)."""
-    back = {"status": request.form["back"]} if request.form.get("back") else {}  # the list's filter
+    back = {"status": request.args["status"]} if request.args.get("status") else {}  # the list's filter
     try:
-        data = load(ListingStatusSchema(), form_dict({k: v for k, v in request.form.items() if k != "back"}))
+        data = load(ListingStatusSchema(), form_dict(request.form))
         attempt(
             lambda db: listings.change_listing_status(
                 db, actor(), listing_id, to=data["to"], reason=data["reason"], now=clock.now()
