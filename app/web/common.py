@@ -24,6 +24,7 @@ from app.db import request_session, unit_of_work
 from core import clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import DomainError
+from core.glossary import term
 from core.money import e4_to_str, fen_to_str
 from core.organizations import Organization
 from core.validation import flatten_messages
@@ -41,98 +42,10 @@ PER_PAGE = 20
 ENTERPRISES = (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR)
 WRITERS = (Role.ADMIN, Role.OPERATOR)
 
-#: Enum values shown to people (statuses of orders, lines, invoices, batches, bids, reconciliation).
-LABELS: dict[str, Any] = {
-    # orders and lines
-    "submitted": _l("Awaiting acceptance"),
-    "accepted": _l("Accepted"),
-    "refused": _l("Refused"),
-    "partially_shipped": _l("Partially shipped"),
-    "shipped": _l("Shipped"),
-    "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
-    "open": _l("Open"),
-    # urgency
-    "normal": _l("Normal"),
-    "emergency": _l("Emergency"),
-    "remote": _l("Remote area"),
-    # invoices
-    "pending": _l("Pending"),
-    "confirmed": _l("Confirmed"),
-    "disputed": _l("Disputed"),
-    "corrected": _l("Corrected by red-letter invoice"),
-    "voided": _l("Voided"),
-    # deliveries, receipts, returns
-    "in_transit": _l("In transit"),
-    "partly_rejected": _l("Partly rejected"),
-    "rejected": _l("Rejected"),
-    "kept": _l("Kept"),
-    "partly_returned": _l("Partly returned"),
-    "returned": _l("Returned"),
-    "awaiting_credit": _l("Awaiting red-letter credit"),
-    "credited": _l("Credited"),
-    "no_credit_needed": _l("No credit needed"),
-    # batches and bids
-    "draft": _l("Draft"),
-    "demand_collection": _l("Demand collection"),
-    "bidding": _l("Bidding"),
-    "sealed": _l("Sealed"),
-    "opened": _l("Opened"),
-    "results_published": _l("Results published"),
-    "executing": _l("Executing"),
-    "closed": _l("Closed"),
-    "active": _l("Active"),
-    "replaced": _l("Replaced"),
-    "withdrawn": _l("Withdrawn"),
-    # listings
-    "applied": _l("Applied"),
-    "listed": _l("Listed"),
-    "suspended": _l("Suspended"),
-    "delisted": _l("Delisted"),
-    "volume_based": _l("Volume-based"),
-    "price_linked": _l("Price-linked"),
-    "filed": _l("Filed purchase"),
-    # reconciliation
-    "overpaid": _l("Overpaid"),
-    "invoice_qty_mismatch": _l("Invoice quantity mismatch"),
-    "invoice_price_mismatch": _l("Invoice price mismatch"),
-    "invoice_amount_mismatch": _l("Invoice amount mismatch"),
-    "payment_overdue": _l("Payment overdue"),
-    "awaiting_payment": _l("Awaiting payment"),
-    "invoice_overdue": _l("Invoice overdue"),
-    "awaiting_invoice": _l("Awaiting invoice"),
-    "short_or_rejected": _l("Short or rejected"),
-    "awaiting_receipt": _l("Awaiting receipt"),
-    "shipment_overdue": _l("Shipment overdue"),
-    "awaiting_shipment": _l("Awaiting shipment"),
-    "complete": _l("Complete"),
-    # settlement, jobs
-    "paid": _l("Paid"),
-    "approved": _l("Approved"),
-    "refund_due": _l("Refund due from the enterprise"),
-    "refunded": _l("Refunded"),
-    "refiled": _l("Filed again"),
-    "granted": _l("Granted"),
-    "cleared": _l("Cleared"),
-    "recorded": _l("Recorded"),
-    "succeeded": _l("Succeeded"),
-    "failed": _l("Failed"),
-    "running": _l("Running"),
-    # organizations and roles
-    "bureau": _l("Medical insurance bureau"),
-    "hospital": _l("Hospital"),
-    "manufacturer": _l("Manufacturer"),
-    "distributor": _l("Distributor"),
-    "admin": _l("Administrator"),
-    "operator": _l("Operator"),
-    "auditor": _l("Auditor"),
-}
-
 
 def label(value: Any) -> str:
-    raw = getattr(value, "value", value)
-    text = LABELS.get(str(raw))
-    return str(text) if text is not None else str(raw)
+    """The glossary's word for a code, in the page's language (core/glossary.py)."""
+    return term(value, "en" if session.get("lang") == "en" else "zh")
 
 
 # --- who may see a page -------------------------------------------------------------------------
