@@ -87,6 +87,19 @@ TERMS: dict[str, tuple[str, str]] = {
     "succeeded": ("成功", "Succeeded"),
     "failed": ("失败", "Failed"),
     "running": ("运行中", "Running"),
+    # batch items (bureau item form and import)
+    "oral_solid": ("口服常释剂型", "Oral solid"),
+    "oral_liquid": ("口服液体剂型", "Oral liquid"),
+    "injection_small": ("小容量注射剂", "Small-volume injection"),
+    "injection_large": ("大容量注射剂", "Large-volume injection"),
+    "other": ("其他剂型", "Other dosage forms"),
+    "content": ("含量差比价", "By content"),
+    "fill_volume": ("装量差比价", "By fill volume"),
+    "none": ("不换算（按件）", "No conversion (per piece)"),
+    # payment sources
+    "fund": ("医保基金", "Insurance fund"),
+    "prepayment": ("预付金", "Prepayment"),
+    "self_pay": ("医院自付", "Paid by the hospital"),
     # organizations and roles
     "bureau": ("医疗保障局", "Medical insurance bureau"),
     "hospital": ("医疗机构", "Hospital"),

@@ -3,6 +3,8 @@ listings review, settlement runs, the reconciliation explorer with drill-down, j
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -25,7 +27,7 @@ from app.web.common import (
     web,
 )
 from bidding import batches, opening, queries, rules
-from bidding.models import BatchItem, Category, ProcurementBatch, VolumeAllocation
+from bidding.models import BatchItem, Category, DosageFormGroup, ProcurementBatch, RatioKind, VolumeAllocation
 from bidding.schemas import BatchCreateSchema, TransitionSchema
 from core import clock
 from core.actors import OrgKind
@@ -99,6 +101,15 @@ def bureau_batches() -> ResponseReturnValue:
 @web.route("/bureau/batches/<int:batch_id>")
 @page(OrgKind.BUREAU)
 def bureau_batch(batch_id: int) -> ResponseReturnValue:
+    return render_batch(batch_id)
+
+
+def render_batch(
+    batch_id: int, *, item_form: Mapping[str, str] | None = None, row_errors: list[str] | None = None
+) -> str:
+    """The batch page; after a failed item form or import, with what was typed and the bad rows."""
+    from app.web.bureau_pickers import generic_name_options
+
     who = actor()
     db = request_session()
     batch = batches.get_batch(db, who, batch_id)
@@ -113,6 +124,11 @@ def bureau_batch(batch_id: int) -> ResponseReturnValue:
         allocations=allocations,
         next_states=batches.plain_transitions(batch.status),
         can_write=who.role in WRITERS,
+        item_form=item_form or {},
+        row_errors=row_errors or [],
+        generic_names=generic_name_options(db, who) if batch.status.value == "draft" else [],
+        dosage_form_groups=list(DosageFormGroup),
+        ratio_kinds=list(RatioKind),
     )
 
 
@@ -311,3 +327,6 @@ def bureau_jobs() -> ResponseReturnValue:
     else:
         job = ""
     return render_template("web/bureau_jobs.html", pager=paged(stmt), jobs=list(JOBS.values()), job=job)
+
+
+from app.web import bureau_items, bureau_pickers  # noqa: E402, F401  (their views register on the blueprint)

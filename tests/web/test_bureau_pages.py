@@ -1,0 +1,185 @@
+"""The bureau's working day through the test client: items by the form and by the xlsx template
+(every bad row named, nothing imported), listings from the results, pickers that show names and
+never ask for ids, searches scoped to the caller."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bidding.models import BatchItem
+from core.actors import OrgKind, Role
+from tests.factories import make_org, make_user
+from tests.tendering import make_world
+from tests.web.test_pages import csrf, web_login
+
+
+def _bureau_client(app: Flask, session: Session, role: Role = Role.OPERATOR) -> FlaskClient:
+    user = make_user(session, make_org(session, OrgKind.BUREAU), role)
+    session.commit()
+    client = app.test_client()
+    web_login(client, user.username)
+    return client
+
+
+def _items(session: Session, batch_id: int) -> int:
+    session.expire_all()
+    return (
+        session.scalar(select(func.count()).select_from(BatchItem).where(BatchItem.batch_id == batch_id)) or 0
+    )
+
+
+def _form(client: FlaskClient, **values: str) -> dict[str, str]:
+    base = {
+        "csrf_token": csrf(client),
+        "generic_name": "新增药",
+        "dosage_form_group": "oral_solid",
+        "rep_strength_value": "20",
+        "rep_strength_unit": "mg",
+        "ratio_kind": "content",
+        "allowed_strengths": "10; 40",
+        "ceiling_price": "2.3456",
+    }
+    return base | values
+
+
+def test_the_bureau_adds_an_item_by_the_form_and_a_failed_form_keeps_what_was_typed(
+    app: Flask, session: Session
+) -> None:
+    world = make_world(session)
+    client = _bureau_client(app, session)
+    page = client.get(f"/bureau/batches/{world.batch.id}").get_data(as_text=True)
+    assert 'name="generic_name" list=' in page  # a picker of the catalogue's names, not an id field
+    assert "品种ID" not in page
+    assert "产品ID" not in page
+    assert "口服常释剂型" in page  # dosage form groups by their words, not their codes
+
+    bad = client.post(f"/bureau/batches/{world.batch.id}/items", data=_form(client, ceiling_price="abc"))
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert 'value="新增药"' in text
+    assert 'value="10; 40"' in text
+    assert 'value="abc"' in text
+    assert _items(session, world.batch.id) == 1
+
+    good = client.post(f"/bureau/batches/{world.batch.id}/items", data=_form(client))
+    assert good.status_code == 302
+    assert _items(session, world.batch.id) == 2
+    item = session.scalars(select(BatchItem).where(BatchItem.generic_name == "新增药")).one()
+    assert item.ceiling_e4 == 23456
+    assert set(item.allowed_strengths) == {"10", "20", "40"}
+
+
+def _filled_template(client: FlaskClient, batch_id: int, rows: list[list[object]]) -> io.BytesIO:
+    download = client.get(f"/bureau/batches/{batch_id}/items/template.xlsx")
+    assert download.status_code == 200
+    book = load_workbook(io.BytesIO(download.data))
+    sheet = book.worksheets[0]
+    assert sheet.cell(1, 1).value == "通用名"
+    for row in rows:
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    data.seek(0)
+    return data
+
+
+def test_the_item_import_names_each_bad_row_and_imports_nothing_then_all_of_a_good_file(
+    app: Flask, session: Session
+) -> None:
+    world = make_world(session)
+    client = _bureau_client(app, session)
+    rows: list[list[object]] = [
+        ["导入药甲", "oral_solid", "10", "mg", "content", "5;20", "1.5", None],
+        ["导入药乙", "oral_solid", "10", "mg", "content", None, "很贵", None],
+        ["导入药丙", "口服", "10", "mg", None, None, "1.2", None],
+    ]
+    bad = client.post(
+        f"/bureau/batches/{world.batch.id}/items/import",
+        data={
+            "csrf_token": csrf(client),
+            "file": (_filled_template(client, world.batch.id, rows), "items.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "第 3 行" in text
+    assert "第 4 行" in text
+    assert "第 2 行" not in text
+    assert _items(session, world.batch.id) == 1
+
+    good_rows = [rows[0], ["导入药乙", "injection_small", "2", "ml", "fill_volume", None, "3.25", "5"]]
+    good = client.post(
+        f"/bureau/batches/{world.batch.id}/items/import",
+        data={
+            "csrf_token": csrf(client),
+            "file": (_filled_template(client, world.batch.id, good_rows), "items.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert good.status_code == 302
+    assert _items(session, world.batch.id) == 3
+
+
+def test_an_import_row_the_service_refuses_is_named_and_nothing_is_kept(app: Flask, session: Session) -> None:
+    world = make_world(session)
+    client = _bureau_client(app, session)
+    rows: list[list[object]] = [
+        ["导入药甲", "oral_solid", "10", "mg", "content", None, "1.5", None],
+        [world.items[0].generic_name, "oral_solid", "10", "mg", "content", None, "1.5", None],
+    ]
+    response = client.post(
+        f"/bureau/batches/{world.batch.id}/items/import",
+        data={
+            "csrf_token": csrf(client),
+            "file": (_filled_template(client, world.batch.id, rows), "items.xlsx"),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "第 3 行" in response.get_data(as_text=True)
+    assert _items(session, world.batch.id) == 1
+
+
+def test_auditors_and_other_kinds_cannot_add_or_import_items(app: Flask, session: Session) -> None:
+    world = make_world(session)
+    auditor = _bureau_client(app, session, Role.AUDITOR)
+    assert "add-item" not in auditor.get(f"/bureau/batches/{world.batch.id}").get_data(as_text=True)
+    assert auditor.post(f"/bureau/batches/{world.batch.id}/items", data=_form(auditor)).status_code == 403
+    hospital = make_user(session, make_org(session, OrgKind.HOSPITAL), Role.ADMIN)
+    session.commit()
+    other = app.test_client()
+    web_login(other, hospital.username)
+    assert other.post(f"/bureau/batches/{world.batch.id}/items", data=_form(other)).status_code == 403
+    assert _items(session, world.batch.id) == 1
+
+
+def test_pickers_search_by_name_and_show_region_names_scoped_to_the_bureau(
+    app: Flask, session: Session
+) -> None:
+    make_org(session, OrgKind.HOSPITAL, name="成都市第一人民医院", region_code="510104")
+    make_org(session, OrgKind.DISTRIBUTOR, name="德阳配送公司", region_code="510600")
+    client = _bureau_client(app, session, Role.AUDITOR)
+    found = client.get("/pickers/hospitals?q=第一人民").get_json()
+    assert [o["label"].split(" · ")[:2] for o in found] == [["成都市第一人民医院", "成都市锦江区"]]
+    assert client.get("/pickers/hospitals?q=锦江").get_json()[0]["value"] == found[0]["value"]
+    assert (
+        client.get("/pickers/distributors?q=德阳").get_json()[0]["label"].startswith("德阳配送公司 · 德阳市")
+    )
+    assert client.get("/pickers/regions?q=510100").get_json() == [
+        {"value": "510100", "label": "成都市 (510100)"}
+    ]
+    assert client.get("/pickers/nothing").status_code == 404
+
+    hospital = make_user(session, make_org(session, OrgKind.HOSPITAL), Role.ADMIN)
+    session.commit()
+    other = app.test_client()
+    web_login(other, hospital.username)
+    assert other.get("/pickers/hospitals?q=医院").status_code == 403
+    assert other.get("/pickers/regions?q=成都").status_code == 200
