@@ -5,6 +5,7 @@ never ask for ids, searches scoped to the caller."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,8 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bidding.models import BatchItem
+from core import clock
 from core.actors import OrgKind, Role
+from ledger.models import Payment, Statement
+from ledger.services import settlement
 from tests.factories import make_org, make_user
+from tests.ledger.test_reconcile import FILED, PERIOD, Line
+from tests.ordering import make_market
 from tests.tendering import make_world
 from tests.web.test_pages import csrf, web_login
 
@@ -183,3 +189,100 @@ def test_pickers_search_by_name_and_show_region_names_scoped_to_the_bureau(
     web_login(other, hospital.username)
     assert other.get("/pickers/hospitals?q=医院").status_code == 403
     assert other.get("/pickers/regions?q=成都").status_code == 200
+
+
+def _approved_run(session: Session) -> tuple[Any, int, int]:
+    """One hospital's confirmed application in an approved run (tests.ledger.test_reconcile's flow)."""
+    market = make_market(session)
+    Line(market, 10).place().accept().receive(10).invoice_all()
+    application = settlement.file_application(
+        session, market.distributor_actor, hospital_id=market.hospital.id, period_month=PERIOD, now=FILED
+    )
+    settlement.confirm_application(session, market.hospital_actor, application.id, disputes={}, now=FILED)
+    run = settlement.approve_run(session, market.world.bureau, period_month=PERIOD, now=FILED)
+    session.commit()
+    return market, run.id, application.id
+
+
+def test_the_run_page_shows_the_product_on_every_line_and_records_a_payment(
+    app: Flask, session: Session
+) -> None:
+    market, run_id, application_id = _approved_run(session)
+    client = _bureau_client(app, session)
+    settlement_page = client.get("/bureau/settlement").get_data(as_text=True)
+    assert f'href="/bureau/settlement/runs/{run_id}"' in settlement_page
+    page = client.get(f"/bureau/settlement/runs/{run_id}").get_data(as_text=True)
+    product = market.listing.product
+    assert f"{product.generic_name} {product.spec_text}" in page
+    assert product.code in page
+    assert "data-confirm=" in page
+    assert client.get("/bureau/settlement/runs/999999999").status_code == 404
+
+    missing = client.post(
+        f"/bureau/settlement/runs/{run_id}/payments",
+        data={"csrf_token": csrf(client), "paid_on": "", "source": "fund", f"ref-{application_id}": "BANK-1"},
+    )
+    assert missing.status_code == 422
+    assert 'value="BANK-1"' in missing.get_data(as_text=True)  # what was typed is kept
+    assert session.scalar(select(func.count()).select_from(Payment)) == 0
+
+    paid_on = clock.business_date(clock.now()).isoformat()
+    paid = client.post(
+        f"/bureau/settlement/runs/{run_id}/payments",
+        data={
+            "csrf_token": csrf(client),
+            "paid_on": paid_on,
+            "source": "fund",
+            f"ref-{application_id}": "BANK-1",
+        },
+    )
+    assert paid.status_code == 302
+    session.expire_all()
+    payment = session.scalars(select(Payment)).one()
+    assert (payment.application_id, payment.bank_reference) == (application_id, "BANK-1")
+    after = client.get(f"/bureau/settlement/runs/{run_id}").get_data(as_text=True)
+    assert "BANK-1" in after
+    assert "已支付" in after
+
+    again = client.post(
+        f"/bureau/settlement/runs/{run_id}/payments",
+        data={
+            "csrf_token": csrf(client),
+            "paid_on": paid_on,
+            "source": "fund",
+            f"ref-{application_id}": "BANK-2",
+        },
+    )
+    assert again.status_code == 422
+    assert session.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_the_bureau_generates_the_months_statements_with_pickers(app: Flask, session: Session) -> None:
+    market, _run_id, _application_id = _approved_run(session)
+    auditor = _bureau_client(app, session, Role.AUDITOR)
+    assert (
+        auditor.post(
+            "/bureau/statements", data={"csrf_token": csrf(auditor), "period": "2026-05"}
+        ).status_code
+        == 403
+    )
+    client = _bureau_client(app, session)
+    page = client.get("/bureau/statements").get_data(as_text=True)
+    assert f'<option value="{market.hospital.id}">{market.hospital.name} · ' in page
+    assert "医疗机构ID" not in page
+
+    bad = client.post("/bureau/statements", data={"csrf_token": csrf(client), "period": "2026-13"})
+    assert bad.status_code == 422
+    assert session.scalar(select(func.count()).select_from(Statement)) == 0
+
+    made = client.post(
+        "/bureau/statements",
+        data={"csrf_token": csrf(client), "period": "2026-05", "hospital_id": str(market.hospital.id)},
+    )
+    assert made.status_code == 200
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Statement)) == 1
+    again = client.post("/bureau/statements", data={"csrf_token": csrf(client), "period": "2026-05"})
+    assert again.status_code == 200
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Statement)) == 1  # unchanged: no new version
