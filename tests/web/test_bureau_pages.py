@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from bidding.models import BatchItem
 from core import clock
 from core.actors import OrgKind, Role
-from ledger.models import Payment, Statement
-from ledger.services import settlement
+from core.organizations import Organization
+from ledger.models import Listing, ListingStatus, Payment, Statement
+from ledger.services import listings, settlement
 from tests.factories import make_org, make_user
 from tests.ledger.test_reconcile import FILED, PERIOD, Line
 from tests.ordering import make_market
@@ -286,3 +287,46 @@ def test_the_bureau_generates_the_months_statements_with_pickers(app: Flask, ses
     assert again.status_code == 200
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Statement)) == 1  # unchanged: no new version
+
+
+def test_the_bureau_reviews_price_linked_listings_flagged_first_and_delisting_is_confirmed(
+    app: Flask, session: Session
+) -> None:
+    market = make_market(session)
+    winner = market.world.actor(session.get_one(Organization, market.award.manufacturer_id))
+    listing = listings.apply_price_linked(
+        session,
+        winner,
+        product_id=market.award.product_id,
+        region_code="510600",
+        pack_price_fen=market.award.pack_price_fen + 1,  # above the lowest price held: flagged
+        now=clock.now(),
+    )
+    session.commit()
+    client = _bureau_client(app, session)
+    page = client.get("/bureau/listings/price-linked").get_data(as_text=True)
+    assert "德阳市" in page  # the region by its name
+    assert "510600" not in page.split('id="price-linked"')[1]
+    assert listing.product.code in page
+    assert 'data-confirm="' in page
+    assert listing.price_flagged
+
+    def decide(to: str) -> int:
+        data = {"csrf_token": csrf(client), "to": to, "reason": "价格复核"}
+        return client.post(f"/bureau/listings/price-linked/{listing.id}", data=data).status_code
+
+    assert decide("suspended") == 302
+    assert "批准挂网" in client.get("/bureau/listings/price-linked").get_data(as_text=True)
+    assert decide("listed") == 302
+    session.expire_all()
+    assert session.get_one(Listing, listing.id).status is ListingStatus.LISTED
+    assert decide("delisted") == 302
+    assert decide("listed") == 302  # refused (delisted is final): flashed, nothing changes
+    session.expire_all()
+    assert session.get_one(Listing, listing.id).status is ListingStatus.DELISTED
+    assert (
+        client.get("/bureau/listings/price-linked?region_code=510100")
+        .get_data(as_text=True)
+        .count(f"<td>{listing.id}</td>")
+        == 0
+    )
