@@ -191,8 +191,9 @@ def test_the_batch_page_offers_one_next_step_at_a_time_and_it_moves_the_batch(
                 world.bid(name, world.items[0], price)
             session.commit()
             clock_at(AT_OPENING + timedelta(minutes=1))
+        moves = tuple(url + path for path in ("/transition", "/open", "/publish"))  # not items, listings
         actions = [
-            f for f in post_forms(client.get(url).get_data(as_text=True)) if f.action.startswith(url + "/")
+            f for f in post_forms(client.get(url).get_data(as_text=True)) if f.action.startswith(moves)
         ]
         if not actions:
             break
