@@ -40,6 +40,15 @@ ITEM_COLUMNS = (
 )
 
 
+HEADERS = {c.key: c.display_zh for c in ITEM_COLUMNS}
+
+
+def _where(row: int | None, key: str | None) -> str:
+    """ "第 3 行（最高有效申报价（元/最小单位））": the row as people count it, the column by its header."""
+    column = "" if key in (None, "_", "_schema") else f"（{HEADERS.get(str(key), str(key))}）"
+    return ("" if row is None else f"第 {row} 行") + column
+
+
 def _strengths(text: str) -> list[str]:
     """ "0.25; 0.5，1" → ["0.25", "0.5", "1"] (ASCII or Chinese separators)."""
     for sep in ("；", "，", ","):
@@ -92,7 +101,7 @@ def import_items(db: Session, who: Actor, batch_id: int, rows: list[tuple[int, d
                 added.append(batches.add_item(db, who, batch_id, data=data, now=clock.now()))
         except (ValidationFailed, Conflict, PermissionDenied) as exc:
             for name, messages in (exc.fields or {"_": [exc.message]}).items():
-                errors[f"第 {number} 行（{name}）"] = messages
+                errors[_where(number, name)] = messages
     if errors:
         raise ValidationFailed("导入失败，未写入任何数据 (import failed; nothing was written)", fields=errors)
     return added
@@ -107,7 +116,8 @@ def bureau_import_items(batch_id: int) -> ResponseReturnValue:
         rows = validated_rows(uploaded_table(ITEM_COLUMNS), ItemRowSchema())
         added = attempt(lambda db: import_items(db, who, batch_id, rows))
     except SpreadsheetError as exc:
-        return render_batch(batch_id, row_errors=[str(err) for err in exc.errors]), 422
+        lines = [f"{_where(err.row, err.column)}：{err.message}".lstrip("：") for err in exc.errors]
+        return render_batch(batch_id, row_errors=lines), 422
     except ValidationFailed as exc:
         return render_batch(batch_id, row_errors=_field_lines(exc)), 422
     except FormFailed:

@@ -119,6 +119,7 @@ def test_the_item_import_names_each_bad_row_and_imports_nothing_then_all_of_a_go
     assert "第 3 行" in text
     assert "第 4 行" in text
     assert "第 2 行" not in text
+    assert "第 3 行（最高有效申报价（元/最小单位））" in text  # the column by its header, not its key
     assert _items(session, world.batch.id) == 1
 
     good_rows = [rows[0], ["导入药乙", "injection_small", "2", "ml", "fill_volume", None, "3.25", "5"]]
