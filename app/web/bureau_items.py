@@ -13,17 +13,19 @@ from typing import Any
 from flask import Response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from marshmallow import fields
+from marshmallow import fields, pre_load
 from sqlalchemy.orm import Session
 
 from app.api.files import XLSX, uploaded_table, validated_rows
 from app.web.bureau import render_batch
 from app.web.common import WRITERS, FormFailed, actor, attempt, done, form_dict, load, page, web
 from bidding import batches
+from bidding.models import DosageFormGroup, RatioKind
 from bidding.schemas import ItemCreateSchema
 from core import clock
 from core.actors import Actor, OrgKind
 from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.glossary import TERMS
 from core.spreadsheets import Column, SpreadsheetError, template_xlsx
 from ledger.services import listings
 
@@ -56,12 +58,24 @@ def _strengths(text: str) -> list[str]:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
+#: Codes of the import's choice columns also accepted as the words the pages show (口服常释剂型).
+CHOICES = {
+    "dosage_form_group": {TERMS[g.value][0]: g.value for g in DosageFormGroup if g.value in TERMS},
+    "ratio_kind": {TERMS[k.value][0]: k.value for k in RatioKind if k.value in TERMS},
+}
+
+
 class ItemRowSchema(ItemCreateSchema):
-    """A row of the item import: the strengths come as one cell of text."""
+    """A row of the item import: the strengths come as one cell of text, the choices as their
+    code or their Chinese word."""
 
     allowed_strengths = fields.Function(
         deserialize=lambda text: _strengths(str(text)), load_default=list, data_key="allowed_strengths"
     )
+
+    @pre_load
+    def _words_to_codes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {k: CHOICES.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in data.items()}
 
 
 def _item_payload(form: Any) -> dict[str, Any]:

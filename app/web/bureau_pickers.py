@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify, request, session
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db import request_session
-from app.web.common import actor, page, web
-from bidding import catalogue
-from bidding.models import Product
+from app.web.common import actor, ascii_int, page, web
+from bidding import batches, catalogue
+from bidding.models import BatchItem, Product
 from core import regions
 from core.actors import Actor, OrgKind
+from core.glossary import term
 from core.organizations import Organization
 
 #: The most options one search answers; the page's <select> is bounded the same way.
@@ -37,6 +38,10 @@ class Option(NamedTuple):
 def region(code: str | None) -> str:
     """510100 → 成都市, 510104 → 成都市锦江区; an unknown code shows as itself."""
     return regions.full_name(code)
+
+
+def lang() -> str:
+    return "en" if session.get("lang") == "en" else "zh"
 
 
 def _like(text: str) -> str:
@@ -103,6 +108,23 @@ def region_options(query: str = "", *, codes: list[str] | None = None) -> list[O
     ]
 
 
+def item_options(db: Session, who: Actor, batch_id: int, query: str = "") -> list[Option]:
+    """A batch's items as "通用名 10mg · 口服常释剂型", in a batch the caller may see (NotFound
+    otherwise, which the page shows as 404)."""
+    batch = batches.get_batch(db, who, batch_id)
+    stmt = select(BatchItem).where(BatchItem.batch_id == batch.id)
+    if query.strip():
+        stmt = stmt.where(BatchItem.generic_name.like(_like(query.strip()), escape="\\"))
+    return [
+        Option(str(i.id), f"{i.generic_name} {i.rep_strength_value}{i.rep_strength_unit} · {_group(i)}")
+        for i in db.scalars(stmt.order_by(BatchItem.generic_name, BatchItem.id).limit(LIMIT))
+    ]
+
+
+def _group(item: BatchItem) -> str:
+    return term(item.dosage_form_group, lang())
+
+
 KINDS = {
     "hospitals": OrgKind.HOSPITAL,
     "distributors": OrgKind.DISTRIBUTOR,
@@ -122,6 +144,8 @@ def picker_search(what: str) -> ResponseReturnValue:
         found = organization_options(db, who, KINDS[what], query)
     elif what == "products":
         found = product_options(db, who, query)
+    elif what == "items":
+        found = item_options(db, who, request.args.get("batch_id", 0, type=ascii_int), query)
     elif what == "regions":
         found = region_options(query)
     else:

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bidding.models import BatchItem
+from bidding.models import BatchItem, Product
 from core import clock
 from core.actors import OrgKind, Role
 from core.organizations import Organization
@@ -122,7 +122,7 @@ def test_the_item_import_names_each_bad_row_and_imports_nothing_then_all_of_a_go
     assert "第 3 行（最高有效申报价（元/最小单位））" in text  # the column by its header, not its key
     assert _items(session, world.batch.id) == 1
 
-    good_rows = [rows[0], ["导入药乙", "injection_small", "2", "ml", "fill_volume", None, "3.25", "5"]]
+    good_rows = [rows[0], ["导入药乙", "小容量注射剂", "2", "ml", "装量差比价", None, "3.25", "5"]]  # words
     good = client.post(
         f"/bureau/batches/{world.batch.id}/items/import",
         data={
@@ -133,6 +133,11 @@ def test_the_item_import_names_each_bad_row_and_imports_nothing_then_all_of_a_go
     )
     assert good.status_code == 302
     assert _items(session, world.batch.id) == 3
+    injection = session.scalars(select(BatchItem).where(BatchItem.generic_name == "导入药乙")).one()
+    assert (injection.dosage_form_group.value, injection.ratio_kind.value) == (
+        "injection_small",
+        "fill_volume",
+    )
 
 
 def test_an_import_row_the_service_refuses_is_named_and_nothing_is_kept(app: Flask, session: Session) -> None:
@@ -331,3 +336,27 @@ def test_the_bureau_reviews_price_linked_listings_flagged_first_and_delisting_is
         .count(f"<td>{listing.id}</td>")
         == 0
     )
+
+
+def test_the_item_picker_lists_a_visible_batchs_items_by_name_and_answers_404_for_others(
+    app: Flask, session: Session
+) -> None:
+    world = make_world(session)  # a draft: the bureau's only
+    client = _bureau_client(app, session, Role.AUDITOR)
+    found = client.get(f"/pickers/items?batch_id={world.batch.id}&q=测试").get_json()
+    assert found == [{"value": str(world.items[0].id), "label": "测试药0 10mg · 口服常释剂型"}]
+    assert client.get("/pickers/items?batch_id=999999999").status_code == 404
+    assert client.get("/pickers/items?batch_id=x").status_code == 404
+    hospital = make_user(session, make_org(session, OrgKind.HOSPITAL), Role.ADMIN)
+    session.commit()
+    other = app.test_client()
+    web_login(other, hospital.username)
+    assert (
+        other.get(f"/pickers/items?batch_id={world.batch.id}").status_code == 404
+    )  # a draft is the bureau's
+    product_id = world.product("甲", world.items[0])
+    session.commit()
+    code = session.get_one(Product, product_id).code
+    products = other.get(f"/pickers/products?q={code}").get_json()  # the catalogue is everyone's
+    assert products == [{"value": str(product_id), "label": f"测试药0 10mg×100 · 企业甲 · {code}"}]
+    assert other.get("/pickers/products?q=企业甲").get_json() == products  # by manufacturer too
