@@ -96,6 +96,12 @@ TERMS: dict[str, tuple[str, str]] = {
     "content": ("含量差比价", "By content"),
     "fill_volume": ("装量差比价", "By fill volume"),
     "none": ("不换算（按件）", "No conversion (per piece)"),
+    # winning routes (bidding.rules.Route)
+    "spread": ("价差规则中选", "Within the price spread"),
+    "low_price_exemption": ("低价豁免中选", "Low-price exemption"),
+    "half_ceiling": ("降幅过半中选", "At least half below the ceiling"),
+    "shortlist_revival": ("入围复活", "Shortlist revival"),
+    "non_shortlist_revival": ("未入围复活", "Non-shortlist revival"),
     # payment sources
     "fund": ("医保基金", "Insurance fund"),
     "prepayment": ("预付金", "Prepayment"),

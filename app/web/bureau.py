@@ -124,6 +124,7 @@ def render_batch(
         allocations=allocations,
         next_states=batches.plain_transitions(batch.status),
         can_write=who.role in WRITERS,
+        item_names={i.id: f"{i.generic_name} {i.rep_strength_value}{i.rep_strength_unit}" for i in items},
         item_form=item_form or {},
         row_errors=row_errors or [],
         generic_names=generic_name_options(db, who) if batch.status.value == "draft" else [],

@@ -360,3 +360,19 @@ def test_the_item_picker_lists_a_visible_batchs_items_by_name_and_answers_404_fo
     products = other.get(f"/pickers/products?q={code}").get_json()  # the catalogue is everyone's
     assert products == [{"value": str(product_id), "label": f"测试药0 10mg×100 · 企业甲 · {code}"}]
     assert other.get("/pickers/products?q=企业甲").get_json() == products  # by manufacturer too
+
+
+def test_the_batch_page_names_items_products_and_routes_never_bare_ids_or_codes(
+    app: Flask, session: Session
+) -> None:
+    market = make_market(session)
+    client = _bureau_client(app, session, Role.AUDITOR)
+    page = client.get(f"/bureau/batches/{market.world.batch.id}").get_data(as_text=True)
+    product = market.listing.product
+    results = page.split('id="results"')[1]
+    assert "测试药0 10mg" in results
+    assert f"{product.generic_name} {product.spec_text}" in results
+    assert product.code in results
+    assert "价差规则中选" in results
+    assert ">spread<" not in results
+    assert "成都市" in results  # the allocation's region by its name
