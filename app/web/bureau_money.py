@@ -22,7 +22,7 @@ from app.web.bureau_pickers import organization_options
 from app.web.common import WRITERS, FormFailed, actor, attempt, done, form_dict, load, page, web
 from core import clock
 from core.actors import Actor, OrgKind
-from core.errors import ValidationFailed
+from core.errors import DomainError, ValidationFailed
 from ledger import statements
 from ledger.models import (
     ApplicationStatus,
@@ -93,24 +93,29 @@ def bureau_run(run_id: int) -> ResponseReturnValue:
 def _pay_run(db: Session, who: Actor, run_id: int, data: dict[str, Any]) -> list[Payment]:
     """Pay each application named in the form, as the API does: each one once, ever, and only
     the run's own."""
-    paid = []
+    paid, errors = [], {}
     for item in data["payments"]:
-        application = settlement.get_application(db, who, item["application_id"])
-        if application.run_id != run_id:
-            raise ValidationFailed(
-                fields={"payments": [f"申请 {application.id} 不在该批次 (not in this run)"]}
-            )
-        paid.append(
-            settlement_payments.pay_application(
-                db,
-                who,
-                application.id,
-                bank_reference=item["bank_reference"],
-                paid_on=data["paid_on"],
-                now=clock.now(),
-                source=data["source"],
-            )
-        )
+        where = f"结算申请 {item['application_id']}"  # each refusal names its application
+        try:
+            with db.begin_nested():
+                application = settlement.get_application(db, who, item["application_id"])
+                if application.run_id != run_id:
+                    raise ValidationFailed("不在该结算批次 (not in this run)")
+                paid.append(
+                    settlement_payments.pay_application(
+                        db,
+                        who,
+                        application.id,
+                        bank_reference=item["bank_reference"],
+                        paid_on=data["paid_on"],
+                        now=clock.now(),
+                        source=data["source"],
+                    )
+                )
+        except DomainError as exc:
+            errors[where] = [exc.message, *(m for ms in (exc.fields or {}).values() for m in ms)]
+    if errors:
+        raise ValidationFailed("未登记任何付款 (no payment was recorded)", fields=errors)
     return paid
 
 

@@ -261,6 +261,7 @@ def test_the_run_page_shows_the_product_on_every_line_and_records_a_payment(
         },
     )
     assert again.status_code == 422
+    assert f"结算申请 {application_id}" in again.get_data(as_text=True)  # the refusal names its application
     assert session.scalar(select(func.count()).select_from(Payment)) == 1
 
 
