@@ -113,6 +113,7 @@ def _seed(db: Database) -> dict[str, int]:
             "run": run.id,
             "application": application.id,
             "hospital": market.hospital.id,
+            "other_hospital": market.other_hospital.id,
             "product_code": market.listing.product.code,
         }
 
@@ -240,6 +241,9 @@ def test_the_bureau_works_through_its_day(journey: Any, site: Site, tmp_path: Pa
     page.get_by_role("link", name=zh("Generate the month's statements")).click()
     page.get_by_label(zh("Month")).fill(PERIOD.strftime("%Y-%m"))
     page.locator("#pick-hospital_id").locator("xpath=preceding-sibling::input[1]").fill("第一人民")
+    options = page.locator("#pick-hospital_id")
+    assert options.locator(f"option[value='{site.ids['other_hospital']}']").evaluate("o => o.hidden")
+    assert not options.locator(f"option[value='{site.ids['hospital']}']").evaluate("o => o.hidden")
     j.shot("statements-picker-search")
     page.locator("#pick-hospital_id").select_option(str(site.ids["hospital"]))
     j.shot("statements-form")
