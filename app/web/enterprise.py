@@ -344,3 +344,7 @@ def enterprise_receivables() -> ResponseReturnValue:
         pager=paged(payments.order_by(Payment.paid_on.desc(), Payment.id.desc())),
         overdue=overdue,
     )
+
+
+# The enterprise pages that grew into their own modules register themselves when imported.
+from app.web import enterprise_documents  # noqa: E402, F401
