@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app import bid_sealer
 from app.db import request_session
@@ -29,7 +29,7 @@ from app.web.common import (
     web,
 )
 from bidding import batches, bids, queries
-from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch, VolumeAllocation
+from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch, Product, VolumeAllocation
 from bidding.schemas import BidSubmitSchema
 from core import clock
 from core.actors import OrgKind
@@ -161,10 +161,18 @@ def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue
     items = list(db.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id)))
     mine = list(db.scalars(bids.bids_visible_to(who).where(Bid.batch_id == batch.id).order_by(Bid.id.desc())))
     results = queries.results_for(db, who, batch.id) if batch.opened_at else None
+    products = _own_products(db, who, items, {b.product_id for b in mine})
     return render_template(
         "web/enterprise_batch.html",
         batch=batch,
         items=items,
+        item_names={i.id: f"{i.generic_name} {i.rep_strength_value}{i.rep_strength_unit}" for i in items},
+        products=products,
+        choices={
+            i.id: [p for p in products.values() if p.mah_id == who.org_id and p.active and _fits(i, p)]
+            for i in items
+        },
+        form=request.form if status == 422 else {},
         bids=paged_list(mine),
         bidding=batch.status is BatchStatus.BIDDING and who.role in WRITERS,
         receipt=receipt,
@@ -173,6 +181,19 @@ def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue
         if results
         else None,
     ), status
+
+
+def _own_products(db: Any, who: Any, items: list[BatchItem], extra: set[int]) -> dict[int, Product]:
+    """The manufacturer's products of the batch's varieties (to pick from), and those its bids name."""
+    names = {i.generic_name for i in items}
+    stmt = select(Product).where(
+        or_(and_(Product.mah_id == who.org_id, Product.generic_name.in_(names)), Product.id.in_(extra))
+    )
+    return {p.id: p for p in db.scalars(stmt.order_by(Product.spec_text, Product.id))}
+
+
+def _fits(item: BatchItem, product: Product) -> bool:
+    return product.generic_name == item.generic_name and product.dosage_form_group == item.dosage_form_group
 
 
 @web.route("/enterprise/bids/<int:bid_id>/withdraw", methods=["POST"])

@@ -4,18 +4,23 @@ invoices and red-letter invoices with the product on each line, settlement with 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.actors import Role
-from tests.factories import make_user
+from bidding.models import BatchStatus, Bid, Product
+from core.actors import OrgKind, Role
+from tests.factories import make_org, make_user
 from tests.ordering import make_market
-from tests.web.test_pages import web_login
+from tests.tendering import DURING_BIDDING, DURING_DEMAND, SEALER, TIMELINE, make_world
+from tests.web.test_pages import csrf, web_login
 
 
 def _login(app: Flask, session: Session, org: Any, role: Role = Role.OPERATOR) -> FlaskClient:
@@ -66,3 +71,110 @@ def test_refusing_an_order_asks_for_confirmation(app: Flask, session: Session) -
     page = _login(app, session, market.distributor).get(f"/orders/{order.id}").get_data(as_text=True)
     refuse = page[page.index('value="false"') :].split(">", 1)[0]
     assert "data-confirm=" in refuse
+
+
+# --- sealed bids: product picker, receipt without a price -------------------------------------------
+
+
+@pytest.fixture
+def bidding(app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A batch open for bidding at the (fixed) clock, with manufacturer A's product of its item and
+    another manufacturer's product of the same item."""
+    monkeypatch.setitem(app.extensions, "vbp.sealer", SEALER)
+    monkeypatch.setattr("core.clock.now", lambda: DURING_BIDDING)
+    world = make_world(session)
+    item = world.items[0]
+    hospital = make_org(session, OrgKind.HOSPITAL, region_code="510104")
+    world.to(BatchStatus.DEMAND_COLLECTION, DURING_DEMAND)
+    world.report(hospital, item, 10_000)
+    world.to(BatchStatus.BIDDING, TIMELINE["demand_closes_at"])
+    mine = world.product("A", item)
+    theirs = world.product("B", item)
+    session.commit()
+    return {"world": world, "item": item, "mine": mine, "theirs": theirs}
+
+
+def test_the_bid_form_picks_the_manufacturers_own_product_by_name_and_spec(
+    app: Flask, session: Session, bidding: dict[str, Any]
+) -> None:
+    world = bidding["world"]
+    client = _login(app, session, world.manufacturer("A"))
+    page = client.get(f"/enterprise/batches/{world.batch.id}").get_data(as_text=True)
+    mine = session.get(Product, bidding["mine"])
+    assert mine is not None
+    assert f'<option value="{mine.id}" data-item="{bidding["item"].id}"' in page
+    assert f"{mine.generic_name} {mine.spec_text}" in page
+    assert mine.code in page
+    assert f'value="{bidding["theirs"]}"' not in page  # another manufacturer's product is not offered
+    assert 'name="product_id" inputmode="numeric"' not in page  # no id to type
+
+
+def test_a_sealed_bid_and_its_printed_receipt_show_no_price(
+    app: Flask, session: Session, bidding: dict[str, Any]
+) -> None:
+    world = bidding["world"]
+    client = _login(app, session, world.manufacturer("A"))
+    url = f"/enterprise/batches/{world.batch.id}"
+    form = {
+        "csrf_token": csrf(client),
+        "item_id": str(bidding["item"].id),
+        "product_id": str(bidding["mine"]),
+        "pack_price": "43.21",
+        "accepts_revival": "true",
+    }
+    # Above the ceiling (1.0000 per tablet × 100): refused, and the form keeps what was typed.
+    refused = client.post(f"{url}/bids", data=form | {"pack_price": "987.65"})
+    assert refused.status_code == 422
+    kept = refused.get_data(as_text=True)
+    assert 'value="987.65"' in kept
+    assert f'<option value="{bidding["mine"]}" data-item="{bidding["item"].id}" selected' in kept
+    assert session.scalar(select(func.count()).select_from(Bid)) == 0
+
+    response = client.post(f"{url}/bids", data=form)
+    assert response.status_code == 201
+    page = response.get_data(as_text=True)
+    bid = session.scalars(select(Bid)).one()
+    salt = re.search(r'name="salt" value="([0-9a-f]{32})"', page).group(1)  # type: ignore[union-attr]
+    assert bid.digest in page
+    assert "43.21" not in page
+    assert "4321" not in page
+
+    pdf = client.post(
+        f"/enterprise/bids/{bid.id}/receipt.pdf", data={"csrf_token": csrf(client), "salt": salt}
+    )
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+    assert b"43.21" not in pdf.data
+    if shutil.which("pdftotext"):
+        text = pdf_text(pdf.data).replace("\n", "")
+        assert bid.digest in text
+        assert salt in text
+        assert bid.public_id in text
+        assert "测试批次" in text
+        assert "43.21" not in text
+        assert "4321" not in text
+
+    # Another manufacturer cannot print it; a salt that is not one is refused.
+    other = _login(app, session, world.manufacturer("B"))
+    assert (
+        other.post(
+            f"/enterprise/bids/{bid.id}/receipt.pdf", data={"csrf_token": csrf(other), "salt": salt}
+        ).status_code
+        == 404
+    )
+    bad = client.post(
+        f"/enterprise/bids/{bid.id}/receipt.pdf", data={"csrf_token": csrf(client), "salt": "43.21"}
+    )
+    assert bad.status_code == 422
+
+
+def test_withdrawing_a_bid_asks_for_confirmation(
+    app: Flask, session: Session, bidding: dict[str, Any]
+) -> None:
+    world = bidding["world"]
+    world.bid("A", bidding["item"], "0.5000", product_id=bidding["mine"])
+    session.commit()
+    client = _login(app, session, world.manufacturer("A"))
+    page = client.get(f"/enterprise/batches/{world.batch.id}").get_data(as_text=True)
+    withdraw = page[page.index("/withdraw") :]
+    assert "data-confirm=" in withdraw.split("</form>", 1)[0]
