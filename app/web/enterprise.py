@@ -28,6 +28,7 @@ from app.web.common import (
     paged_list,
     web,
 )
+from app.web.enterprise_forms import attempt_rows, load_rows
 from bidding import batches, bids, queries
 from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch, Product, VolumeAllocation
 from bidding.schemas import BidSubmitSchema
@@ -63,7 +64,12 @@ def enterprise_order_decision(order_id: int) -> ResponseReturnValue:
 @web.route("/enterprise/orders/<int:order_id>/shipments", methods=["POST"])
 @page(OrgKind.DISTRIBUTOR, roles=WRITERS)
 def enterprise_ship(order_id: int) -> ResponseReturnValue:
+    """Ship the quantities typed; a refused form shows the order again with what was typed and
+    names each refused row as it is numbered in the shipment table."""
+    order = ordering.get_order(request_session(), actor(), order_id)
+    shown = [line.id for line in order.lines if ordering.remaining_to_ship(line) > 0]
     lines: list[dict[str, Any]] = []
+    rows: list[int] = []
     for key in request.form:
         if not key.startswith("qty-"):
             continue
@@ -71,6 +77,7 @@ def enterprise_ship(order_id: int) -> ResponseReturnValue:
         quantity = request.form.get(key, "").strip()
         if quantity in ("", "0"):
             continue  # a line left at 0 is not shipped now
+        rows.append(shown.index(int(line_id)) + 1 if line_id.isdigit() and int(line_id) in shown else 0)
         lines.append(
             form_dict(
                 {
@@ -86,8 +93,8 @@ def enterprise_ship(order_id: int) -> ResponseReturnValue:
     if request.form.get("delivery_note", "").strip():
         payload["delivery_note"] = request.form["delivery_note"].strip()
     try:
-        data = load(ShipmentCreateSchema(), payload)
-        shipment = attempt(
+        data = load_rows(ShipmentCreateSchema(), payload, rows)
+        shipment = attempt_rows(
             lambda db: ordering.ship(
                 db,
                 actor(),
@@ -95,10 +102,14 @@ def enterprise_ship(order_id: int) -> ResponseReturnValue:
                 lines=[ordering.ShipRequest(**line) for line in data["lines"]],
                 delivery_note=data["delivery_note"],
                 now=clock.now(),
-            )
+            ),
+            rows,
         )
     except FormFailed:
-        return _back_to(order_id)
+        from app.web.shared import order_detail
+
+        request_session().expire_all()
+        return order_detail(order_id=order_id), 422
     return done(_("Shipment %(id)s recorded.", id=shipment.id), "web.order_detail", order_id=order_id)
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from bidding.models import BatchStatus, Bid, Product
 from core.actors import OrgKind, Role
+from ledger.models import ShipmentLine
 from tests.factories import make_org, make_user
-from tests.ordering import make_market
+from tests.ordering import NOW, make_market
 from tests.tendering import DURING_BIDDING, DURING_DEMAND, SEALER, TIMELINE, make_world
 from tests.web.test_pages import csrf, web_login
 
@@ -178,3 +179,38 @@ def test_withdrawing_a_bid_asks_for_confirmation(
     page = client.get(f"/enterprise/batches/{world.batch.id}").get_data(as_text=True)
     withdraw = page[page.index("/withdraw") :]
     assert "data-confirm=" in withdraw.split("</form>", 1)[0]
+
+
+# --- shipping -----------------------------------------------------------------------------------
+
+
+def test_a_refused_shipment_keeps_what_was_typed_and_names_the_row(app: Flask, session: Session) -> None:
+    from ledger.services import ordering
+
+    market = make_market(session)
+    order: Any = market.order(10)
+    session.commit()
+    ordering.decide_order(session, market.distributor_actor, order.id, accept=True, reason=None, now=NOW)
+    session.commit()
+    line_id = order.lines[0].id
+    client = _login(app, session, market.distributor)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert market.listing.product.spec_text in page
+    form = {
+        "csrf_token": csrf(client),
+        "delivery_note": "PS-778",
+        f"qty-{line_id}": "11",
+        f"batch-{line_id}": "B77",
+        f"expiry-{line_id}": "2028-06-30",
+    }
+    response = client.post(f"/enterprise/orders/{order.id}/shipments", data=form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "第 1 行" in page
+    assert 'value="PS-778"' in page
+    assert 'value="11"' in page
+    assert 'value="B77"' in page
+    assert session.scalar(select(func.count()).select_from(ShipmentLine)) == 0
+    response = client.post(f"/enterprise/orders/{order.id}/shipments", data=form | {f"qty-{line_id}": "10"})
+    assert response.status_code == 302
+    assert session.scalars(select(ShipmentLine.batch_no)).all() == ["B77"]
