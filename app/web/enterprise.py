@@ -35,11 +35,11 @@ from bidding.schemas import BidSubmitSchema
 from core import clock
 from core.actors import OrgKind
 from ledger import reconcile
-from ledger.models import InvoiceLine, Payment, ReceiptLine, SettlementApplication
+from ledger.models import Payment, SettlementApplication
 from ledger.reconcile import Slice, Status
-from ledger.schemas import ApplicationFileSchema, DecisionSchema, InvoiceCreateSchema, ShipmentCreateSchema
+from ledger.schemas import ApplicationFileSchema, DecisionSchema, ShipmentCreateSchema
 from ledger.scoping import party_scope
-from ledger.services import invoicing, ordering, settlement
+from ledger.services import ordering, settlement
 from ledger.services.settlement import SettlementCalendar
 
 # --- orders: accept or refuse, ship -------------------------------------------------------------
@@ -217,104 +217,6 @@ def enterprise_withdraw(bid_id: int) -> ResponseReturnValue:
     return done(_("Bid withdrawn."), "web.enterprise_batch", batch_id=bid.batch_id)
 
 
-# --- invoices (distributors) --------------------------------------------------------------------
-
-
-def _uninvoiced(who: Any) -> list[ReceiptLine]:
-    """Accepted receipt lines of this distributor with no invoice line yet."""
-    invoiced = select(InvoiceLine.receipt_line_id)
-    return list(
-        request_session().scalars(
-            select(ReceiptLine)
-            .where(
-                ReceiptLine.distributor_id == who.org_id,
-                ReceiptLine.accepted_quantity > 0,
-                ReceiptLine.id.not_in(invoiced),
-            )
-            .order_by(ReceiptLine.hospital_id, ReceiptLine.id)
-            .limit(200)
-        )
-    )
-
-
-@web.route("/enterprise/invoices/new", methods=["GET", "POST"])
-@page(OrgKind.DISTRIBUTOR, roles=WRITERS)
-def enterprise_invoice_form() -> ResponseReturnValue:
-    who = actor()
-    receipts = _uninvoiced(who)
-    prices = {}
-    if receipts:
-        from ledger.models import OrderLine
-
-        ids = [r.order_line_id for r in receipts]
-        rows = request_session().execute(
-            select(OrderLine.id, OrderLine.pack_price_fen).where(OrderLine.id.in_(ids))
-        )
-        prices = {row.id: row.pack_price_fen for row in rows}
-    if request.method == "GET":
-        return render_template("web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form={})
-    try:
-        chosen = [ascii_int(v.strip()) for v in request.form.getlist("receipt_line_id")]
-    except ValueError:
-        flash("receipt_line_id: " + _("Choose receipt lines from the list."), "error")
-        return render_template(
-            "web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form=request.form
-        ), 422
-    by_id = {r.id: r for r in receipts}
-    lines = []
-    for rid in chosen:
-        receipt = by_id.get(rid)
-        if receipt is None:
-            continue
-        from core.money import fen_to_str
-
-        lines.append(
-            {
-                "receipt_line_id": rid,
-                "quantity": receipt.accepted_quantity,
-                "amount": fen_to_str(receipt.accepted_quantity * prices[receipt.order_line_id]),
-            }
-        )
-    hospitals = {by_id[rid].hospital_id for rid in chosen if rid in by_id}
-    payload: dict[str, Any] = form_dict(
-        {k: request.form.get(k, "") for k in ("invoice_code", "invoice_number", "issued_on", "tax_rate")}
-    )
-    payload["lines"] = lines
-    if len(hospitals) == 1:
-        payload["hospital_id"] = hospitals.pop()
-    try:
-        if len(hospitals) > 1:
-            flash(_("One invoice is for one hospital: choose lines of a single hospital."), "error")
-            raise FormFailed
-        data = load(InvoiceCreateSchema(), payload)
-        invoice = attempt(
-            lambda db: invoicing.record_invoice(
-                db,
-                who,
-                hospital_id=data["hospital_id"],
-                invoice_code=data["invoice_code"],
-                invoice_number=data["invoice_number"],
-                issued_on=data["issued_on"],
-                tax_rate=data["tax_rate"],
-                kind=data["kind"],
-                original_invoice_id=data["original_invoice_id"],
-                lines=[
-                    invoicing.InvoiceLineRequest(
-                        x["receipt_line_id"], x["quantity"], x["amount"], x["credited_line_id"]
-                    )
-                    for x in data["lines"]
-                ],
-                now=clock.now(),
-                terms=current_app.config["VBP"].payment_terms(),
-            )
-        )
-    except FormFailed:
-        return render_template(
-            "web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form=request.form
-        ), 422
-    return done(_("Invoice %(number)s recorded.", number=invoice.invoice_number), "web.invoices")
-
-
 # --- settlement applications and receivables ----------------------------------------------------
 
 
@@ -379,4 +281,4 @@ def enterprise_receivables() -> ResponseReturnValue:
 
 
 # The enterprise pages that grew into their own modules register themselves when imported.
-from app.web import enterprise_documents  # noqa: E402, F401
+from app.web import enterprise_credits, enterprise_documents, enterprise_invoices  # noqa: E402, F401

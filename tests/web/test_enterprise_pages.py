@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bidding.models import BatchStatus, Bid, Product
 from core.actors import OrgKind, Role
-from ledger.models import ShipmentLine
+from ledger.models import InvoiceLine, ShipmentLine
 from tests.factories import make_org, make_user
 from tests.ordering import NOW, make_market
 from tests.tendering import DURING_BIDDING, DURING_DEMAND, SEALER, TIMELINE, make_world
@@ -214,3 +215,149 @@ def test_a_refused_shipment_keeps_what_was_typed_and_names_the_row(app: Flask, s
     response = client.post(f"/enterprise/orders/{order.id}/shipments", data=form | {f"qty-{line_id}": "10"})
     assert response.status_code == 302
     assert session.scalars(select(ShipmentLine.batch_no)).all() == ["B77"]
+
+
+# --- invoices and red-letter invoices -------------------------------------------------------------
+
+
+def _invoiced(session: Session, *, quantity: int = 10) -> tuple[Any, Any]:
+    """An order of `quantity` shipped, accepted and invoiced in full; returns (market, invoice line)."""
+    from datetime import timedelta
+
+    from ledger.services import invoicing, ordering
+
+    market = make_market(session)
+    order: Any = market.order(quantity)
+    shipment: Any = market.accept_and_ship(order.id, quantity)
+    receipt = ordering.confirm_receipt(
+        session,
+        market.hospital_actor,
+        shipment.lines[0].id,
+        accepted=quantity,
+        rejected=0,
+        reason_code=None,
+        now=NOW,
+    )
+    price = market.listing.pack_price_fen
+    invoice = invoicing.record_invoice(
+        session,
+        market.distributor_actor,
+        hospital_id=market.hospital.id,
+        invoice_code="",
+        invoice_number="10000001",
+        issued_on=(NOW - timedelta(days=1)).date(),
+        tax_rate=Decimal("0.13"),
+        lines=[invoicing.InvoiceLineRequest(receipt.id, quantity, quantity * price)],
+        now=NOW,
+    )
+    session.commit()
+    return market, invoice.lines[0]
+
+
+def test_the_invoice_form_shows_each_deliverys_product_and_keeps_the_ticks_when_refused(
+    app: Flask, session: Session
+) -> None:
+    from ledger.services import ordering
+
+    market = make_market(session)
+    order: Any = market.order(6)
+    shipment: Any = market.accept_and_ship(order.id, 6)
+    receipt = ordering.confirm_receipt(
+        session,
+        market.hospital_actor,
+        shipment.lines[0].id,
+        accepted=6,
+        rejected=0,
+        reason_code=None,
+        now=NOW,
+    )
+    session.commit()
+    client = _login(app, session, market.distributor)
+    page = client.get("/enterprise/invoices/new").get_data(as_text=True)
+    product = market.listing.product
+    assert f"{product.generic_name} {product.spec_text}" in page
+    assert "B20260101" in page
+    assert f"DD{order.id:08d}" in page
+    form = {"csrf_token": csrf(client), "receipt_line_id": str(receipt.id), "issued_on": "2026-11-20"}
+    refused = client.post("/enterprise/invoices/new", data=form | {"invoice_number": "12ab"})
+    assert refused.status_code == 422
+    assert f'value="{receipt.id}" checked' in refused.get_data(as_text=True)
+    assert 'value="12ab"' in refused.get_data(as_text=True)
+
+
+def test_a_red_letter_invoice_credits_a_returned_line_and_names_a_refused_row(
+    app: Flask, session: Session
+) -> None:
+    from ledger.models import Invoice, InvoiceLine, ReturnLine, ReturnStatus
+    from ledger.services import ordering
+
+    market, line = _invoiced(session)
+    ordering.record_return(
+        session, market.hospital_actor, line.receipt_line_id, quantity=3, reason="破损", now=NOW
+    )
+    session.commit()
+    client = _login(app, session, market.distributor)
+    page = client.get("/enterprise/credits").get_data(as_text=True)
+    product = market.listing.product
+    assert f"{product.generic_name} {product.spec_text}" in page
+    assert f'name="qty-{line.id}" inputmode="numeric" size="6" value="3"' in page
+    assert "破损" in page
+    button = page[page.index(f'id="credit-{line.invoice_id}"') :].split("</form>", 1)[0]
+    assert "data-confirm=" in button
+    form = {
+        "csrf_token": csrf(client),
+        "original_invoice_id": str(line.invoice_id),
+        "line_id": str(line.id),
+        f"qty-{line.id}": "11",
+        "invoice_number": "20000001",
+        "issued_on": NOW.date().isoformat(),
+        "tax_rate": "0.13",
+    }
+    refused = client.post("/enterprise/credits", data=form)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "第 1 行" in text
+    assert f'name="qty-{line.id}" inputmode="numeric" size="6" value="11"' in text
+    assert 'value="20000001"' in text
+    assert session.scalar(select(func.count()).select_from(Invoice)) == 1
+
+    response = client.post("/enterprise/credits", data=form | {f"qty-{line.id}": "3"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    credit = session.scalars(select(InvoiceLine).where(InvoiceLine.quantity < 0)).one()
+    assert (credit.quantity, credit.amount_fen, credit.credited_line_id) == (
+        -3,
+        -3 * market.listing.pack_price_fen,
+        line.id,
+    )
+    # The return is credited once the hospital confirms the credit; till then it is not offered twice.
+    assert credit.status.value == "pending"
+    assert session.scalars(select(ReturnLine.status)).one() is ReturnStatus.AWAITING_CREDIT
+    after = client.get("/enterprise/credits").get_data(as_text=True)
+    assert f'id="credit-{line.invoice_id}"' not in after  # nothing left to credit
+    assert f"/enterprise/credits/{credit.id}/void" in after  # the pending credit may be voided
+
+
+def test_a_disputed_line_is_offered_for_credit_to_its_issuer_only(app: Flask, session: Session) -> None:
+    from ledger.services import invoicing
+
+    market, line = _invoiced(session)
+    invoicing.decide_invoice_line(
+        session, market.hospital_actor, line.id, confirm=False, reason="单价有误", now=NOW
+    )
+    session.commit()
+    page = _login(app, session, market.distributor).get("/enterprise/credits").get_data(as_text=True)
+    assert "单价有误" in page
+    assert f'name="qty-{line.id}" inputmode="numeric" size="6" value="10"' in page
+    stranger = _login(app, session, market.stranger_distributor)
+    assert f'name="qty-{line.id}"' not in stranger.get("/enterprise/credits").get_data(as_text=True)
+    form = {
+        "csrf_token": csrf(stranger),
+        "original_invoice_id": str(line.invoice_id),
+        "line_id": str(line.id),
+        f"qty-{line.id}": "10",
+        "invoice_number": "20000002",
+        "issued_on": NOW.date().isoformat(),
+        "tax_rate": "0.13",
+    }
+    assert stranger.post("/enterprise/credits", data=form).status_code == 422
+    assert session.scalar(select(func.count()).select_from(InvoiceLine)) == 1
