@@ -23,6 +23,7 @@ from app.web.common import (
     done,
     form_dict,
     load,
+    org_name,
     page,
     paged,
     paged_list,
@@ -35,11 +36,11 @@ from bidding.schemas import BidSubmitSchema
 from core import clock
 from core.actors import OrgKind
 from ledger import reconcile
-from ledger.models import Payment, SettlementApplication
+from ledger.models import InvoiceLine, Payment, SettlementApplication
 from ledger.reconcile import Slice, Status
 from ledger.schemas import ApplicationFileSchema, DecisionSchema, ShipmentCreateSchema
 from ledger.scoping import party_scope
-from ledger.services import ordering, settlement
+from ledger.services import invoicing, ordering, settlement
 from ledger.services.settlement import SettlementCalendar
 
 # --- orders: accept or refuse, ship -------------------------------------------------------------
@@ -250,10 +251,20 @@ def enterprise_settlement() -> ResponseReturnValue:
     return render_template(
         "web/enterprise_settlement.html",
         pager=paged(stmt),
+        hospitals=_invoiced_hospitals(who),
+        form=request.form if status == 422 else {},
         last_month=clock.previous_month(clock.month_start(clock.business_date(clock.now()))).strftime(
             "%Y-%m"
         ),
     ), status
+
+
+def _invoiced_hospitals(who: Any) -> list[int]:
+    """The hospitals this distributor has invoiced: the ones it may file a settlement for."""
+    if who.org_kind is not OrgKind.DISTRIBUTOR:
+        return []
+    stmt = invoicing.invoice_lines_visible_to(who).with_only_columns(InvoiceLine.hospital_id).distinct()
+    return sorted(request_session().scalars(stmt), key=org_name)
 
 
 @web.route("/enterprise/receivables")
@@ -281,4 +292,9 @@ def enterprise_receivables() -> ResponseReturnValue:
 
 
 # The enterprise pages that grew into their own modules register themselves when imported.
-from app.web import enterprise_credits, enterprise_documents, enterprise_invoices  # noqa: E402, F401
+from app.web import (  # noqa: E402, F401
+    enterprise_credits,
+    enterprise_documents,
+    enterprise_invoices,
+    enterprise_settlements,
+)

@@ -361,3 +361,43 @@ def test_a_disputed_line_is_offered_for_credit_to_its_issuer_only(app: Flask, se
     }
     assert stranger.post("/enterprise/credits", data=form).status_code == 422
     assert session.scalar(select(func.count()).select_from(InvoiceLine)) == 1
+
+
+# --- settlement ---------------------------------------------------------------------------------
+
+
+def test_a_settlement_application_is_filed_for_a_picked_hospital_and_shows_its_lines_products(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from ledger.models import SettlementApplication
+    from ledger.services import invoicing
+
+    market, line = _invoiced(session)
+    invoicing.decide_invoice_line(session, market.hospital_actor, line.id, confirm=True, reason=None, now=NOW)
+    session.commit()
+    monkeypatch.setattr("core.clock.now", lambda: NOW + timedelta(days=31))
+    client = _login(app, session, market.distributor)
+    page = client.get("/enterprise/settlement").get_data(as_text=True)
+    assert f'<option value="{market.hospital.id}">{market.hospital.name}</option>' in page
+    assert f'<option value="{market.other_hospital.id}"' not in page  # never invoiced
+    assert 'name="hospital_id" inputmode="numeric"' not in page
+    month = NOW.strftime("%Y-%m")
+    form = {"csrf_token": csrf(client), "hospital_id": str(market.other_hospital.id), "period_month": month}
+    refused = client.post("/enterprise/settlement", data=form)
+    assert refused.status_code == 422
+    assert f'value="{month}"' in refused.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(SettlementApplication)) == 0
+    response = client.post("/enterprise/settlement", data=form | {"hospital_id": str(market.hospital.id)})
+    assert response.status_code == 200
+    application = session.scalars(select(SettlementApplication)).one()
+    assert f"/enterprise/settlement/{application.id}" in response.get_data(as_text=True)
+
+    detail = client.get(f"/enterprise/settlement/{application.id}").get_data(as_text=True)
+    product = market.listing.product
+    table = detail[detail.index('id="settlement-lines"') :]
+    assert f"{product.generic_name} {product.spec_text}" in table
+    assert "10000001" in table
+    stranger = _login(app, session, market.stranger_distributor)
+    assert stranger.get(f"/enterprise/settlement/{application.id}").status_code == 404
