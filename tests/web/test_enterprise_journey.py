@@ -243,7 +243,16 @@ def test_distributor_ships_prints_invoices_credits_and_files_for_settlement(jour
     assert "包装破损" in form.inner_text()
     assert form.locator("input[name^='qty-']").input_value() == "5"
     form.get_by_label(zh("Red-letter invoice number (8–20 digits)")).fill("88000003")
+    # More packs than the line has left: refused, the row named, what was typed kept.
+    form.locator("input[name^='qty-']").fill("13")
     j.shot("red-letter-form")
+    form.get_by_role("button", name=zh("Issue red-letter invoice")).click()
+    assert zh("Row %(n)s").replace("%(n)s", "1") in page.locator(".flash").all_inner_texts()[-1]
+    form = page.locator("form[id^='credit-']").first
+    assert form.locator("input[name^='qty-']").input_value() == "13"
+    assert form.get_by_label(zh("Red-letter invoice number (8–20 digits)")).input_value() == "88000003"
+    j.shot("red-letter-refused")
+    form.locator("input[name^='qty-']").fill("5")
     form.get_by_role("button", name=zh("Issue red-letter invoice")).click()
     assert zh("Red-letter invoice %(number)s recorded.").split("%")[0] in j.flash()
     assert "88000003" in page.locator("table").last.inner_text()
