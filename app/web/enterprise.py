@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app import bid_sealer
 from app.db import request_session
@@ -23,20 +23,22 @@ from app.web.common import (
     done,
     form_dict,
     load,
+    org_name,
     page,
     paged,
     paged_list,
     web,
 )
+from app.web.enterprise_forms import attempt_rows, load_rows
 from bidding import batches, bids, queries
-from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch, VolumeAllocation
+from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch, Product, VolumeAllocation
 from bidding.schemas import BidSubmitSchema
 from core import clock
 from core.actors import OrgKind
 from ledger import reconcile
-from ledger.models import InvoiceLine, Payment, ReceiptLine, SettlementApplication
+from ledger.models import InvoiceLine, Payment, SettlementApplication
 from ledger.reconcile import Slice, Status
-from ledger.schemas import ApplicationFileSchema, DecisionSchema, InvoiceCreateSchema, ShipmentCreateSchema
+from ledger.schemas import ApplicationFileSchema, DecisionSchema, ShipmentCreateSchema
 from ledger.scoping import party_scope
 from ledger.services import invoicing, ordering, settlement
 from ledger.services.settlement import SettlementCalendar
@@ -63,7 +65,12 @@ def enterprise_order_decision(order_id: int) -> ResponseReturnValue:
 @web.route("/enterprise/orders/<int:order_id>/shipments", methods=["POST"])
 @page(OrgKind.DISTRIBUTOR, roles=WRITERS)
 def enterprise_ship(order_id: int) -> ResponseReturnValue:
+    """Ship the quantities typed; a refused form shows the order again with what was typed and
+    names each refused row as it is numbered in the shipment table."""
+    order = ordering.get_order(request_session(), actor(), order_id)
+    shown = [line.id for line in order.lines if ordering.remaining_to_ship(line) > 0]
     lines: list[dict[str, Any]] = []
+    rows: list[int] = []
     for key in request.form:
         if not key.startswith("qty-"):
             continue
@@ -71,6 +78,7 @@ def enterprise_ship(order_id: int) -> ResponseReturnValue:
         quantity = request.form.get(key, "").strip()
         if quantity in ("", "0"):
             continue  # a line left at 0 is not shipped now
+        rows.append(shown.index(int(line_id)) + 1 if line_id.isdigit() and int(line_id) in shown else 0)
         lines.append(
             form_dict(
                 {
@@ -86,8 +94,8 @@ def enterprise_ship(order_id: int) -> ResponseReturnValue:
     if request.form.get("delivery_note", "").strip():
         payload["delivery_note"] = request.form["delivery_note"].strip()
     try:
-        data = load(ShipmentCreateSchema(), payload)
-        shipment = attempt(
+        data = load_rows(ShipmentCreateSchema(), payload, rows)
+        shipment = attempt_rows(
             lambda db: ordering.ship(
                 db,
                 actor(),
@@ -95,10 +103,14 @@ def enterprise_ship(order_id: int) -> ResponseReturnValue:
                 lines=[ordering.ShipRequest(**line) for line in data["lines"]],
                 delivery_note=data["delivery_note"],
                 now=clock.now(),
-            )
+            ),
+            rows,
         )
     except FormFailed:
-        return _back_to(order_id)
+        from app.web.shared import order_detail
+
+        request_session().expire_all()
+        return order_detail(order_id=order_id), 422
     return done(_("Shipment %(id)s recorded.", id=shipment.id), "web.order_detail", order_id=order_id)
 
 
@@ -161,10 +173,18 @@ def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue
     items = list(db.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id)))
     mine = list(db.scalars(bids.bids_visible_to(who).where(Bid.batch_id == batch.id).order_by(Bid.id.desc())))
     results = queries.results_for(db, who, batch.id) if batch.opened_at else None
+    products = _own_products(db, who, items, {b.product_id for b in mine})
     return render_template(
         "web/enterprise_batch.html",
         batch=batch,
         items=items,
+        item_names={i.id: f"{i.generic_name} {i.rep_strength_value}{i.rep_strength_unit}" for i in items},
+        products=products,
+        choices={
+            i.id: [p for p in products.values() if p.mah_id == who.org_id and p.active and _fits(i, p)]
+            for i in items
+        },
+        form=request.form if status == 422 else {},
         bids=paged_list(mine),
         bidding=batch.status is BatchStatus.BIDDING and who.role in WRITERS,
         receipt=receipt,
@@ -175,6 +195,19 @@ def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue
     ), status
 
 
+def _own_products(db: Any, who: Any, items: list[BatchItem], extra: set[int]) -> dict[int, Product]:
+    """The manufacturer's products of the batch's varieties (to pick from), and those its bids name."""
+    names = {i.generic_name for i in items}
+    stmt = select(Product).where(
+        or_(and_(Product.mah_id == who.org_id, Product.generic_name.in_(names)), Product.id.in_(extra))
+    )
+    return {p.id: p for p in db.scalars(stmt.order_by(Product.spec_text, Product.id))}
+
+
+def _fits(item: BatchItem, product: Product) -> bool:
+    return product.generic_name == item.generic_name and product.dosage_form_group == item.dosage_form_group
+
+
 @web.route("/enterprise/bids/<int:bid_id>/withdraw", methods=["POST"])
 @page(OrgKind.MANUFACTURER, roles=WRITERS)
 def enterprise_withdraw(bid_id: int) -> ResponseReturnValue:
@@ -183,104 +216,6 @@ def enterprise_withdraw(bid_id: int) -> ResponseReturnValue:
     except FormFailed:
         return _batch_page(request.form.get("batch_id", 0, type=ascii_int), None, 409)
     return done(_("Bid withdrawn."), "web.enterprise_batch", batch_id=bid.batch_id)
-
-
-# --- invoices (distributors) --------------------------------------------------------------------
-
-
-def _uninvoiced(who: Any) -> list[ReceiptLine]:
-    """Accepted receipt lines of this distributor with no invoice line yet."""
-    invoiced = select(InvoiceLine.receipt_line_id)
-    return list(
-        request_session().scalars(
-            select(ReceiptLine)
-            .where(
-                ReceiptLine.distributor_id == who.org_id,
-                ReceiptLine.accepted_quantity > 0,
-                ReceiptLine.id.not_in(invoiced),
-            )
-            .order_by(ReceiptLine.hospital_id, ReceiptLine.id)
-            .limit(200)
-        )
-    )
-
-
-@web.route("/enterprise/invoices/new", methods=["GET", "POST"])
-@page(OrgKind.DISTRIBUTOR, roles=WRITERS)
-def enterprise_invoice_form() -> ResponseReturnValue:
-    who = actor()
-    receipts = _uninvoiced(who)
-    prices = {}
-    if receipts:
-        from ledger.models import OrderLine
-
-        ids = [r.order_line_id for r in receipts]
-        rows = request_session().execute(
-            select(OrderLine.id, OrderLine.pack_price_fen).where(OrderLine.id.in_(ids))
-        )
-        prices = {row.id: row.pack_price_fen for row in rows}
-    if request.method == "GET":
-        return render_template("web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form={})
-    try:
-        chosen = [ascii_int(v.strip()) for v in request.form.getlist("receipt_line_id")]
-    except ValueError:
-        flash("receipt_line_id: " + _("Choose receipt lines from the list."), "error")
-        return render_template(
-            "web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form=request.form
-        ), 422
-    by_id = {r.id: r for r in receipts}
-    lines = []
-    for rid in chosen:
-        receipt = by_id.get(rid)
-        if receipt is None:
-            continue
-        from core.money import fen_to_str
-
-        lines.append(
-            {
-                "receipt_line_id": rid,
-                "quantity": receipt.accepted_quantity,
-                "amount": fen_to_str(receipt.accepted_quantity * prices[receipt.order_line_id]),
-            }
-        )
-    hospitals = {by_id[rid].hospital_id for rid in chosen if rid in by_id}
-    payload: dict[str, Any] = form_dict(
-        {k: request.form.get(k, "") for k in ("invoice_code", "invoice_number", "issued_on", "tax_rate")}
-    )
-    payload["lines"] = lines
-    if len(hospitals) == 1:
-        payload["hospital_id"] = hospitals.pop()
-    try:
-        if len(hospitals) > 1:
-            flash(_("One invoice is for one hospital: choose lines of a single hospital."), "error")
-            raise FormFailed
-        data = load(InvoiceCreateSchema(), payload)
-        invoice = attempt(
-            lambda db: invoicing.record_invoice(
-                db,
-                who,
-                hospital_id=data["hospital_id"],
-                invoice_code=data["invoice_code"],
-                invoice_number=data["invoice_number"],
-                issued_on=data["issued_on"],
-                tax_rate=data["tax_rate"],
-                kind=data["kind"],
-                original_invoice_id=data["original_invoice_id"],
-                lines=[
-                    invoicing.InvoiceLineRequest(
-                        x["receipt_line_id"], x["quantity"], x["amount"], x["credited_line_id"]
-                    )
-                    for x in data["lines"]
-                ],
-                now=clock.now(),
-                terms=current_app.config["VBP"].payment_terms(),
-            )
-        )
-    except FormFailed:
-        return render_template(
-            "web/enterprise_invoice_form.html", receipts=receipts, prices=prices, form=request.form
-        ), 422
-    return done(_("Invoice %(number)s recorded.", number=invoice.invoice_number), "web.invoices")
 
 
 # --- settlement applications and receivables ----------------------------------------------------
@@ -316,10 +251,20 @@ def enterprise_settlement() -> ResponseReturnValue:
     return render_template(
         "web/enterprise_settlement.html",
         pager=paged(stmt),
+        hospitals=_invoiced_hospitals(who),
+        form=request.form if status == 422 else {},
         last_month=clock.previous_month(clock.month_start(clock.business_date(clock.now()))).strftime(
             "%Y-%m"
         ),
     ), status
+
+
+def _invoiced_hospitals(who: Any) -> list[int]:
+    """The hospitals this distributor has invoiced: the ones it may file a settlement for."""
+    if who.org_kind is not OrgKind.DISTRIBUTOR:
+        return []
+    stmt = invoicing.invoice_lines_visible_to(who).with_only_columns(InvoiceLine.hospital_id).distinct()
+    return sorted(request_session().scalars(stmt), key=org_name)
 
 
 @web.route("/enterprise/receivables")
@@ -344,3 +289,12 @@ def enterprise_receivables() -> ResponseReturnValue:
         pager=paged(payments.order_by(Payment.paid_on.desc(), Payment.id.desc())),
         overdue=overdue,
     )
+
+
+# The enterprise pages that grew into their own modules register themselves when imported.
+from app.web import (  # noqa: E402, F401
+    enterprise_credits,
+    enterprise_documents,
+    enterprise_invoices,
+    enterprise_settlements,
+)

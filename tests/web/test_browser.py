@@ -206,7 +206,7 @@ def test_manufacturer_submits_a_sealed_bid_and_keeps_the_receipt(journey: Any, s
     page.get_by_role("link", name="浏览器测试投标批次").click()
     j.shot("batch")
     page.get_by_label(zh("Item"), exact=True).select_option(str(site.ids["bid_item"]))
-    page.get_by_label(zh("Your product ID")).fill(str(site.ids["bid_product"]))
+    page.get_by_label(zh("Your product"), exact=True).select_option(str(site.ids["bid_product"]))
     page.get_by_label(zh("Price per pack (yuan)")).fill("25.00")
     page.get_by_role("button", name=zh("Seal and submit bid")).click()
     digest = page.locator("#receipt-digest").inner_text()
