@@ -70,6 +70,8 @@ class Confirmation:
     party_label: str  #: "医疗机构" / "配送企业"
     state_label: str  #: "待确认" / "已确认" / "有异议：<reason>"
     at: datetime | None
+    reason: str | None = None  #: the dispute's reason, if the party disputed
+    resolution: str | None = None  #: how a dispute was resolved, when the party then confirmed
 
 
 @dataclass(frozen=True)
