@@ -24,9 +24,7 @@ def _report() -> IndicatorReport:
         IndicatorRow("101", LONG_NAME, drug_platform_fen=90_000, drug_off_platform_fen=10_001, due_lines=3),
         IndicatorRow("102", "华西医院", drug_platform_fen=7_900, drug_off_platform_fen=600, due_lines=1),
     )
-    total = IndicatorRow(
-        "total", "合计", drug_platform_fen=97_900, drug_off_platform_fen=10_601, due_lines=4
-    )
+    total = IndicatorRow("total", "合计", drug_platform_fen=97_900, drug_off_platform_fen=10_601, due_lines=4)
     return IndicatorReport("全省", GroupBy.HOSPITAL, (date(2026, 5, 1),), date(2026, 6, 30), rows, total)
 
 
