@@ -4,6 +4,7 @@ on the header row, a frozen header and (for volumes) a bold totals row with the 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
@@ -60,3 +61,23 @@ def test_results_and_volumes_name_what_their_ids_point_at(client: FlaskClient, s
     )
     assert total[header.index("约定采购量")] == agreed
     assert volumes.auto_filter.ref.endswith(str(volumes.max_row - 1))  # the filter leaves the total out
+
+
+def test_the_demo_results_workbook_names_hospitals_and_sums_volumes(session: Session, tmp_path: Path) -> None:
+    from app.demo_tendering import write_results
+
+    market = make_market(session)
+    write_results(session, market.world.batch, tmp_path, lambda _: None)
+    volumes = load_workbook(tmp_path / "batch-results.xlsx")["约定采购量"]
+    header = [c.value for c in volumes[1]]
+    assert header[header.index("医疗机构ID") + 1] == "医疗机构名称"
+    names = {row[header.index("医疗机构名称")].value for row in volumes.iter_rows(min_row=2)}
+    assert market.hospital.name in names
+    total = [c.value for c in volumes[volumes.max_row]]
+    assert total[0] == "合计"
+    agreed = session.scalar(
+        select(func.sum(VolumeAllocation.agreed_quantity)).where(
+            VolumeAllocation.batch_id == market.world.batch.id
+        )
+    )
+    assert total[header.index("约定采购量")] == agreed
