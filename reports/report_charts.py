@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, Line, String
@@ -26,23 +26,42 @@ PLOT_HEIGHT = 62 * mm - 48
 LABEL_SIZE = 6.5
 #: More groups than this and the labels are slanted instead of wrapped under each bar.
 UPRIGHT_GROUPS = 12
+#: The longest line of a slanted label (characters).
+SLANTED_EMS = 24
+#: Many groups: the names' column and each group's row (points).
+SIDEWAYS_LABEL_WIDTH, SIDEWAYS_ROW, SIDEWAYS_MAX_HEIGHT = 150, 20, 640
 
 
-def _labels(labels: list[str], plot_width: float) -> tuple[list[str], int, float]:
-    """(wrapped labels, angle, height they need below the axis)."""
+def _labels(labels: list[str], plot_width: float) -> tuple[list[str], int, float, float]:
+    """(wrapped labels, angle, height they need below the axis, how far the first reaches left
+    of the plot)."""
     count = max(len(labels), 1)
     if count <= UPRIGHT_GROUPS:
         per_line = max((plot_width / count - 4) / LABEL_SIZE, 2)
         wrapped = [wrap(label, per_line) for label in labels]
         angle = 0
         lines = max((w.count("\n") + 1 for w in wrapped), default=1)
-        return wrapped, angle, lines * LABEL_SIZE * 1.2 + 6
-    wrapped = [wrap(label, 12) for label in labels]
+        return wrapped, angle, lines * LABEL_SIZE * 1.2 + 6, 0.0
+    # Many groups: one slanted line each (wrapped lines would run into the neighbours' labels);
+    # only a name longer than SLANTED_EMS wraps, onto lines that stay short.
+    wrapped = [wrap(label, SLANTED_EMS) for label in labels]
+    longest = max((len(line) for w in wrapped for line in w.split("\n")), default=1)
     lines = max((w.count("\n") + 1 for w in wrapped), default=1)
-    return wrapped, 45, (12 * LABEL_SIZE + lines * LABEL_SIZE * 1.2) * 0.75 + 6
+    reach = longest * LABEL_SIZE * 0.71 - plot_width / count / 2
+    return wrapped, 45, (longest * LABEL_SIZE + lines * LABEL_SIZE * 1.2) * 0.71 + 8, reach
 
 
-def _style_axes(chart: VerticalBarChart | HorizontalLineChart, labels: list[str], angle: int) -> None:
+def _frame(labels: list[str]) -> tuple[list[str], int, float, float]:
+    """The labels as drawn, their angle, the room below the plot and the plot's left edge (moved
+    right so that a slanted first label stays on the page)."""
+    plot_width = WIDTH - 150
+    wrapped, angle, below, reach = _labels(labels, plot_width)
+    return wrapped, angle, below, max(40.0, min(reach + 8, WIDTH / 3))
+
+
+def _style_axes(
+    chart: VerticalBarChart | HorizontalBarChart | HorizontalLineChart, labels: list[str], angle: int
+) -> None:
     chart.categoryAxis.categoryNames = labels or [""]
     chart.categoryAxis.labels.fontName = cjk_font()
     chart.categoryAxis.labels.fontSize = LABEL_SIZE
@@ -71,16 +90,17 @@ def _target(drawing: Drawing, chart: object, rate: Decimal, text: str, colour: o
 
 
 def bar_chart(spec: BarChart) -> Drawing:
+    if len(spec.labels) > UPRIGHT_GROUPS:
+        return _sideways_bar_chart(spec)
     # Coordinates are floats by nature; the values drawn are rates already rounded in Decimal.
     scale = 100 if spec.percent else 1
     values = [[float(v * scale) for v in series] for _, series in spec.series]
     top = max([*(v for series in values for v in series), float((spec.target or Decimal(0)) * scale), 1.0])
-    plot_width = WIDTH - 150
-    labels, angle, below = _labels(spec.labels, plot_width)
+    labels, angle, below, left = _frame(spec.labels)
     drawing = Drawing(WIDTH, PLOT_HEIGHT + below + 28)
     drawing.initialFontName = cjk_font()  # the renderer's default is Helvetica, never embedded
     chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 40, below + 8, plot_width, PLOT_HEIGHT
+    chart.x, chart.y, chart.width, chart.height = left, below + 8, WIDTH - 110 - left, PLOT_HEIGHT
     chart.data = values or [[0]]
     _style_axes(chart, labels, angle)
     chart.valueAxis.valueMax = 100 if spec.percent and top <= 100 else top * 1.1
@@ -101,12 +121,11 @@ def trend_chart(spec: TrendChart) -> Drawing:
     values = [[None if v is None else float(v * scale) for v in series] for _, series in spec.series]
     known = [v for series in values for v in series if v is not None]
     top = max([*known, *(float(rate * scale) for _, rate in spec.targets), 1.0])
-    plot_width = WIDTH - 150
-    labels, angle, below = _labels(spec.labels, plot_width)
+    labels, angle, below, left = _frame(spec.labels)
     drawing = Drawing(WIDTH, PLOT_HEIGHT + below + 28)
     drawing.initialFontName = cjk_font()
     chart = HorizontalLineChart()
-    chart.x, chart.y, chart.width, chart.height = 40, below + 8, plot_width, PLOT_HEIGHT
+    chart.x, chart.y, chart.width, chart.height = left, below + 8, WIDTH - 110 - left, PLOT_HEIGHT
     chart.data = values or [[0]]
     _style_axes(chart, labels, angle)
     chart.valueAxis.valueMax = 100 if spec.percent and top <= 100 else top * 1.1
@@ -125,4 +144,48 @@ def trend_chart(spec: TrendChart) -> Drawing:
     legend_y = chart.y + chart.height / 2 - 12 * len(spec.targets)
     _legend(drawing, chart.x + chart.width + 8, legend_y, [n for n, _ in spec.series])
     drawing.add(String(chart.x, chart.y + chart.height + 8, spec.title, fontName=cjk_font(), fontSize=9))
+    return drawing
+
+
+def _sideways_bar_chart(spec: BarChart) -> Drawing:
+    """Many groups: bars run across the page and the names stand at their left, wrapped onto two
+    lines if need be, instead of being slanted under crowded bars."""
+    scale = 100 if spec.percent else 1
+    values = [[float(v * scale) for v in series] for _, series in spec.series]
+    top = max([*(v for series in values for v in series), float((spec.target or Decimal(0)) * scale), 1.0])
+    per_line = (SIDEWAYS_LABEL_WIDTH - 6) / LABEL_SIZE
+    labels = [wrap(label, per_line) for label in spec.labels]
+    # Rows as tall as two lines of a name, fewer points each when many must fit on one page.
+    height = min(SIDEWAYS_ROW * len(labels), SIDEWAYS_MAX_HEIGHT) * max(len(spec.series), 1) ** 0.5
+    height = min(height, SIDEWAYS_MAX_HEIGHT)
+    drawing = Drawing(WIDTH, height + 48)
+    drawing.initialFontName = cjk_font()
+    chart = HorizontalBarChart()
+    chart.x, chart.y, chart.width, chart.height = (
+        SIDEWAYS_LABEL_WIDTH,
+        18,
+        WIDTH - SIDEWAYS_LABEL_WIDTH - 90,
+        height,
+    )
+    chart.data = values or [[0]]
+    chart.categoryAxis.reverseDirection = 1  # the first group on top, as in the tables
+    _style_axes(chart, labels, 0)
+    chart.categoryAxis.labels.boxAnchor = "e"
+    chart.valueAxis.valueMax = 100 if spec.percent and top <= 100 else top * 1.1
+    chart.valueAxis.labelTextFormat = "%d%%" if spec.percent else "%d"
+    for i in range(len(values)):
+        chart.bars[i].fillColor = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+    drawing.add(chart)
+    if spec.target is not None:
+        x = chart.x + chart.width * float(spec.target * scale) / chart.valueAxis.valueMax
+        colour = colors.red
+        drawing.add(Line(x, chart.y, x, chart.y + chart.height, strokeColor=colour, strokeDashArray=[3, 2]))
+        label = f"目标 {spec.target * scale:.0f}%" if spec.percent else f"目标 {spec.target}"
+        drawing.add(
+            String(
+                x + 2, chart.y + chart.height + 3, label, fontName=cjk_font(), fontSize=7, fillColor=colour
+            )
+        )
+    _legend(drawing, chart.x + chart.width + 8, chart.y + chart.height / 2, [n for n, _ in spec.series])
+    drawing.add(String(0, chart.y + chart.height + 18, spec.title, fontName=cjk_font(), fontSize=9))
     return drawing

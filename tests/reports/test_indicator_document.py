@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
@@ -126,3 +127,21 @@ def test_the_trend_is_the_same_computation_grouped_by_month(market: Market) -> N
     may = report(market, months=[MAY])
     [may_row] = [r for r in monthly.rows if r.key == "2026-05"]
     assert may_row.drug_online_rate == may.total.drug_online_rate
+
+
+@pytest.mark.parametrize("groups", [3, 12, 13, 40])
+def test_chart_labels_keep_every_character_and_fit_the_page(groups: int) -> None:
+    from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
+    from reportlab.lib.units import mm
+
+    from reports.documents import BarChart
+    from reports.report_charts import bar_chart
+
+    names = [f"{LONG_NAME}{n}" for n in range(groups)]
+    drawing = bar_chart(
+        BarChart("药品线上采购率", names, [("药品", [Decimal("0.5")] * groups)], Decimal("0.9"))
+    )
+    [chart] = [c for c in drawing.contents if isinstance(c, HorizontalBarChart | VerticalBarChart)]
+    assert isinstance(chart, HorizontalBarChart) == (groups > 12)  # many groups: bars across, names beside
+    assert ["".join(label.split("\n")) for label in chart.categoryAxis.categoryNames] == names
+    assert drawing.height < 297 * mm - 31 * mm  # fits one page's frame
