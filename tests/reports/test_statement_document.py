@@ -81,7 +81,7 @@ def _document(lines: int) -> StatementDocument:
             Confirmation("配送企业", "待确认", None),
         ],
         verification_code="ab" * 32,
-        verify_url="https://ybj.example.gov.cn/api/v1/statements/verify/" + "ab" * 32,
+        verify_url="https://ybj.example.gov.cn/verify/" + "ab" * 32,
     )
 
 
