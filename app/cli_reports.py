@@ -215,7 +215,8 @@ def write_indicator_report(
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "pdf":
-        path.write_bytes(render_report(indicators.to_document(report, generated_at=now)))
+        trend = indicators.monthly_trend(session, Actor.system(), report)
+        path.write_bytes(render_report(indicators.to_document(report, generated_at=now, trend=trend)))
     elif fmt == "xlsx":
         path.write_bytes(indicators.to_xlsx(report))
     else:

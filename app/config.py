@@ -180,8 +180,9 @@ class Config:
         return Options(invoice_grace_days=self.invoice_grace_days)
 
     def statement_verify_url_base(self) -> str:
-        """Where printed statements send their readers to check a code (the QR code's target)."""
-        return f"{self.public_url or DEVELOPMENT_PUBLIC_URL}/api/v1/statements/verify"
+        """Where printed statements send their readers to check a code (the QR code's target): the
+        public verification page (app/web/public.py); machines use /api/v1/statements/verify."""
+        return f"{self.public_url or DEVELOPMENT_PUBLIC_URL}/verify"
 
     def login_policy(self) -> Any:
         """The login throttle's settings."""

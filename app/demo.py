@@ -163,7 +163,7 @@ def run_demo(
     echo: Callable[[str], None],
     sealer: BidSealer,
     terms: PaymentTerms,
-    verify_url_base: str = "http://localhost:5000/api/v1/statements/verify",
+    verify_url_base: str = "http://localhost:5000/verify",
 ) -> DemoWorld:
     """Run every demo step in order; each step is one unit of work."""
     with unit_of_work(db.sessionmaker()) as session:

@@ -219,6 +219,13 @@ def write_results(
         select(VolumeAllocation).where(VolumeAllocation.batch_id == batch.id).order_by(VolumeAllocation.id)
     ).all()
     names = {i.id: i.generic_name for i in batch.items}
+    hospitals = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.id.in_({a.hospital_id for a in allocations})
+            )
+        ).all()
+    )
     data = write_xlsx(
         [
             Sheet(
@@ -238,17 +245,27 @@ def write_results(
             ),
             Sheet(
                 "约定采购量",
-                ["品种", "医疗机构ID", "地区", "中选企业", "报量", "约定采购量"],
+                ["品种", "医疗机构ID", "医疗机构名称", "地区", "中选企业", "报量", "约定采购量"],
                 [
                     [
                         names[a.item_id],
                         a.hospital_id,
+                        hospitals.get(a.hospital_id, ""),
                         a.region_code,
                         a.award.manufacturer.name,
                         a.base_quantity,
                         a.agreed_quantity,
                     ]
                     for a in allocations
+                ],
+                totals=[
+                    "合计",
+                    "",
+                    "",
+                    "",
+                    "",
+                    sum(a.base_quantity for a in allocations),
+                    sum(a.agreed_quantity for a in allocations),
                 ],
             ),
         ]

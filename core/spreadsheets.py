@@ -76,6 +76,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "EXCERPT_CHARS",
     "Column",
+    "Percent",
     "Row",
     "RowError",
     "RowValidationError",
@@ -84,6 +85,7 @@ __all__ = [
     "SpreadsheetLimits",
     "Table",
     "collect_row_errors",
+    "display_width",
     "excerpt",
     "neutralize",
     "read_table",
@@ -589,6 +591,18 @@ class Sheet:
     rows: Iterable[Sequence[object]]
     #: Widths in Excel character units, one per column; None sizes columns from the headers.
     column_widths: Sequence[float] | None = None
+    #: A closing row (e.g. 合计) written bold after the rows, outside the header's autofilter.
+    totals: Sequence[object] | None = None
+    #: The first cell that scrolls: "A2" freezes the header row, "C2" also the first two columns.
+    freeze: str = "A2"
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A rate (0.9294) exported as a number cell with a percentage format ("92.94%"): the stored
+    value stays the exact rate, and the format shows every place it has (0.89999 → "89.999%")."""
+
+    value: Decimal
 
 
 def write_xlsx(sheets: Sequence[Sheet]) -> bytes:
@@ -620,16 +634,28 @@ def _fill_workbook(workbook: Workbook, sheets: Sequence[Sheet]) -> None:
             raise ValueError(f"sheet {sheet.title!r}: more column widths than headers")
         for index, width in enumerate(widths, start=1):
             worksheet.column_dimensions[get_column_letter(index)].width = width
-        worksheet.freeze_panes = "A2"
+        worksheet.freeze_panes = sheet.freeze
         header_cells = []
         for header in sheet.headers:
             cell = _text_cell(worksheet, neutralize(_clean_text(header)))
             cell.font = bold
             header_cells.append(cell)
         worksheet.append(header_cells)
-        for number, row in enumerate(sheet.rows, start=2):
-            _check_row_width(sheet.title, number, row, sheet.headers)
+        last = 1
+        for last, row in enumerate(sheet.rows, start=2):
+            _check_row_width(sheet.title, last, row, sheet.headers)
             worksheet.append([_xlsx_value(worksheet, value) for value in row])
+        if sheet.headers:  # a filter button on every header, over the rows (not the totals)
+            worksheet.auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{last}"
+        if sheet.totals is not None:
+            _check_row_width(sheet.title, last + 1, sheet.totals, sheet.headers)
+            worksheet.append([_bold(worksheet, _xlsx_value(worksheet, v), bold) for v in sheet.totals])
+
+
+def _bold(worksheet: WriteOnlyWorksheet, value: object, font: Font) -> Cell:
+    cell = value if isinstance(value, Cell) else WriteOnlyCell(worksheet, value=value)
+    cell.font = font
+    return cell
 
 
 def _check_row_width(title: str, number: int, row: Sequence[object], headers: Sequence[str]) -> None:
@@ -650,9 +676,12 @@ def _sheet_title(title: str, position: int, taken: set[str]) -> str:
     return candidate
 
 
-def _display_width(text: str) -> int:
+def display_width(text: str) -> int:
     """Width in Excel character units: CJK (wide) characters count two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+_display_width = display_width
 
 
 def _auto_width(header: str) -> float:
@@ -705,6 +734,8 @@ def _xlsx_value(worksheet: WriteOnlyWorksheet, value: object) -> object:
         exponent = value.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         return _number_cell(worksheet, format(value, "f"), "0." + "0" * places if places else "0")
+    if isinstance(value, Percent):
+        return _percent_cell(worksheet, value.value)
     if isinstance(value, float):
         return value
     if isinstance(value, datetime):
@@ -714,6 +745,14 @@ def _xlsx_value(worksheet: WriteOnlyWorksheet, value: object) -> object:
     if isinstance(value, UUID):
         return _text_cell(worksheet, str(value))
     raise TypeError(f"不支持导出的数据类型 {type(value).__name__} (unsupported value type)")
+
+
+def _percent_cell(worksheet: WriteOnlyWorksheet, rate: Decimal) -> object:
+    if not rate.is_finite() or _significant_digits(rate) > EXCEL_DIGITS:
+        return _xlsx_value(worksheet, rate)  # refused, or text, as for any Decimal
+    exponent = rate.as_tuple().exponent
+    places = max(-exponent - 2, 0) if isinstance(exponent, int) else 0
+    return _number_cell(worksheet, format(rate, "f"), "0." + "0" * places + "%" if places else "0%")
 
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
@@ -735,6 +774,8 @@ def _csv_value(value: object) -> str:
         return _csv_value(value.value)
     if isinstance(value, str):
         return neutralize(value)
+    if isinstance(value, Percent):
+        return _csv_value(value.value)
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):

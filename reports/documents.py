@@ -70,6 +70,8 @@ class Confirmation:
     party_label: str  #: "医疗机构" / "配送企业"
     state_label: str  #: "待确认" / "已确认" / "有异议：<reason>"
     at: datetime | None
+    reason: str | None = None  #: the dispute's reason, if the party disputed
+    resolution: str | None = None  #: how a dispute was resolved, when the party then confirmed
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class Table:
     rows: list[list[str]]  #: already formatted text
     #: Columns to right-align (numbers).
     numeric: list[int] = field(default_factory=list)
+    #: Each column's share of the page width; None: the first (names) wider, the rest equal.
+    widths: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,11 +113,33 @@ class BarChart:
 
 
 @dataclass(frozen=True)
+class TrendChart:
+    """Values month by month, one line per series, with optional target lines."""
+
+    title: str
+    labels: list[str]  #: the months
+    series: list[tuple[str, list[Decimal | None]]]  #: None: no value that month (a gap)
+    targets: list[tuple[str, Decimal]] = field(default_factory=list)  #: (label, rate) lines
+    percent: bool = True
+
+
+@dataclass(frozen=True)
 class Section:
     heading: str
     paragraphs: list[str] = field(default_factory=list)
-    charts: list[BarChart] = field(default_factory=list)
+    charts: list[BarChart | TrendChart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One line of a report's summary page: a figure against its target."""
+
+    name: str
+    value: str  #: printed by ledger.figures.rates against the target
+    target: str  #: "≥90.00%", "序时进度 41.67%", or "—" where no target is set
+    verdict: str  #: "达标" / "未达标" / "—"
+    ok: bool | None = None  #: for the colour; None: nothing to judge
 
 
 @dataclass(frozen=True)
@@ -122,3 +148,6 @@ class ReportDocument:
     subtitle: str  #: scope and period, e.g. "四川省 · 2026年5月"
     generated_at: datetime
     sections: list[Section]
+    #: The first page: each KPI against its target (the sections follow on the next page).
+    summary: list[Kpi] = field(default_factory=list)
+    summary_notes: list[str] = field(default_factory=list)

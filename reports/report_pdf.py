@@ -1,67 +1,67 @@
-"""An indicator report (reports.documents.ReportDocument) as a PDF: headings, paragraphs, bar
-charts with an optional target line, and tables with repeated headers; Chinese, font embedded,
-"第 x 页 / 共 y 页" on every page."""
+"""An indicator report (reports.documents.ReportDocument) as a PDF: a one-page summary of each
+KPI against its target, then headings, paragraphs, charts (reports.report_charts) and tables with
+repeated headers; Chinese, font embedded, "第 x 页 / 共 y 页" on every page. Names and headers
+wrap inside their cells, so no label is cut off."""
 
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.shapes import Drawing, Line, String
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 
-from reports.documents import BarChart, ReportDocument
-from reports.pdf import cjk_font, metadata, numbered_canvas, style, table_style
-from reports.statement_pdf import when
+from reports.documents import Kpi, ReportDocument, TrendChart
+from reports.documents import Table as TableSpec
+from reports.pdf import metadata, numbered_canvas, style, table_style
+from reports.report_charts import WIDTH, bar_chart, trend_chart
+from reports.statement_pdf import when, wrap
 
-SERIES_COLOURS = [colors.HexColor("#2f6fb0"), colors.HexColor("#e08a2c"), colors.HexColor("#4c9a5a")]
-WIDTH = A4[0] - 30 * mm
+#: The names column of a table when no widths are given (points); the rest share what is left.
+NAME_WIDTH = 110
+FONT_SIZE = 7
+VERDICT_COLOURS = {True: "#1a7f37", False: "#c0392b"}
 
 
-def _chart(spec: BarChart) -> Drawing:
-    # Coordinates are floats by nature; the values drawn are rates already rounded in Decimal.
-    scale = 100 if spec.percent else 1
-    values = [[float(v * scale) for v in series] for _, series in spec.series]
-    top = max([*(v for series in values for v in series), float((spec.target or Decimal(0)) * scale), 1.0])
-    drawing = Drawing(WIDTH, 62 * mm)
-    drawing.initialFontName = cjk_font()  # the renderer's default is Helvetica, never embedded
-    chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 40, 28, WIDTH - 150, 62 * mm - 48
-    chart.data = values or [[0]]
-    chart.categoryAxis.categoryNames = [label[:8] for label in spec.labels] or [""]
-    chart.categoryAxis.labels.fontName = cjk_font()
-    chart.categoryAxis.labels.fontSize = 6.5
-    chart.valueAxis.labels.fontName = cjk_font()
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.valueMax = 100 if spec.percent and top <= 100 else top * 1.1
-    chart.valueAxis.labelTextFormat = "%d%%" if spec.percent else "%d"
-    for i in range(len(values)):
-        chart.bars[i].fillColor = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-    drawing.add(chart)
-    if spec.target is not None:
-        y = chart.y + chart.height * float(spec.target * scale) / chart.valueAxis.valueMax
-        drawing.add(
-            Line(chart.x, y, chart.x + chart.width, y, strokeColor=colors.red, strokeDashArray=[3, 2])
-        )
-        label = f"目标 {spec.target * scale:.0f}%" if spec.percent else f"目标 {spec.target}"
-        drawing.add(
-            String(
-                chart.x + chart.width + 4, y - 3, label, fontName=cjk_font(), fontSize=7, fillColor=colors.red
-            )
-        )
-    legend = Legend()
-    legend.x, legend.y = chart.x + chart.width + 8, chart.y + chart.height / 2
-    legend.fontName, legend.fontSize = cjk_font(), 7
-    legend.colorNamePairs = [(SERIES_COLOURS[i % 3], name) for i, (name, _) in enumerate(spec.series)]
-    drawing.add(legend)
-    drawing.add(String(chart.x, chart.y + chart.height + 8, spec.title, fontName=cjk_font(), fontSize=9))
-    return drawing
+def _table(spec: TableSpec) -> Table:
+    count = len(spec.columns)
+    if spec.widths:
+        widths = [WIDTH * share for share in spec.widths]
+    else:
+        rest = (WIDTH - NAME_WIDTH) / max(count - 1, 1)
+        widths = [NAME_WIDTH, *[rest] * (count - 1)] if count > 1 else [WIDTH]
+    numeric = set(spec.numeric)
+    # Headers and text columns wrap by character count (fast: a province has ~2,000 hospitals;
+    # a Paragraph per cell would triple the time); numbers are short and stay as they are.
+    ems = [(width - 4) / FONT_SIZE for width in widths]
+    rows: list[list[str]] = [[wrap(c, ems[i]) for i, c in enumerate(spec.columns)]]
+    for row in spec.rows:
+        rows.append([cell if i in numeric else wrap(cell, ems[i]) for i, cell in enumerate(row)])
+    body = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    body.setStyle(table_style(numeric_from=min(spec.numeric) if spec.numeric else None, font_size=FONT_SIZE))
+    return body
+
+
+def _summary(doc: ReportDocument) -> list[Flowable]:
+    cell, strong = style(9, leading=12), style(9, leading=12)
+    rows: list[list[object]] = [[Paragraph(t, cell) for t in ("指标", "本期", "目标", "结论")]]
+    for kpi in doc.summary:
+        name, target = Paragraph(kpi.name, cell), Paragraph(kpi.target, cell)
+        rows.append([name, kpi.value, target, _verdict(kpi, strong)])
+    table = Table(rows, colWidths=[WIDTH * 0.36, WIDTH * 0.16, WIDTH * 0.26, WIDTH * 0.22], hAlign="LEFT")
+    table.setStyle(table_style(numeric_from=1, numeric_to=1, font_size=9))
+    return [
+        Paragraph("指标摘要 (summary)", style(13, leading=18, spaceBefore=4, spaceAfter=6)),
+        table,
+        Spacer(1, 4 * mm),
+        *[Paragraph(note, style(8.5, leading=12, spaceAfter=2)) for note in doc.summary_notes],
+        PageBreak(),
+    ]
+
+
+def _verdict(kpi: Kpi, font: object) -> Paragraph:
+    colour = VERDICT_COLOURS.get(kpi.ok) if kpi.ok is not None else None
+    text = f'<font color="{colour}">{kpi.verdict}</font>' if colour else kpi.verdict
+    return Paragraph(text, font)  # type: ignore[arg-type]
 
 
 def render_report(doc: ReportDocument) -> bytes:
@@ -72,23 +72,21 @@ def render_report(doc: ReportDocument) -> bytes:
         Paragraph(f"生成时间 {when(doc.generated_at)}", style(8, alignment=1)),
         Spacer(1, 4 * mm),
     ]
+    if doc.summary:
+        story += _summary(doc)
     for section in doc.sections:
         story.append(Paragraph(section.heading, heading))
         story += [Paragraph(text, style(9)) for text in section.paragraphs]
         for chart in section.charts:
-            story.append(_chart(chart))
+            story.append(trend_chart(chart) if isinstance(chart, TrendChart) else bar_chart(chart))
         for table in section.tables:
-            first = 62
-            widths = [first, *[(WIDTH - first) / max(len(table.columns) - 1, 1)] * (len(table.columns) - 1)]
-            body = Table([table.columns, *table.rows], colWidths=widths, repeatRows=1, hAlign="LEFT")
-            body.setStyle(
-                table_style(numeric_from=min(table.numeric) if table.numeric else None, font_size=7)
-            )
-            story += [Spacer(1, 2 * mm), body]
+            if len(section.tables) > 1:
+                story.append(Paragraph(table.title, style(8.5, leading=12, spaceBefore=4)))
+            story += [Spacer(1, 2 * mm), _table(table)]
     buffer = io.BytesIO()
     template = SimpleDocTemplate(
         buffer,
-        pagesize=A4,
+        pagesize=(WIDTH + 30 * mm, 297 * mm),
         leftMargin=15 * mm,
         rightMargin=15 * mm,
         topMargin=15 * mm,

@@ -1,6 +1,7 @@
 """The reconciliation statement (对账单) as a PDF: Chinese first, CJK font embedded, the line
 table split across pages with its header repeated, totals by status, discrepancies, both
-parties' confirmations, and the verification code with a QR code of the verification address.
+parties' confirmations, how differences are handled, both parties' signature and seal, and the
+verification code with a QR code of the public verification page.
 
 Speed: cells are plain strings (no Paragraph per cell; long text is wrapped by character count,
 which suits Chinese), one TableStyle per table, and the line table is cut into chunks so that
@@ -24,6 +25,7 @@ from core import clock
 from core.money import fen_to_str
 from reports.documents import StatementDocument, StatementLineRow
 from reports.pdf import cjk_font, metadata, numbered_canvas, style, table_style
+from reports.statement_sections import difference_handling, signature_block
 
 PAGE = landscape(A4)
 MARGIN = 10 * mm
@@ -237,7 +239,11 @@ def render_statement(doc: StatementDocument) -> bytes:
             ("BOX", (0, 0), (-1, -1), 0.5, colors.grey),
         ]
     )
-    story.append(KeepTogether([Paragraph("五、真伪验证 (verification)", heading), verification]))
+    story += difference_handling(doc)
+    # The signature block and the verification box stay together: never a last page with only the QR.
+    story.append(
+        KeepTogether([*signature_block(doc), Paragraph("七、真伪验证 (verification)", heading), verification])
+    )
 
     buffer = io.BytesIO()
     template = SimpleDocTemplate(

@@ -36,12 +36,16 @@ def _label(code: str) -> str:
 
 
 def _confirmation(
-    label: str, decision: PartyDecision, reason: str | None, at: datetime | None
+    label: str,
+    decision: PartyDecision,
+    reason: str | None,
+    at: datetime | None,
+    resolution: str | None = None,
 ) -> Confirmation:
     text = _DECISION_LABELS[decision]
     if decision is PartyDecision.DISPUTED and reason:
         text = f"{text}：{reason}"
-    return Confirmation(label, text, at)
+    return Confirmation(label, text, at, reason=reason, resolution=resolution)
 
 
 def to_document(session: Session, statement: Statement, *, verify_url_base: str) -> StatementDocument:
@@ -79,12 +83,14 @@ def to_document(session: Session, statement: Statement, *, verify_url_base: str)
                 statement.hospital_decision,
                 statement.hospital_reason,
                 statement.hospital_decided_at,
+                statement.hospital_resolution,
             ),
             _confirmation(
                 "配送企业",
                 statement.enterprise_decision,
                 statement.enterprise_reason,
                 statement.enterprise_decided_at,
+                statement.enterprise_resolution,
             ),
             Confirmation("对账单状态", state, None),
         ],

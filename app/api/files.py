@@ -63,13 +63,21 @@ def validated_rows(
 
 
 def download(
-    headers: Sequence[str], rows: list[list[Any]], *, fmt: str, filename: str, title: str
+    headers: Sequence[str],
+    rows: list[list[Any]],
+    *,
+    fmt: str,
+    filename: str,
+    title: str,
+    totals: list[Any] | None = None,
 ) -> Response:
-    """An xlsx or CSV attachment (cells neutralized against formula injection)."""
+    """An xlsx or CSV attachment (cells neutralized against formula injection); `totals` is the
+    xlsx's bold closing row (a CSV stays rows only, as an import expects)."""
     if fmt == "csv":
         data, mimetype, ext = write_csv(headers, rows), "text/csv; charset=utf-8", "csv"
     else:
-        data, mimetype, ext = write_xlsx([Sheet(title=title, headers=headers, rows=rows)]), XLSX, "xlsx"
+        sheet = Sheet(title=title, headers=headers, rows=rows, totals=totals)
+        data, mimetype, ext = write_xlsx([sheet]), XLSX, "xlsx"
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
     return response

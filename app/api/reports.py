@@ -54,9 +54,9 @@ def indicator_report(query: dict[str, Any]) -> Response:
     if query["format"] == "xlsx":
         response = Response(indicators.to_xlsx(report), mimetype=XLSX)
     elif query["format"] == "pdf":
-        response = Response(
-            render_report(indicators.to_document(report, generated_at=now)), mimetype="application/pdf"
-        )
+        trend = indicators.monthly_trend(request_session(), current_actor(), report)
+        document = indicators.to_document(report, generated_at=now, trend=trend)
+        response = Response(render_report(document), mimetype="application/pdf")
     else:
         return Response(
             json.dumps(indicators.to_json(report), ensure_ascii=False), mimetype="application/json"

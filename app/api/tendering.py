@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields
+from sqlalchemy import select
 
 from app import bid_sealer
 from app.api.common import PAGE, paginate
@@ -47,6 +48,7 @@ from bidding.schemas import (
 from core import clock
 from core.actors import OrgKind, Role
 from core.money import e4_to_decimal, fen_to_decimal
+from core.organizations import Organization
 from core.spreadsheets import Column, template_xlsx
 from core.validation import BaseSchema
 
@@ -385,13 +387,27 @@ def export_results(query: dict[str, Any], batch_id: int) -> Response:
         response = Response(body, mimetype="application/json")
         response.headers["Content-Disposition"] = f'attachment; filename="batch-{batch_id}-results.json"'
         return response
-    headers = ["品种ID", "排名", "中选企业", "产品ID", "中选途径", "单位可比价", "单价", "包装价格"]
+    items = _item_names(batch_id)
+    headers = [
+        "品种ID",
+        "品种名称",
+        "排名",
+        "中选企业",
+        "产品ID",
+        "产品名称",
+        "中选途径",
+        "单位可比价",
+        "单价",
+        "包装价格",
+    ]
     rows = [
         [
             a.item_id,
+            items.get(a.item_id, ""),
             a.rank,
             a.manufacturer.name,
             a.product_id,
+            _product_name(a.product),
             a.route,
             e4_to_decimal(a.comparable_e4),
             e4_to_decimal(a.unit_price_e4),
@@ -430,23 +446,39 @@ def export_allocations(query: dict[str, Any], batch_id: int) -> Response:
         return Response(body, mimetype="application/json")
     headers = [
         "品种ID",
+        "品种名称",
         "医疗机构ID",
+        "医疗机构名称",
         "地区",
         "中选企业ID",
+        "中选企业名称",
         "产品ID",
+        "产品名称",
         "报量",
         "约定采购量",
         "指定厂牌",
         "单价",
         "包装价格",
     ]
+    items = _item_names(batch_id)
+    hospitals = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.id.in_({a.hospital_id for a in allocations})
+            )
+        ).all()
+    )
     rows = [
         [
             a.item_id,
+            items.get(a.item_id, ""),
             a.hospital_id,
+            hospitals.get(a.hospital_id, ""),
             a.region_code,
             a.award.manufacturer_id,
+            a.award.manufacturer.name,
             a.award.product_id,
+            _product_name(a.award.product),
             a.base_quantity,
             a.agreed_quantity,
             a.brand_specific,
@@ -455,9 +487,27 @@ def export_allocations(query: dict[str, Any], batch_id: int) -> Response:
         ]
         for a in allocations
     ]
+    totals: list[Any] = ["合计", *[""] * (len(headers) - 1)]
+    for column in ("报量", "约定采购量"):
+        totals[headers.index(column)] = sum(row[headers.index(column)] for row in rows)
     return download(
-        headers, rows, fmt=query["format"], filename=f"batch-{batch_id}-allocations", title="约定采购量"
+        headers,
+        rows,
+        fmt=query["format"],
+        filename=f"batch-{batch_id}-allocations",
+        title="约定采购量",
+        totals=totals,
     )
+
+
+def _item_names(batch_id: int) -> dict[int, str]:
+    """The batch's varieties by id (the caller's exports already passed the batch's visibility)."""
+    stmt = select(BatchItem.id, BatchItem.generic_name).where(BatchItem.batch_id == batch_id)
+    return dict(request_session().execute(stmt).all())
+
+
+def _product_name(product: Product) -> str:
+    return f"{product.generic_name} {product.spec_text}"
 
 
 # --- credit ratings ----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ Definitions, fixed once (§6: "definitions to fix once and test on both database
 
 Modules: `definitions` (targets, rows, months), `builder` (grouping), one module per family of
 queries (`online`, `payments`, `deliveries`, `volumes`), `compute`, and the outputs (`output`: JSON
-and xlsx; `document`: the PDF's sections).
+and xlsx; `document`: the PDF's sections; `overview`: its summary page, rankings and monthly trend).
 """
 
 from reports.indicators.compute import compute_indicators
@@ -50,6 +50,7 @@ from reports.indicators.definitions import (
 )
 from reports.indicators.document import to_document
 from reports.indicators.output import to_json, to_xlsx
+from reports.indicators.overview import monthly_trend
 
 __all__ = [
     "DRUG_ONLINE_TARGET",
@@ -58,6 +59,7 @@ __all__ = [
     "IndicatorReport",
     "IndicatorRow",
     "compute_indicators",
+    "monthly_trend",
     "months_of",
     "next_month",
     "to_document",

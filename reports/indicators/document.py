@@ -5,6 +5,7 @@ says "80.00%，目标 80.00%，未达标"."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,9 +18,12 @@ from reports.indicators.definitions import (
     DRUG_ONLINE_TARGET,
     GROUP_LABELS,
     HVC_ONLINE_TARGET,
+    GroupBy,
     IndicatorReport,
     IndicatorRow,
 )
+from reports.indicators.overview import rankings, summary
+from reports.indicators.overview import trend as monthly_trend_section
 
 Getter = Callable[[IndicatorRow], Any]
 #: Bars stay readable up to a few dozen groups (months, regions); beyond, tables only.
@@ -44,8 +48,12 @@ def _track(on_track: bool | None) -> str:
     return "" if on_track is None else ("，达到序时进度" if on_track else "，落后于序时进度")
 
 
-def to_document(report: IndicatorReport, *, generated_at: datetime | None = None) -> ReportDocument:
-    """Sections of charts and tables for the PDF renderer (chart values are the exact rates)."""
+def to_document(
+    report: IndicatorReport, *, generated_at: datetime | None = None, trend: IndicatorReport | None = None
+) -> ReportDocument:
+    """A summary page, then sections of charts and tables for the PDF renderer (chart values are
+    the exact rates), the groups' rankings and the monthly trend (`trend`: the same indicators
+    grouped by month, `overview.monthly_trend`; a report by month is its own trend)."""
     t = report.total
     rows = [*report.rows, t]
     charted = len(report.rows) <= MAX_CHART_GROUPS
@@ -177,6 +185,10 @@ def to_document(report: IndicatorReport, *, generated_at: datetime | None = None
             ],
         ),
     ]
+    monthly = trend if trend is not None else report if report.group_by is GroupBy.MONTH else None
+    extra = [rankings(report, "排名 (rankings)"), monthly_trend_section(monthly, "月度趋势 (monthly trend)")]
+    for number, section in zip(("五", "六"), [x for x in extra if x], strict=False):
+        sections.append(replace(section, heading=f"{number}、{section.heading}"))
     if report.notes:
         sections.append(Section("说明 (notes)", list(report.notes)))
     return ReportDocument(
@@ -184,4 +196,11 @@ def to_document(report: IndicatorReport, *, generated_at: datetime | None = None
         f"{report.scope} · {months} · 按{GROUP_LABELS[report.group_by]}",
         generated_at or clock.now(),
         sections,
+        summary=summary(report),
+        summary_notes=[
+            f"范围：{report.scope}；期间：{months}；统计截止日：{report.as_of:%Y-%m-%d}。",
+            "目标依据：药品（不含中药饮片）线上采购率≥90%、高值医用耗材≥80%（四川省“十四五”医疗保障规划主要指标）；"
+            "约定采购量按序时进度（已过月数÷12）考核；其余指标暂无统一目标，列示供比较。",
+            "明细、排名与月度趋势见后页。",
+        ],
     )

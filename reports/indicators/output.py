@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from core.money import FEN_PER_YUAN, fen_to_str, quantize
-from core.spreadsheets import Sheet, write_xlsx
+from core.money import fen_to_decimal, fen_to_str, quantize
+from core.spreadsheets import Percent, Sheet, display_width, write_xlsx
 from ledger.figures import printed_rate
 from reports.indicators.definitions import (
     DRUG_ONLINE_TARGET,
@@ -135,19 +135,30 @@ def _cell(kind: str, value: Any) -> Any:
     if kind == "bool":
         return "达标" if value else "未达标"
     if kind == "fen":
-        return Decimal(value) / FEN_PER_YUAN
+        return fen_to_decimal(value)  # 900.00, two places always
     if kind == "days":
         return quantize(value, Decimal("0.01"))
+    if kind == "rate":
+        return Percent(value)  # shown as 92.94 %, stored as the exact 0.9294
     return value
 
 
+def _widths(headers: list[str], rows: list[list[Any]]) -> list[float]:
+    """Each column as wide as its widest header or text (Chinese characters count two), 10–60."""
+    widths = []
+    for index, header in enumerate(headers):
+        texts = [header, *[str(row[index]) for row in rows if isinstance(row[index], str)]]
+        widths.append(float(min(max(max(display_width(t) for t in texts) + 2, 10), 60)))
+    return widths
+
+
 def to_xlsx(report: IndicatorReport) -> bytes:
-    """One row per group and the total, Chinese headers; a second sheet says what was counted."""
+    """One row per group (its key and name side by side) and a bold totals row, Chinese headers,
+    rates as percentages, an autofilter and frozen header and name columns; a second sheet says
+    what was counted."""
     headers = [GROUP_LABELS[report.group_by], "名称", *[c.title for c in COLUMNS]]
-    rows = [
-        [r.key, r.label, *[_cell(c.kind, printed(c, r)) for c in COLUMNS]]
-        for r in [*report.rows, report.total]
-    ]
+    rows = [[r.key, r.label, *[_cell(c.kind, printed(c, r)) for c in COLUMNS]] for r in report.rows]
+    totals = [report.total.label, "", *[_cell(c.kind, printed(c, report.total)) for c in COLUMNS]]
     about = Sheet(
         title="说明",
         headers=["项目", "内容"],
@@ -161,4 +172,12 @@ def to_xlsx(report: IndicatorReport) -> bytes:
         ],
         column_widths=[24, 80],
     )
-    return write_xlsx([Sheet(title="采购监测指标", headers=headers, rows=rows), about])
+    table = Sheet(
+        title="采购监测指标",
+        headers=headers,
+        rows=rows,
+        column_widths=_widths(headers, [*rows, totals]),
+        totals=totals,
+        freeze="C2",
+    )
+    return write_xlsx([table, about])

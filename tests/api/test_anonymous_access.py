@@ -16,6 +16,10 @@ PUBLIC = {
     # Anyone holding a statement PDF may check its code; the answer shows no amounts.
     ("GET", "/api/v1/statements/verify/<string:code>"),
 }
+#: Pages open to strangers on purpose (every other page carries the @page gate, which sends them
+#: to the login): logging in and out, the language switch, the page's own styles and scripts, and
+#: the verification page a statement's QR code opens (no amounts; the code is the secret).
+PUBLIC_PAGES = {"web.login", "web.logout", "web.language", "web.static", "web.verify_page"}
 
 
 def test_every_route_refuses_anonymous_callers(app: Flask, client: FlaskClient) -> None:
@@ -33,3 +37,13 @@ def test_every_route_refuses_anonymous_callers(app: Flask, client: FlaskClient) 
             checked.append(f"{method} {rule.rule}")
     print(f"anonymous callers refused on {len(checked)} route × method pairs")
     assert len(checked) >= 60
+
+
+def test_every_page_without_a_gate_is_declared_public(app: Flask) -> None:
+    ungated = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("web.") and not hasattr(app.view_functions[rule.endpoint], "_vbp_page")
+    }
+    assert ungated <= PUBLIC_PAGES, ungated - PUBLIC_PAGES
+    assert "web.verify_page" in ungated

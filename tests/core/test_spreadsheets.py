@@ -11,6 +11,7 @@ import pytest
 from core.spreadsheets import (
     DEFAULT_LIMITS,
     Column,
+    Percent,
     Row,
     RowError,
     RowValidationError,
@@ -812,3 +813,23 @@ def test_errors_print_with_their_location() -> None:
     assert str(error.errors[0]) == "第 3 行（quantity）：须为正数 (must be positive)"
     assert str(RowError(5, None, "m")) == "第 5 行：m"
     assert str(error) == "第 3 行（quantity）：须为正数 (must be positive)（等 2 处错误 / 2 errors）"
+
+
+def test_every_sheet_has_a_header_filter_and_percentages_stay_exact() -> None:
+    sheets = [
+        Sheet(
+            "rates", ["名称", "比率"], [["甲", Percent(Decimal("0.5"))], ["乙", Percent(Decimal("0.123456"))]]
+        ),
+        Sheet("empty", ["a", "b", "c"], [], totals=["合计", 0, Percent(Decimal("1"))]),
+    ]
+    workbook = openpyxl.load_workbook(io.BytesIO(write_xlsx(sheets)))
+    rates, empty = workbook["rates"], workbook["empty"]
+    assert rates.auto_filter.ref == "A1:B3"
+    assert [(c.value, c.number_format) for c in (rates["B2"], rates["B3"])] == [
+        (0.5, "0%"),
+        (0.123456, "0.0000%"),
+    ]
+    assert empty.auto_filter.ref == "A1:C1"
+    assert [c.value for c in empty[2]] == ["合计", 0, 1]
+    assert empty["A2"].font.bold
+    assert write_csv(["r"], [[Percent(Decimal("0.9294"))]]).decode("utf-8-sig").splitlines()[1] == "0.9294"

@@ -81,7 +81,7 @@ def _document(lines: int) -> StatementDocument:
             Confirmation("配送企业", "待确认", None),
         ],
         verification_code="ab" * 32,
-        verify_url="https://ybj.example.gov.cn/api/v1/statements/verify/" + "ab" * 32,
+        verify_url="https://ybj.example.gov.cn/verify/" + "ab" * 32,
     )
 
 
@@ -129,4 +129,39 @@ def test_long_statements_split_with_the_header_on_every_page() -> None:
     assert len(line_pages) > 3
     assert all("订单金额(元)" in p and "付款流水" in p for p in line_pages)
     assert "DD00000300-300" in "".join(pages)
-    assert "37020.00" in pages[-1] or "37020.00" in pages[-2]  # 300 × 123.40, in the totals
+    [totals] = [p for p in pages if "按状态汇总" in p]
+    assert "37020.00" in totals  # 300 × 123.40
+
+
+def test_both_parties_sign_and_seal_and_differences_have_a_procedure() -> None:
+    document = _document(5)
+    disputed = Confirmation("配送企业", "有异议：数量不符", AT, reason="数量不符", resolution="已退货冲红")
+    pdf = render_statement(
+        StatementDocument(**{**document.__dict__, "confirmations": [document.confirmations[0], disputed]})
+    )
+    text = "".join(_pages(pdf))
+    flat = "".join(text.split())
+    for expected in (
+        "差异处理",
+        "5个工作日内",  # when the parties check and decide
+        "新版本",  # a correction makes the next version
+        "数量不符",  # the dispute's reason
+        "已退货冲红",  # and how it was resolved
+        "签章",
+        "医疗机构（盖章）",
+        "配送企业（盖章）",
+        "经办人（签字）",
+    ):
+        assert expected in flat, expected
+    # Both parties' names stand in the signature block, next to their seals.
+    signature = flat[flat.index("医疗机构（盖章）") :]
+    assert "成都市第一人民医院" in signature
+    assert "四川医药配送有限公司" in signature
+
+
+@pytest.mark.parametrize("lines", [1, 8, 14, 20, 26, 33, 40, 47])
+def test_the_last_page_never_holds_only_the_verification_box(lines: int) -> None:
+    pages = _pages(render_statement(_document(lines)))
+    last = "".join(pages[-1].split())
+    assert "ABABABAB" in last  # the verification code ends the statement
+    assert "经办人（签字）" in last, f"{lines} lines: the QR box stands alone on page {len(pages)}"

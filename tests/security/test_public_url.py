@@ -51,7 +51,7 @@ def test_a_public_url_that_is_not_an_http_address_is_refused(tmp_path: Path, url
 def test_development_falls_back_to_a_configured_local_address(tmp_path: Path) -> None:
     config = Config(env="development", instance_path=str(tmp_path)).resolve(str(tmp_path))
     assert config.public_url == "http://127.0.0.1:5000"
-    assert config.statement_verify_url_base() == "http://127.0.0.1:5000/api/v1/statements/verify"
+    assert config.statement_verify_url_base() == "http://127.0.0.1:5000/verify"
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_a_hostile_host_header_never_reaches_the_statement_pdf(
     made = client.post("/api/v1/statements/generate", json={"period": "2026-05"}, headers=bureau)
     assert made.status_code == 201, made.get_json()
     [created] = made.get_json()["created"]
-    expected = f"{app.config['VBP'].public_url}/api/v1/statements/verify/{created['digest']}"
+    expected = f"{app.config['VBP'].public_url}/verify/{created['digest']}"
     for headers in (
         {"Host": HOSTILE},
         {"Host": HOSTILE, "X-Forwarded-Host": HOSTILE, "X-Forwarded-Proto": "https"},
