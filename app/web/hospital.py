@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from app.api.files import uploaded_table, validated_rows
 from app.db import request_session
@@ -23,10 +23,12 @@ from app.web.common import (
     form_dict,
     load,
     page,
-    paged,
     paged_list,
     web,
 )
+
+# The bulk pages register themselves on importing; the dashboard counts with pending_receipts.
+from app.web.hospital_bulk import pending_receipts  # noqa: F401
 from bidding import batches, demand
 from bidding.models import BatchStatus, ProcurementBatch
 from bidding.schemas import DemandRowSchema
@@ -35,10 +37,9 @@ from core.actors import Actor, OrgKind
 from core.errors import ValidationFailed
 from core.spreadsheets import SpreadsheetError
 from ledger import queries
-from ledger.models import DistributionAuthorization, Listing, ListingStatus, ShipmentLine
+from ledger.models import DistributionAuthorization, Listing, ListingStatus
 from ledger.schemas import OrderCreateSchema, ReceiptLineCreateSchema
 from ledger.services import listings, ordering
-from ledger.services.ordering import REJECTION_REASONS
 
 #: Rows on the order form; more lines go through the spreadsheet upload.
 ORDER_FORM_LINES = 5
@@ -52,27 +53,16 @@ REASON_LABELS = {
 }
 
 
-def pending_receipts(who: Actor) -> Select[tuple[ShipmentLine]]:
-    """Shipment lines delivered to the hospital and not yet confirmed (验收)."""
-    from ledger.models import ReceiptLine
-
-    confirmed = select(ReceiptLine.shipment_line_id)
-    return ordering.shipment_lines_visible_to(who).where(ShipmentLine.id.not_in(confirmed))
-
-
 # --- deliveries ---------------------------------------------------------------------------------
 
 
 @web.route("/hospital/deliveries")
 @page(OrgKind.HOSPITAL)
 def hospital_deliveries() -> ResponseReturnValue:
-    stmt = pending_receipts(actor()).order_by(ShipmentLine.id)
-    return render_template(
-        "web/hospital_deliveries.html",
-        pager=paged(stmt),
-        reasons=[(code, str(REASON_LABELS[code])) for code in REJECTION_REASONS],
-        today=clock.business_date(clock.now()),
-    )
+    """Deliveries to confirm, each with its product; tick several and confirm them together."""
+    from app.web.hospital_bulk import deliveries_page
+
+    return deliveries_page()
 
 
 @web.route("/hospital/deliveries/<int:shipment_line_id>", methods=["POST"])
@@ -95,12 +85,9 @@ def hospital_receipt(shipment_line_id: int) -> ResponseReturnValue:
             )
         )
     except FormFailed:
-        return render_template(
-            "web/hospital_deliveries.html",
-            pager=paged(pending_receipts(actor()).order_by(ShipmentLine.id)),
-            reasons=[(code, str(REASON_LABELS[code])) for code in REJECTION_REASONS],
-            today=clock.business_date(clock.now()),
-        ), 422
+        from app.web.hospital_bulk import deliveries_page
+
+        return deliveries_page(422)
     return done(
         _(
             "Receipt of shipment line %(id)s recorded: %(a)s accepted, %(r)s rejected.",

@@ -1,0 +1,198 @@
+"""The hospital's working day through the test client: bulk receipt and invoice confirmation (all or
+nothing, a refused row named as people count it), the product on every line, settlement
+applications confirmed or disputed, the order form's search, running total and re-order."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.actors import Role
+from ledger.models import InvoiceLine, Order, ReceiptLine
+from tests.factories import make_user
+from tests.flows import Bought, buy, invoice
+from tests.ordering import NOW, Market, make_market
+from tests.web.test_pages import csrf, web_login
+
+
+@pytest.fixture
+def clock_at_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.clock.now", lambda: NOW + timedelta(days=1))
+
+
+def hospital_client(app: Flask, session: Session, market: Market, role: Role = Role.OPERATOR) -> FlaskClient:
+    user = make_user(session, market.hospital, role)
+    session.commit()
+    client = app.test_client()
+    web_login(client, user.username)
+    return client
+
+
+def shipped(market: Market, *quantities: int) -> list[int]:
+    """One order and shipment per quantity; the shipment line ids."""
+    ids = []
+    for quantity in quantities:
+        order: Any = market.order(quantity)
+        shipment: Any = market.accept_and_ship(order.id, quantity)
+        ids.append(shipment.lines[0].id)
+    return ids
+
+
+def test_deliveries_show_the_product_and_are_confirmed_in_bulk_all_or_nothing(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    first, second = shipped(market, 10, 4)
+    client = hospital_client(app, session, market)
+    page = client.get("/hospital/deliveries").get_data(as_text=True)
+    product = market.listing.product
+    assert product.generic_name in page
+    assert product.spec_text in page
+    assert 'data-confirm="' in page
+    assert "/hospital/deliveries/confirm" in page
+
+    form = {
+        "csrf_token": csrf(client),
+        "pick": [str(first), str(second)],
+        f"row-{first}": "1",
+        f"row-{second}": "2",
+        f"accepted-{first}": "7",
+        f"rejected-{first}": "3",
+        f"reason-{first}": "damaged",
+        f"accepted-{second}": "4",
+        f"rejected-{second}": "1",  # 4 + 1 ≠ 4 shipped
+    }
+    response = client.post("/hospital/deliveries/confirm", data=form)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "第 2 行" in text
+    assert 'value="7"' in text
+    assert "checked" in text
+    assert session.scalar(select(func.count()).select_from(ReceiptLine)) == 0  # row 1 not kept either
+
+    response = client.post("/hospital/deliveries/confirm", data=form | {f"rejected-{second}": "0"})
+    assert response.status_code == 302
+    receipts = {r.shipment_line_id: r for r in session.scalars(select(ReceiptLine))}
+    assert (receipts[first].accepted_quantity, receipts[first].rejected_quantity) == (7, 3)
+    assert receipts[first].reason_code == "damaged"
+    assert (receipts[second].accepted_quantity, receipts[second].rejected_quantity) == (4, 0)
+
+
+def test_bulk_receipt_refuses_another_hospitals_delivery_and_keeps_nothing(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    (mine,) = shipped(market, 5)
+    theirs: Any = market.order(3)
+    # The other hospital's delivery, by the same distributor.
+    from ledger.services import ordering
+
+    other = ordering.place_orders(
+        session,
+        market.other_hospital_actor,
+        distributor_id=market.distributor.id,
+        lines=[ordering.LineRequest(market.listing.id, 3)],
+        urgency=ordering.Urgency.NORMAL,
+        now=NOW,
+    )
+    del theirs
+    foreign: Any = market.accept_and_ship(other.id, 3)
+    client = hospital_client(app, session, market)
+    assert f"shipment-line-{foreign.lines[0].id}" not in client.get("/hospital/deliveries").get_data(
+        as_text=True
+    )
+    form = {
+        "csrf_token": csrf(client),
+        "pick": [str(mine), str(foreign.lines[0].id)],
+        f"row-{mine}": "1",
+        f"accepted-{mine}": "5",
+        f"accepted-{foreign.lines[0].id}": "3",
+    }
+    response = client.post("/hospital/deliveries/confirm", data=form)
+    assert response.status_code == 422
+    assert session.scalar(select(func.count()).select_from(ReceiptLine)) == 0
+
+
+def test_nothing_ticked_is_refused(app: Flask, session: Session, clock_at_now: None) -> None:
+    market = make_market(session)
+    shipped(market, 2)
+    client = hospital_client(app, session, market)
+    response = client.post("/hospital/deliveries/confirm", data={"csrf_token": csrf(client)})
+    assert response.status_code == 422
+    assert session.scalar(select(func.count()).select_from(ReceiptLine)) == 0
+
+
+def test_auditors_may_not_confirm_in_bulk(app: Flask, session: Session, clock_at_now: None) -> None:
+    market = make_market(session)
+    (line,) = shipped(market, 2)
+    client = hospital_client(app, session, market, Role.AUDITOR)
+    form = {"csrf_token": csrf(client), "pick": str(line), f"accepted-{line}": "2"}
+    assert client.post("/hospital/deliveries/confirm", data=form).status_code == 403
+    assert client.post("/invoice-lines/confirm", data={"csrf_token": csrf(client)}).status_code == 403
+
+
+def pending_invoices(market: Market, count: int) -> list[InvoiceLine]:
+    day = NOW.date()
+    lines = []
+    for _ in range(count):
+        bought: Bought = buy(market, 3, on=day)
+        lines.append(invoice(market, bought, 3, on=day, confirm=None))
+    return lines
+
+
+def test_invoice_lines_show_the_product_and_are_confirmed_in_bulk(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    one, two, three = pending_invoices(market, 3)
+    client = hospital_client(app, session, market)
+    page = client.get("/invoices?status=pending").get_data(as_text=True)
+    assert market.listing.product.generic_name in page
+    assert "/invoice-lines/confirm" in page
+    assert 'data-confirm="' in page
+
+    # A line already decided refuses the whole batch, naming its row.
+    from ledger.services import invoicing
+
+    invoicing.decide_invoice_line(
+        session, market.hospital_actor, three.id, confirm=False, reason="x", now=NOW
+    )
+    session.commit()
+    form = {
+        "csrf_token": csrf(client),
+        "pick": [str(one.id), str(three.id)],
+        f"row-{one.id}": "1",
+        f"row-{three.id}": "3",
+    }
+    response = client.post("/invoice-lines/confirm", data=form)
+    assert response.status_code == 422
+    assert "第 3 行" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get_one(InvoiceLine, one.id).status.value == "pending"
+
+    response = client.post("/invoice-lines/confirm", data=form | {"pick": [str(one.id), str(two.id)]})
+    assert response.status_code == 302
+    session.expire_all()
+    assert [session.get_one(InvoiceLine, x.id).status.value for x in (one, two, three)] == [
+        "confirmed",
+        "confirmed",
+        "disputed",
+    ]
+
+
+def test_the_deliveries_page_numbers_rows_as_people_count_them(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    shipped(market, 1, 2, 3)
+    client = hospital_client(app, session, market)
+    page = client.get("/hospital/deliveries").get_data(as_text=True)
+    assert re.findall(r'name="row-\d+" value="(\d+)"', page) == ["1", "2", "3"]
+    assert session.scalar(select(func.count()).select_from(Order)) == 3
