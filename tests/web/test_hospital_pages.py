@@ -196,3 +196,84 @@ def test_the_deliveries_page_numbers_rows_as_people_count_them(
     page = client.get("/hospital/deliveries").get_data(as_text=True)
     assert re.findall(r'name="row-\d+" value="(\d+)"', page) == ["1", "2", "3"]
     assert session.scalar(select(func.count()).select_from(Order)) == 3
+
+
+def filed_applications(market: Market) -> list[Any]:
+    """Two applications from the distributor for the hospital: May's (2 lines) and June's (1)."""
+    from datetime import date
+
+    from ledger.services import settlement
+    from tests.flows import at
+
+    for day in (date(2026, 5, 11), date(2026, 5, 12), date(2026, 6, 10)):
+        invoice(market, buy(market, 2, on=day), 2, on=day)
+    filed = [
+        settlement.file_application(
+            session_of(market),
+            market.distributor_actor,
+            hospital_id=market.hospital.id,
+            period_month=month,
+            now=at(on),
+        )
+        for month, on in ((date(2026, 5, 1), date(2026, 6, 2)), (date(2026, 6, 1), date(2026, 7, 2)))
+    ]
+    session_of(market).commit()
+    return filed
+
+
+def session_of(market: Market) -> Session:
+    return market.session
+
+
+def test_settlement_applications_are_confirmed_or_disputed_with_a_reason(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.flows import at
+
+    market = make_market(session)
+    may, june = filed_applications(market)
+    assert (len(may.lines), len(june.lines)) == (2, 1)
+    monkeypatch.setattr("core.clock.now", lambda: at(june.filed_at.date() + timedelta(days=1)))
+    client = hospital_client(app, session, market)
+    page = client.get("/hospital/settlements").get_data(as_text=True)
+    assert market.listing.product.generic_name in page
+    assert f"/hospital/settlements/{may.id}/decision" in page
+    assert 'data-confirm="' in page
+
+    # A dispute without its reason changes nothing and keeps the ticks.
+    url = f"/hospital/settlements/{may.id}/decision"
+    bad = {"csrf_token": csrf(client), "action": "confirm", "dispute": str(may.lines[1].id), "reason": ""}
+    response = client.post(url, data=bad)
+    assert response.status_code == 422
+    session.expire_all()
+    assert session.get_one(type(may), may.id).status.value == "filed"
+
+    assert client.post(url, data=bad | {"reason": "数量与入库不符"}).status_code == 302
+    session.expire_all()
+    may = session.get_one(type(may), may.id)
+    assert may.status.value == "confirmed"
+    assert [line.status.value for line in may.lines] == ["confirmed", "disputed"]
+    assert may.lines[1].dispute_reason == "数量与入库不符"
+
+    url = f"/hospital/settlements/{june.id}/decision"
+    response = client.post(url, data={"csrf_token": csrf(client), "action": "dispute", "reason": "未收到货"})
+    assert response.status_code == 302
+    session.expire_all()
+    june = session.get_one(type(june), june.id)
+    assert [line.status.value for line in june.lines] == ["disputed"]
+    assert june.status.value == "closed"
+
+
+def test_another_hospitals_settlement_application_is_not_found(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    may, _june = filed_applications(market)
+    user = make_user(session, market.other_hospital, Role.OPERATOR)
+    session.commit()
+    client = app.test_client()
+    web_login(client, user.username)
+    assert f"application-{may.id}" not in client.get("/hospital/settlements").get_data(as_text=True)
+    response = client.post(f"/hospital/settlements/{may.id}/decision", data={"csrf_token": csrf(client)})
+    assert response.status_code == 404
+    assert client.get(f"/hospital/settlements/{may.id}").status_code == 404
