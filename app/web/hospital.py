@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.api.files import uploaded_table, validated_rows
 from app.db import request_session
-from app.web import hospital_settlement  # noqa: F401
+from app.web import hospital_settlement, hospital_slip  # noqa: F401
 from app.web.common import (
     WRITERS,
     FormFailed,

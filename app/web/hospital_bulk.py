@@ -111,6 +111,8 @@ def _reasons() -> list[tuple[str, str]]:
 
 
 def deliveries_page(status: int = 200) -> ResponseReturnValue:
+    from app.web.hospital_slip import received_shipments
+
     who = actor()
     pager = paged(pending_receipts(who).order_by(ShipmentLine.id))
     return render_template(
@@ -122,6 +124,7 @@ def deliveries_page(status: int = 200) -> ResponseReturnValue:
         today=clock.business_date(clock.now()),
         form=request.form if request.method == "POST" else {},
         picked=set(request.form.getlist("pick")) if request.method == "POST" else set(),
+        received=received_shipments(who),
     ), status
 
 

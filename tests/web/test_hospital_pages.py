@@ -277,3 +277,36 @@ def test_another_hospitals_settlement_application_is_not_found(
     response = client.post(f"/hospital/settlements/{may.id}/decision", data={"csrf_token": csrf(client)})
     assert response.status_code == 404
     assert client.get(f"/hospital/settlements/{may.id}").status_code == 404
+
+
+def test_the_receipt_slip_is_linked_from_the_deliveries_and_order_pages(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    from ledger.services import ordering
+
+    market = make_market(session)
+    order: Any = market.order(4)
+    shipment: Any = market.accept_and_ship(order.id, 4)
+    ordering.confirm_receipt(
+        session,
+        market.hospital_actor,
+        shipment.lines[0].id,
+        accepted=4,
+        rejected=0,
+        reason_code=None,
+        now=NOW,
+    )
+    client = hospital_client(app, session, market)
+    slip = f"/hospital/shipments/{shipment.id}/receipt-slip.pdf"
+    assert slip in client.get("/hospital/deliveries").get_data(as_text=True)
+    assert slip in client.get(f"/orders/{order.id}").get_data(as_text=True)
+    response = client.get(slip)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+
+    stranger = make_user(session, market.other_hospital, Role.OPERATOR)
+    session.commit()
+    other = app.test_client()
+    web_login(other, stranger.username)
+    assert other.get(slip).status_code == 404
