@@ -76,7 +76,8 @@ def all_or_nothing(rows: Sequence[Row], work: Callable[[Session, Row], T]) -> li
         flash(_("Row %(n)s: %(message)s", n=refused.number, message=refused.error.message), "error")
         for name, messages in refused.error.fields.items():
             for message in messages:
-                flash(_("Row %(n)s: %(message)s", n=refused.number, message=f"{name}: {message}"), "error")
+                text = name + ": " + message
+                flash(_("Row %(n)s: %(message)s", n=refused.number, message=text), "error")
         flash(_("Nothing was confirmed; correct the row and try again."), "error")
         raise FormFailed from refused
     except DomainError as exc:

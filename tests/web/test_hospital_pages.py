@@ -310,3 +310,96 @@ def test_the_receipt_slip_is_linked_from_the_deliveries_and_order_pages(
     other = app.test_client()
     web_login(other, stranger.username)
     assert other.get(slip).status_code == 404
+
+
+# --- the order form -----------------------------------------------------------------------------
+
+
+def test_the_order_form_searches_the_catalogue_and_adds_a_line(app: Flask, session: Session) -> None:
+    market = make_market(session)
+    client = hospital_client(app, session, market)
+    product = market.listing.product
+    page = client.get(f"/hospital/orders/new?q={product.code}").get_data(as_text=True)
+    assert f'id="found-{market.listing.id}"' in page
+    nothing = client.get("/hospital/orders/new?q=no-such-medicine").get_data(as_text=True)
+    assert f'id="found-{market.listing.id}"' not in nothing
+
+    form = {"csrf_token": csrf(client), "rows": "2", "q": product.generic_name, "quantity-0": "5"}
+    form |= {"listing-0": str(market.listing.id), "add_listing": str(market.listing.id)}
+    page = client.post("/hospital/orders/new", data=form).get_data(as_text=True)
+    # Row 2 now holds the product; row 1 keeps what was typed.
+    assert re.search(rf'id="listing-1".*?value="{market.listing.id}" data-price="\d+" selected', page, re.S)
+    assert 'id="quantity-0" name="quantity-0" inputmode="numeric" size="8"' in page
+    assert 'value="5"' in page
+
+
+def test_the_order_form_only_offers_its_regions_listings_and_authorized_distributors(
+    app: Flask, session: Session
+) -> None:
+    from ledger.models import Listing
+
+    market = make_market(session)
+    elsewhere = session.scalars(
+        select(Listing).where(Listing.region_code != market.listing.region_code)
+    ).first()
+    client = hospital_client(app, session, market)
+    page = client.get("/hospital/orders/new").get_data(as_text=True)
+    assert market.distributor.name in page
+    assert market.stranger_distributor.name not in page
+    if elsewhere is not None and not elsewhere.region_code.endswith("0000"):
+        assert f'value="{elsewhere.id}" data-price' not in page
+
+
+def test_the_running_total_more_rows_and_the_row_named_on_refusal(app: Flask, session: Session) -> None:
+    market = make_market(session)
+    client = hospital_client(app, session, market)
+    price = market.listing.pack_price_fen
+    lines = {f"listing-{i}": str(market.listing.id) for i in range(3)}
+    quantities = {"quantity-0": "2", "quantity-1": "3", "quantity-2": "0"}
+    form = {"csrf_token": csrf(client), "rows": "3", "distributor_id": str(market.distributor.id)}
+    page = client.post("/hospital/orders/new", data=form | lines | quantities | {"action": "recalculate"})
+    text = page.get_data(as_text=True)
+    from core.money import fen_to_str
+
+    assert "<output data-total" in text
+    assert f">{fen_to_str(5 * price)}</output>" in text
+    more = client.post("/hospital/orders/new", data=form | lines | quantities | {"action": "more"})
+    assert 'id="listing-7"' in more.get_data(as_text=True)  # 3 + 5 rows
+
+    before = session.scalar(select(func.count()).select_from(Order))
+    response = client.post("/hospital/orders/new", data=form | lines | quantities)
+    assert response.status_code == 422
+    assert "第 3 行" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Order)) == before
+    response = client.post("/hospital/orders/new", data=form | lines | quantities | {"quantity-2": "4"})
+    assert response.status_code == 302
+    order = session.scalars(select(Order).order_by(Order.id.desc())).first()
+    assert order is not None
+    assert [line.quantity for line in order.lines] == [2, 3, 4]
+
+
+def test_a_reorder_copies_a_past_order_and_another_hospitals_order_is_not_found(
+    app: Flask, session: Session
+) -> None:
+    market = make_market(session)
+    past: Any = market.order(17)
+    theirs = market.order  # noqa: F841 - the other hospital's order below
+    from ledger.services import ordering
+
+    foreign = ordering.place_orders(
+        session,
+        market.other_hospital_actor,
+        distributor_id=market.distributor.id,
+        lines=[ordering.LineRequest(market.listing.id, 3)],
+        urgency=ordering.Urgency.NORMAL,
+        now=NOW,
+    )
+    client = hospital_client(app, session, market)
+    page = client.get("/hospital/orders/new").get_data(as_text=True)
+    assert f"reorder={past.id}" in page
+    assert f"reorder={foreign.id}" not in page
+    page = client.get(f"/hospital/orders/new?reorder={past.id}").get_data(as_text=True)
+    assert 'name="quantity-0" inputmode="numeric" size="8" aria-label' in page
+    assert re.search(r'id="quantity-0"[^>]*value="17"', page)
+    assert re.search(rf'id="distributor_id".*?<option value="{market.distributor.id}" selected', page, re.S)
+    assert client.get(f"/hospital/orders/new?reorder={foreign.id}").status_code == 404
