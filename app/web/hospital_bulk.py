@@ -41,19 +41,23 @@ class RowRefused(Exception):
         self.number, self.error = number, error
 
 
+def row_number(record_id: int, default: int) -> int:
+    """The number the page showed for a record's row (`row-<id>`)."""
+    try:
+        return ascii_int(request.form.get(f"row-{record_id}", ""))
+    except ValueError:
+        return default
+
+
 def ticked(field: str = "pick") -> list[Row]:
-    """The ticked rows of a bulk form in page order; `row-<id>` carries the number shown."""
+    """The ticked rows of a bulk form in page order."""
     rows = []
     for text in dict.fromkeys(request.form.getlist(field)):
         try:
             record_id = ascii_int(text)
         except ValueError:
             continue
-        try:
-            number = ascii_int(request.form.get(f"row-{record_id}", ""))
-        except ValueError:
-            number = len(rows) + 1
-        rows.append(Row(number, record_id))
+        rows.append(Row(row_number(record_id, len(rows) + 1), record_id))
     return sorted(rows, key=lambda row: row.number)
 
 
@@ -167,10 +171,23 @@ def _receipt(db: Session, who: Actor, row: Row) -> Any:
 def hospital_receipts_bulk() -> ResponseReturnValue:
     """Confirm every ticked delivery with its accepted / rejected quantity, all or none."""
     who = actor()
+    # A row's own button (`only`) confirms that row alone, whatever else is ticked.
+    only = request.form.get("only", type=ascii_int)
+    rows = [Row(row_number(only, 1), only)] if only is not None else ticked()
     try:
-        receipts = all_or_nothing(ticked(), lambda db, row: _receipt(db, who, row))
+        receipts = all_or_nothing(rows, lambda db, row: _receipt(db, who, row))
     except FormFailed:
         return deliveries_page(422)
+    if only is not None:
+        return done(
+            _(
+                "Receipt of shipment line %(id)s recorded: %(a)s accepted, %(r)s rejected.",
+                id=only,
+                a=receipts[0].accepted_quantity,
+                r=receipts[0].rejected_quantity,
+            ),
+            "web.hospital_deliveries",
+        )
     return done(_("%(n)s deliveries confirmed.", n=len(receipts)), "web.hospital_deliveries")
 
 

@@ -403,3 +403,19 @@ def test_a_reorder_copies_a_past_order_and_another_hospitals_order_is_not_found(
     assert re.search(r'id="quantity-0"[^>]*value="17"', page)
     assert re.search(rf'id="distributor_id".*?<option value="{market.distributor.id}" selected', page, re.S)
     assert client.get(f"/hospital/orders/new?reorder={foreign.id}").status_code == 404
+
+
+def test_a_rows_own_button_confirms_that_row_alone(app: Flask, session: Session, clock_at_now: None) -> None:
+    market = make_market(session)
+    first, second = shipped(market, 3, 6)
+    client = hospital_client(app, session, market)
+    form = {
+        "csrf_token": csrf(client),
+        "pick": [str(first), str(second)],
+        f"accepted-{first}": "3",
+        f"accepted-{second}": "6",
+        "only": str(second),
+    }
+    response = client.post("/hospital/deliveries/confirm", data=form)
+    assert response.status_code == 302
+    assert [r.shipment_line_id for r in session.scalars(select(ReceiptLine))] == [second]
