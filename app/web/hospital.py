@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.api.files import uploaded_table, validated_rows
 from app.db import request_session
-from app.web import hospital_order, hospital_settlement, hospital_slip  # noqa: F401
+from app.web import hospital_demand_form, hospital_order, hospital_settlement, hospital_slip  # noqa: F401
 from app.web.common import (
     WRITERS,
     FormFailed,
@@ -155,8 +155,12 @@ def hospital_demand() -> ResponseReturnValue:
                 demand.demand_visible_to(who).where(DemandReport.batch_id == chosen).order_by(DemandReport.id)
             )
         )
+    from app.web.hospital_demand_form import item_label
+
+    names = {item.id: item_label(item) for b in open_batches if b.id == chosen for item in b.items}
     return render_template(
         "web/hospital_demand.html",
+        item_names=names,
         batches=open_batches,
         chosen=chosen,
         pager=paged_list(reports),

@@ -419,3 +419,44 @@ def test_a_rows_own_button_confirms_that_row_alone(app: Flask, session: Session,
     response = client.post("/hospital/deliveries/confirm", data=form)
     assert response.status_code == 302
     assert [r.shipment_line_id for r in session.scalars(select(ReceiptLine))] == [second]
+
+
+# --- demand by form -----------------------------------------------------------------------------
+
+
+def test_demand_is_reported_by_picking_items_by_name_never_by_id(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bidding.models import BatchStatus, DemandReport
+    from core.actors import OrgKind
+    from tests.factories import make_org
+    from tests.tendering import DURING_DEMAND, make_world
+
+    world = make_world(session, rule_version="batch_4_9")
+    hospital = make_org(session, OrgKind.HOSPITAL, region_code="510104")
+    world.to(BatchStatus.DEMAND_COLLECTION, DURING_DEMAND)
+    user = make_user(session, hospital, Role.OPERATOR)
+    session.commit()
+    monkeypatch.setattr("core.clock.now", lambda: DURING_DEMAND + timedelta(hours=1))
+    client = app.test_client()
+    web_login(client, user.username)
+    item = world.items[0]
+    page = client.get("/hospital/demand/form").get_data(as_text=True)
+    assert f'<option value="{item.id}" >{item.generic_name} ' in page
+    assert "品种ID" not in page
+
+    form = {"csrf_token": csrf(client), "batch_id": str(world.batch.id), "rows": "3"}
+    bad = form | {"item-0": str(item.id), "quantity-0": "1200", "item-2": str(item.id), "quantity-2": "很多"}
+    response = client.post("/hospital/demand/form", data=bad)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "第 3 行" in text
+    assert 'value="1200"' in text
+    assert session.scalar(select(func.count()).select_from(DemandReport)) == 0
+
+    response = client.post("/hospital/demand/form", data=bad | {"item-2": "", "quantity-2": ""})
+    assert response.status_code == 302
+    report = session.scalars(select(DemandReport)).one()
+    assert (report.item_id, report.quantity) == (item.id, 1200)
+    listed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert item.generic_name in listed
