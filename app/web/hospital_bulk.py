@@ -197,7 +197,8 @@ def hospital_receipts_bulk() -> ResponseReturnValue:
 def invoices_page(status: int = 200) -> ResponseReturnValue:
     who = actor()
     stmt = invoicing.invoice_lines_visible_to(who).order_by(InvoiceLine.id.desc())
-    chosen = request.args.get("status", "")
+    # A refused bulk confirmation shows the pending lines again, with the ticks kept.
+    chosen = request.args.get("status", "pending" if request.method == "POST" else "")
     if chosen in ("pending", "confirmed", "disputed"):
         stmt = stmt.where(InvoiceLine.status == chosen)
     else:

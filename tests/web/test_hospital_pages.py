@@ -1,6 +1,7 @@
 """The hospital's working day through the test client: bulk receipt and invoice confirmation (all or
 nothing, a refused row named as people count it), the product on every line, settlement
-applications confirmed or disputed, the order form's search, running total and re-order."""
+applications confirmed or disputed, the receipt slip. The order and demand forms:
+test_hospital_order_pages.py."""
 
 from __future__ import annotations
 
@@ -90,7 +91,6 @@ def test_bulk_receipt_refuses_another_hospitals_delivery_and_keeps_nothing(
 ) -> None:
     market = make_market(session)
     (mine,) = shipped(market, 5)
-    theirs: Any = market.order(3)
     # The other hospital's delivery, by the same distributor.
     from ledger.services import ordering
 
@@ -102,7 +102,6 @@ def test_bulk_receipt_refuses_another_hospitals_delivery_and_keeps_nothing(
         urgency=ordering.Urgency.NORMAL,
         now=NOW,
     )
-    del theirs
     foreign: Any = market.accept_and_ship(other.id, 3)
     client = hospital_client(app, session, market)
     assert f"shipment-line-{foreign.lines[0].id}" not in client.get("/hospital/deliveries").get_data(
@@ -312,99 +311,6 @@ def test_the_receipt_slip_is_linked_from_the_deliveries_and_order_pages(
     assert other.get(slip).status_code == 404
 
 
-# --- the order form -----------------------------------------------------------------------------
-
-
-def test_the_order_form_searches_the_catalogue_and_adds_a_line(app: Flask, session: Session) -> None:
-    market = make_market(session)
-    client = hospital_client(app, session, market)
-    product = market.listing.product
-    page = client.get(f"/hospital/orders/new?q={product.code}").get_data(as_text=True)
-    assert f'id="found-{market.listing.id}"' in page
-    nothing = client.get("/hospital/orders/new?q=no-such-medicine").get_data(as_text=True)
-    assert f'id="found-{market.listing.id}"' not in nothing
-
-    form = {"csrf_token": csrf(client), "rows": "2", "q": product.generic_name, "quantity-0": "5"}
-    form |= {"listing-0": str(market.listing.id), "add_listing": str(market.listing.id)}
-    page = client.post("/hospital/orders/new", data=form).get_data(as_text=True)
-    # Row 2 now holds the product; row 1 keeps what was typed.
-    assert re.search(rf'id="listing-1".*?value="{market.listing.id}" data-price="\d+" selected', page, re.S)
-    assert 'id="quantity-0" name="quantity-0" inputmode="numeric" size="8"' in page
-    assert 'value="5"' in page
-
-
-def test_the_order_form_only_offers_its_regions_listings_and_authorized_distributors(
-    app: Flask, session: Session
-) -> None:
-    from ledger.models import Listing
-
-    market = make_market(session)
-    elsewhere = session.scalars(
-        select(Listing).where(Listing.region_code != market.listing.region_code)
-    ).first()
-    client = hospital_client(app, session, market)
-    page = client.get("/hospital/orders/new").get_data(as_text=True)
-    assert market.distributor.name in page
-    assert market.stranger_distributor.name not in page
-    if elsewhere is not None and not elsewhere.region_code.endswith("0000"):
-        assert f'value="{elsewhere.id}" data-price' not in page
-
-
-def test_the_running_total_more_rows_and_the_row_named_on_refusal(app: Flask, session: Session) -> None:
-    market = make_market(session)
-    client = hospital_client(app, session, market)
-    price = market.listing.pack_price_fen
-    lines = {f"listing-{i}": str(market.listing.id) for i in range(3)}
-    quantities = {"quantity-0": "2", "quantity-1": "3", "quantity-2": "0"}
-    form = {"csrf_token": csrf(client), "rows": "3", "distributor_id": str(market.distributor.id)}
-    page = client.post("/hospital/orders/new", data=form | lines | quantities | {"action": "recalculate"})
-    text = page.get_data(as_text=True)
-    from core.money import fen_to_str
-
-    assert "<output data-total" in text
-    assert f">{fen_to_str(5 * price)}</output>" in text
-    more = client.post("/hospital/orders/new", data=form | lines | quantities | {"action": "more"})
-    assert 'id="listing-7"' in more.get_data(as_text=True)  # 3 + 5 rows
-
-    before = session.scalar(select(func.count()).select_from(Order))
-    response = client.post("/hospital/orders/new", data=form | lines | quantities)
-    assert response.status_code == 422
-    assert "第 3 行" in response.get_data(as_text=True)
-    assert session.scalar(select(func.count()).select_from(Order)) == before
-    response = client.post("/hospital/orders/new", data=form | lines | quantities | {"quantity-2": "4"})
-    assert response.status_code == 302
-    order = session.scalars(select(Order).order_by(Order.id.desc())).first()
-    assert order is not None
-    assert [line.quantity for line in order.lines] == [2, 3, 4]
-
-
-def test_a_reorder_copies_a_past_order_and_another_hospitals_order_is_not_found(
-    app: Flask, session: Session
-) -> None:
-    market = make_market(session)
-    past: Any = market.order(17)
-    theirs = market.order  # noqa: F841 - the other hospital's order below
-    from ledger.services import ordering
-
-    foreign = ordering.place_orders(
-        session,
-        market.other_hospital_actor,
-        distributor_id=market.distributor.id,
-        lines=[ordering.LineRequest(market.listing.id, 3)],
-        urgency=ordering.Urgency.NORMAL,
-        now=NOW,
-    )
-    client = hospital_client(app, session, market)
-    page = client.get("/hospital/orders/new").get_data(as_text=True)
-    assert f"reorder={past.id}" in page
-    assert f"reorder={foreign.id}" not in page
-    page = client.get(f"/hospital/orders/new?reorder={past.id}").get_data(as_text=True)
-    assert 'name="quantity-0" inputmode="numeric" size="8" aria-label' in page
-    assert re.search(r'id="quantity-0"[^>]*value="17"', page)
-    assert re.search(rf'id="distributor_id".*?<option value="{market.distributor.id}" selected', page, re.S)
-    assert client.get(f"/hospital/orders/new?reorder={foreign.id}").status_code == 404
-
-
 def test_a_rows_own_button_confirms_that_row_alone(app: Flask, session: Session, clock_at_now: None) -> None:
     market = make_market(session)
     first, second = shipped(market, 3, 6)
@@ -419,44 +325,3 @@ def test_a_rows_own_button_confirms_that_row_alone(app: Flask, session: Session,
     response = client.post("/hospital/deliveries/confirm", data=form)
     assert response.status_code == 302
     assert [r.shipment_line_id for r in session.scalars(select(ReceiptLine))] == [second]
-
-
-# --- demand by form -----------------------------------------------------------------------------
-
-
-def test_demand_is_reported_by_picking_items_by_name_never_by_id(
-    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from bidding.models import BatchStatus, DemandReport
-    from core.actors import OrgKind
-    from tests.factories import make_org
-    from tests.tendering import DURING_DEMAND, make_world
-
-    world = make_world(session, rule_version="batch_4_9")
-    hospital = make_org(session, OrgKind.HOSPITAL, region_code="510104")
-    world.to(BatchStatus.DEMAND_COLLECTION, DURING_DEMAND)
-    user = make_user(session, hospital, Role.OPERATOR)
-    session.commit()
-    monkeypatch.setattr("core.clock.now", lambda: DURING_DEMAND + timedelta(hours=1))
-    client = app.test_client()
-    web_login(client, user.username)
-    item = world.items[0]
-    page = client.get("/hospital/demand/form").get_data(as_text=True)
-    assert f'<option value="{item.id}" >{item.generic_name} ' in page
-    assert "品种ID" not in page
-
-    form = {"csrf_token": csrf(client), "batch_id": str(world.batch.id), "rows": "3"}
-    bad = form | {"item-0": str(item.id), "quantity-0": "1200", "item-2": str(item.id), "quantity-2": "很多"}
-    response = client.post("/hospital/demand/form", data=bad)
-    assert response.status_code == 422
-    text = response.get_data(as_text=True)
-    assert "第 3 行" in text
-    assert 'value="1200"' in text
-    assert session.scalar(select(func.count()).select_from(DemandReport)) == 0
-
-    response = client.post("/hospital/demand/form", data=bad | {"item-2": "", "quantity-2": ""})
-    assert response.status_code == 302
-    report = session.scalars(select(DemandReport)).one()
-    assert (report.item_id, report.quantity) == (item.id, 1200)
-    listed = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert item.generic_name in listed
