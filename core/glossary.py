@@ -114,6 +114,13 @@ TERMS: dict[str, tuple[str, str]] = {
     "admin": ("管理员", "Administrator"),
     "operator": ("经办人", "Operator"),
     "auditor": ("审计员", "Auditor"),
+    # reasons for a rejected delivery (ledger.services.ordering.REJECTION_REASONS)
+    "damaged": ("破损", "Damaged"),
+    "expiry_too_short": ("效期过短", "Expiry too short"),
+    "wrong_product": ("品规不符", "Wrong product"),
+    "quality": ("质量问题", "Quality problem"),
+    "quantity_mismatch": ("数量不符", "Quantity does not match"),
+    "other": ("其他", "Other"),
 }
 
 

@@ -1,18 +1,17 @@
-"""Hospital pages: demand report (form and spreadsheet), order form, deliveries to confirm,
-agreed-volume progress. Orders, invoices, statements and indicators are shared pages."""
+"""Hospital pages: demand report (form and spreadsheet), deliveries to confirm, agreed-volume
+progress. The order form, bulk confirmations, settlement and the receipt slip are in hospital_*.py;
+orders, invoices, statements and indicators are shared pages."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import abort, current_app, flash, render_template, request
+from flask import abort, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
 
 from app.api.files import uploaded_table, validated_rows
 from app.db import request_session
+from app.web import hospital_demand_form, hospital_order, hospital_settlement, hospital_slip  # noqa: F401
 from app.web.common import (
     WRITERS,
     FormFailed,
@@ -23,10 +22,12 @@ from app.web.common import (
     form_dict,
     load,
     page,
-    paged,
     paged_list,
     web,
 )
+
+# The bulk pages register themselves on importing; the dashboard counts with pending_receipts.
+from app.web.hospital_bulk import pending_receipts  # noqa: F401
 from bidding import batches, demand
 from bidding.models import BatchStatus, ProcurementBatch
 from bidding.schemas import DemandRowSchema
@@ -35,13 +36,9 @@ from core.actors import Actor, OrgKind
 from core.errors import ValidationFailed
 from core.spreadsheets import SpreadsheetError
 from ledger import queries
-from ledger.models import DistributionAuthorization, Listing, ListingStatus, ShipmentLine
-from ledger.schemas import OrderCreateSchema, ReceiptLineCreateSchema
-from ledger.services import listings, ordering
-from ledger.services.ordering import REJECTION_REASONS
+from ledger.schemas import ReceiptLineCreateSchema
+from ledger.services import ordering
 
-#: Rows on the order form; more lines go through the spreadsheet upload.
-ORDER_FORM_LINES = 5
 REASON_LABELS = {
     "damaged": _l("Damaged"),
     "expiry_too_short": _l("Expiry too short"),
@@ -52,27 +49,16 @@ REASON_LABELS = {
 }
 
 
-def pending_receipts(who: Actor) -> Select[tuple[ShipmentLine]]:
-    """Shipment lines delivered to the hospital and not yet confirmed (验收)."""
-    from ledger.models import ReceiptLine
-
-    confirmed = select(ReceiptLine.shipment_line_id)
-    return ordering.shipment_lines_visible_to(who).where(ShipmentLine.id.not_in(confirmed))
-
-
 # --- deliveries ---------------------------------------------------------------------------------
 
 
 @web.route("/hospital/deliveries")
 @page(OrgKind.HOSPITAL)
 def hospital_deliveries() -> ResponseReturnValue:
-    stmt = pending_receipts(actor()).order_by(ShipmentLine.id)
-    return render_template(
-        "web/hospital_deliveries.html",
-        pager=paged(stmt),
-        reasons=[(code, str(REASON_LABELS[code])) for code in REJECTION_REASONS],
-        today=clock.business_date(clock.now()),
-    )
+    """Deliveries to confirm, each with its product; tick several and confirm them together."""
+    from app.web.hospital_bulk import deliveries_page
+
+    return deliveries_page()
 
 
 @web.route("/hospital/deliveries/<int:shipment_line_id>", methods=["POST"])
@@ -95,12 +81,9 @@ def hospital_receipt(shipment_line_id: int) -> ResponseReturnValue:
             )
         )
     except FormFailed:
-        return render_template(
-            "web/hospital_deliveries.html",
-            pager=paged(pending_receipts(actor()).order_by(ShipmentLine.id)),
-            reasons=[(code, str(REASON_LABELS[code])) for code in REJECTION_REASONS],
-            today=clock.business_date(clock.now()),
-        ), 422
+        from app.web.hospital_bulk import deliveries_page
+
+        return deliveries_page(422)
     return done(
         _(
             "Receipt of shipment line %(id)s recorded: %(a)s accepted, %(r)s rejected.",
@@ -112,86 +95,7 @@ def hospital_receipt(shipment_line_id: int) -> ResponseReturnValue:
     )
 
 
-# --- order form ---------------------------------------------------------------------------------
-
-
-def _order_choices(who: Actor) -> tuple[list[Listing], list[tuple[int, str]]]:
-    """Listings the hospital may order from, and distributors authorized in its region."""
-    db = request_session()
-    rows = list(
-        db.scalars(
-            listings.listings_visible_to(who)
-            .where(Listing.status == ListingStatus.LISTED)
-            .order_by(Listing.id)
-        )
-    )
-    manufacturers = {row.manufacturer_id for row in rows}
-    distributor_ids = db.scalars(
-        select(DistributionAuthorization.distributor_id)
-        .where(
-            DistributionAuthorization.active.is_(True),
-            DistributionAuthorization.manufacturer_id.in_(manufacturers or {0}),
-        )
-        .distinct()
-    ).all()
-    from app.web.common import org_name
-
-    return rows, sorted(((d, org_name(d)) for d in distributor_ids), key=lambda pair: pair[1])
-
-
-@web.route("/hospital/orders/new", methods=["GET", "POST"])
-@page(OrgKind.HOSPITAL, roles=WRITERS)
-def hospital_order_form() -> ResponseReturnValue:
-    who = actor()
-    choices, distributors = _order_choices(who)
-    if request.method == "GET":
-        return render_template(
-            "web/hospital_order_form.html",
-            listings=choices,
-            distributors=distributors,
-            lines=ORDER_FORM_LINES,
-            form={},
-        )
-    lines = []
-    for i in range(ORDER_FORM_LINES):
-        listing_id, quantity = (
-            request.form.get(f"listing-{i}", "").strip(),
-            request.form.get(f"quantity-{i}", "").strip(),
-        )
-        if not listing_id and not quantity:
-            continue
-        lines.append(
-            form_dict({"listing_id": listing_id, "quantity": quantity}, ints=("listing_id", "quantity"))
-        )
-    data_in: dict[str, Any] = form_dict(
-        {k: request.form.get(k, "") for k in ("distributor_id", "urgency", "note")}, ints=("distributor_id",)
-    )
-    data_in["lines"] = lines
-    try:
-        data = load(OrderCreateSchema(), data_in)
-        order = attempt(
-            lambda db: ordering.place_orders(
-                db,
-                who,
-                distributor_id=data["distributor_id"],
-                lines=[ordering.LineRequest(**line) for line in data["lines"]],
-                urgency=data["urgency"],
-                note=data["note"],
-                now=clock.now(),
-                deadlines=current_app.config["VBP"].delivery_deadlines(),
-            )
-        )
-    except FormFailed:
-        return render_template(
-            "web/hospital_order_form.html",
-            listings=choices,
-            distributors=distributors,
-            lines=ORDER_FORM_LINES,
-            form=request.form,
-        ), 422
-    return done(
-        _("Order #%(id)s was sent to the distributor.", id=order.id), "web.order_detail", order_id=order.id
-    )
+# --- order form: app/web/hospital_order.py ------------------------------------------------------
 
 
 # --- demand report ------------------------------------------------------------------------------
@@ -251,8 +155,12 @@ def hospital_demand() -> ResponseReturnValue:
                 demand.demand_visible_to(who).where(DemandReport.batch_id == chosen).order_by(DemandReport.id)
             )
         )
+    from app.web.hospital_demand_form import item_label
+
+    names = {item.id: item_label(item) for b in open_batches if b.id == chosen for item in b.items}
     return render_template(
         "web/hospital_demand.html",
+        item_names=names,
         batches=open_batches,
         chosen=chosen,
         pager=paged_list(reports),

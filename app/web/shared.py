@@ -235,14 +235,10 @@ def order_cancel(order_id: int) -> ResponseReturnValue:
 @web.route("/invoices")
 @page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER, OrgKind.BUREAU)
 def invoices() -> ResponseReturnValue:
-    who = actor()
-    stmt = invoicing.invoice_lines_visible_to(who).order_by(InvoiceLine.id.desc())
-    status = request.args.get("status", "")
-    if status in ("pending", "confirmed", "disputed"):
-        stmt = stmt.where(InvoiceLine.status == status)
-    else:
-        status = ""
-    return render_template("web/invoices.html", pager=paged(stmt), status=status)
+    # The hospital's invoices-to-confirm page and its bulk confirmation: app/web/hospital_bulk.py.
+    from app.web.hospital_bulk import invoices_page
+
+    return invoices_page()
 
 
 @web.route("/invoice-lines/<int:line_id>/decision", methods=["POST"])
