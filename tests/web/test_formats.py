@@ -36,7 +36,8 @@ def test_every_page_loads_the_safe_action_script_and_a_favicon(
     web_login(client, user.username)
     html = client.get("/orders").get_data(as_text=True)
     assert 'src="/static/web/safe-actions.js" defer' in html
-    assert 'rel="icon"' in html and "/static/web/favicon.svg" in html
+    assert 'rel="icon"' in html
+    assert "/static/web/favicon.svg" in html
     for name in ("safe-actions.js", "favicon.svg"):
         response = client.get(f"/static/web/{name}")
         assert response.status_code == 200
