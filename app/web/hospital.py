@@ -8,7 +8,6 @@ from typing import Any
 from flask import abort, current_app, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from app.api.files import uploaded_table, validated_rows
@@ -21,6 +20,7 @@ from app.web.common import (
     attempt,
     done,
     form_dict,
+    label,
     load,
     page,
     paged,
@@ -42,14 +42,6 @@ from ledger.services.ordering import REJECTION_REASONS
 
 #: Rows on the order form; more lines go through the spreadsheet upload.
 ORDER_FORM_LINES = 5
-REASON_LABELS = {
-    "damaged": _l("Damaged"),
-    "expiry_too_short": _l("Expiry too short"),
-    "wrong_product": _l("Wrong product"),
-    "quality": _l("Quality problem"),
-    "quantity_mismatch": _l("Quantity does not match"),
-    "other": _l("Other"),
-}
 
 
 def pending_receipts(who: Actor) -> Select[tuple[ShipmentLine]]:
@@ -70,7 +62,7 @@ def hospital_deliveries() -> ResponseReturnValue:
     return render_template(
         "web/hospital_deliveries.html",
         pager=paged(stmt),
-        reasons=[(code, str(REASON_LABELS[code])) for code in REJECTION_REASONS],
+        reasons=[(code, label(code)) for code in REJECTION_REASONS],
         today=clock.business_date(clock.now()),
     )
 
@@ -98,7 +90,7 @@ def hospital_receipt(shipment_line_id: int) -> ResponseReturnValue:
         return render_template(
             "web/hospital_deliveries.html",
             pager=paged(pending_receipts(actor()).order_by(ShipmentLine.id)),
-            reasons=[(code, str(REASON_LABELS[code])) for code in REJECTION_REASONS],
+            reasons=[(code, label(code)) for code in REJECTION_REASONS],
             today=clock.business_date(clock.now()),
         ), 422
     return done(
