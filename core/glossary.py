@@ -151,7 +151,7 @@ TERMS: dict[str, tuple[str, str]] = {
     # receipt rejection reasons
     "damaged": ("破损", "Damaged"),
     "expiry_too_short": ("效期过短", "Expiry too short"),
-    "wrong_product": ("品种不符", "Wrong product"),
+    "wrong_product": ("品规不符", "Wrong product"),
     "quality": ("质量问题", "Quality problem"),
     "quantity_mismatch": ("数量不符", "Quantity does not match"),
     # payments and accounts

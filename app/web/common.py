@@ -270,15 +270,21 @@ def attempt(work: Callable[[Any], T]) -> T:
         with unit_of_work() as db:
             return work(db)
     except DomainError as exc:
-        flash(exc.message, "error")
+        from app.web.messages import message_text
+
+        flash(message_text(exc.message, "en" if session.get("lang") == "en" else "zh"), "error")
         _flash_fields(exc.fields)
         raise FormFailed from exc
 
 
 def _flash_fields(fields: Mapping[str, list[str]] | None) -> None:
+    """Each field's messages, named as people see them (app/web/messages.py: 第 3 行 · 数量：必填)."""
+    from app.web.messages import field_error
+
+    lang = "en" if session.get("lang") == "en" else "zh"
     for name, messages in (fields or {}).items():
         for message in messages:
-            flash(f"{name}: {message}", "error")
+            flash(field_error(name, message, lang), "error")
 
 
 def done(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:
