@@ -119,6 +119,14 @@ def pct(rate: Decimal | None, against: Decimal | None = None) -> str:
     return percent(rate, against)
 
 
+@web.app_template_filter("localized")
+def localized(text: str | None) -> str:
+    """A bilingual domain text, "中文 (English)", in the page's language (app/web/messages.py)."""
+    from app.web.messages import message_text
+
+    return "" if text is None else message_text(text, "en" if session.get("lang") == "en" else "zh")
+
+
 @web.app_template_filter("when")
 def when(value: datetime | date | None) -> str:
     if value is None:
