@@ -235,3 +235,47 @@ def test_every_page_as_every_role_at_375_px(journey: Any, site: Site, kind: OrgK
     assert not findings, "\n".join(findings)
     missed = sorted(expected - reached)
     assert not missed, f"pages the crawl did not reach: {missed}"
+
+
+#: Count the forms the page would send and keep them (a listener that runs after safe-actions.js).
+HOLD_BACK = """() => {
+  window.sentForms = 0;
+  window.addEventListener('submit', (event) => {
+    if (!event.defaultPrevented) window.sentForms += 1;
+    event.preventDefault();
+  });
+}"""
+
+
+def test_a_confirmation_is_asked_and_a_sent_form_cannot_be_sent_twice(journey: Any, site: Site) -> None:
+    """static/safe-actions.js on the language switch, given a data-confirm question here (the
+    pages' own irreversible buttons carry theirs)."""
+    j = journey("safe-actions")
+    j.login("every-hospital-operator")
+    english = 'form[action="/language"] button[value="en"]'
+    ask = f"document.querySelector('{english}').setAttribute('data-confirm', '确定切换为英文？')"
+    j.page.evaluate(ask)
+    # "Cancel": nothing is sent.
+    j.page.remove_listener("dialog", j._dialog)
+    j.page.once("dialog", lambda dialog: dialog.dismiss())
+    j.page.click(english)
+    j.shot("cancelled")
+    assert j.page.locator("h1").inner_text() == "工作台"
+    assert not j.page.locator(english).is_disabled()
+    # "OK": the form goes (held back here, after the script, to look at it): its buttons are
+    # disabled, and a second submit sends nothing.
+    j.page.on("dialog", j._dialog)
+    j.page.evaluate(HOLD_BACK)
+    j.page.click(english)
+    j.page.wait_for_function(f"document.querySelector('{english}').disabled")
+    j.shot("sending")
+    j.page.evaluate("document.querySelector('form[action=\"/language\"]').requestSubmit()")
+    assert j.dialogs == ["确定切换为英文？"]
+    assert j.page.evaluate("window.sentForms") == 1
+    # Sent for real: the page comes back in English (the clicked button's name=value went along).
+    j.page.reload()
+    j.page.evaluate(ask)
+    j.page.click(english)
+    j.page.wait_for_url(site.url + "/")
+    j.shot("english")
+    assert j.page.locator("h1").inner_text() == "Dashboard"
