@@ -122,7 +122,9 @@ def test_hospital_orders_from_the_form_and_bad_lines_change_nothing(app: Flask, 
     }
     response = client.post("/hospital/orders/new", data=bad)
     assert response.status_code == 422
-    assert "lines.1.quantity" in response.get_data(as_text=True)
+    shown = response.get_data(as_text=True)
+    assert "第 2 行 · 数量：" in shown  # the row as people count it, the field by its label
+    assert "lines.1.quantity" not in shown
     assert session.scalar(select(func.count()).select_from(Order)) == before
 
     good = bad | {"quantity-1": "", "listing-1": ""}
