@@ -25,6 +25,7 @@ from app.scheduler import JOBS
 from bidding.rules import preset_names
 from core.actors import OrgKind, Role
 from core.glossary import QUALIFIED, TERMS
+from core.jobs import JobRun, JobStatus
 from tests.core.test_glossary import domain_enums
 from tests.factories import make_org, make_user
 from tests.flows import buy, invoice, self_pay
@@ -74,7 +75,8 @@ OVERFLOW = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 
 def _seed(db: Database) -> dict[str, Any]:
     """One organization of each kind with a user per role, and lists with rows: orders in several
-    states, received deliveries, confirmed and disputed invoices, a settled month, large amounts."""
+    states, received deliveries, confirmed and disputed invoices, a settled month, large amounts,
+    scheduler runs."""
     with db.sessionmaker() as session:
         m = make_market(session)
         day = NOW.date()
@@ -104,6 +106,20 @@ def _seed(db: Database) -> dict[str, Any]:
             for role in ROLES:
                 make_user(session, org, role, username=f"every-{kind.value}-{role.value}")
         make_org(session, OrgKind.HOSPITAL, name="另一家医院")  # someone not to be seen
+        for job, status in (("open_batches", JobStatus.SUCCEEDED), ("flag_overdue", JobStatus.FAILED)):
+            moment = NOW + timedelta(days=1)
+            session.add(
+                JobRun(
+                    job=job,
+                    tick=moment,
+                    status=status,
+                    started_at=moment,
+                    finished_at=moment,
+                    worker="scheduler:1",
+                    result={"opened_batches": []} if status is JobStatus.SUCCEEDED else None,
+                    error=None if status is JobStatus.SUCCEEDED else "数据库连接中断",
+                )
+            )
         session.commit()
         return {}
 
