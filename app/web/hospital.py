@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, render_template, request
+from flask import abort, current_app, flash, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
@@ -27,6 +27,7 @@ from app.web.common import (
     paged_list,
     web,
 )
+from app.web.messages import field_error, row_error
 from bidding import batches, demand
 from bidding.models import BatchStatus, ProcurementBatch
 from bidding.schemas import DemandRowSchema
@@ -39,6 +40,11 @@ from ledger.models import DistributionAuthorization, Listing, ListingStatus, Shi
 from ledger.schemas import OrderCreateSchema, ReceiptLineCreateSchema
 from ledger.services import listings, ordering
 from ledger.services.ordering import REJECTION_REASONS
+
+
+def _lang() -> str:
+    return "en" if session.get("lang") == "en" else "zh"
+
 
 #: Rows on the order form; more lines go through the spreadsheet upload.
 ORDER_FORM_LINES = 5
@@ -225,10 +231,11 @@ def hospital_demand() -> ResponseReturnValue:
             )
             flash(_("%(n)s demand lines saved.", n=len(saved)), "success")
         except SpreadsheetError as exc:
-            row_errors = [str(err) for err in exc.errors]
+            row_errors = [row_error(err.row, err.column, err.message, _lang()) for err in exc.errors]
             status = 422
         except ValidationFailed as exc:
-            row_errors = [f"{name}: {m}" for name, messages in exc.fields.items() for m in messages] or [
+            fields = exc.fields.items()
+            row_errors = [field_error(name, m, _lang()) for name, messages in fields for m in messages] or [
                 exc.message
             ]
             status = 422

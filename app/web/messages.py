@@ -161,3 +161,9 @@ def field_error(name: str, message: str, lang: str) -> str:
     if not where:
         return text
     return f"{where}: {text}" if lang == "en" else f"{where}：{text}"
+
+
+def row_error(row: int | None, column: str | None, message: str, lang: str) -> str:
+    """A spreadsheet problem (core.spreadsheets.RowError: rows already counted as people do)."""
+    name = ".".join(part for part in (f"row {row}" if row is not None else "", column or "") if part)
+    return field_error(name, message, lang)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.web.messages import field_error, message_text
+from app.web.messages import field_error, message_text, row_error
 from core.actors import Role
 from tests.factories import make_user
 from tests.ordering import make_market
@@ -40,6 +40,10 @@ def test_fields_are_named_by_their_label_and_rows_counted_from_one(app: Flask) -
         assert field_error("listing_id", "未知字段 (Unknown field.)", "zh") == "产品：未知字段"
         assert field_error("_schema", "至少一行 (at least one line)", "zh") == "至少一行"
         assert field_error("row 4.quantity", "须为整数", "zh") == "第 4 行 · 数量：须为整数"
+        assert row_error(4, "quantity", "必填字段 (Missing data for required field.)", "zh") == (
+            "第 4 行 · 数量：必填字段"
+        )
+        assert row_error(None, None, "文件为空 (empty file)", "zh") == "文件为空"
 
 
 def test_a_failed_order_form_names_the_row_and_field_in_chinese_and_keeps_the_input(

@@ -192,8 +192,9 @@ def test_demand_upload_shows_every_bad_row_and_saves_none(app: Flask, session: S
     )
     text = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "第 3 行" in text
+    assert "第 3 行 · 数量：" in text  # the column by its label, not its code
     assert "第 4 行" in text
+    assert "quantity" not in text
     assert session.scalar(select(func.count()).select_from(DemandReport)) == 0
 
 
