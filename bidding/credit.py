@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from core.glossary import terms_of
+
 YUAN_10K_FEN = 10_000 * 100  #: 1万元 in fen
 
 
@@ -21,11 +23,7 @@ class CreditGrade(enum.StrEnum):
     PARTICULARLY_SERIOUS = "particularly_serious"  #: 特别严重失信
 
 
-GRADE_LABELS = {
-    CreditGrade.SHIXIN: "失信",
-    CreditGrade.SERIOUS: "严重失信",
-    CreditGrade.PARTICULARLY_SERIOUS: "特别严重失信",
-}
+GRADE_LABELS = terms_of(CreditGrade)  #: words from the one glossary (core/glossary.py)
 
 
 class CreditCause(enum.StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bidding.models import BatchStatus as S
 from core.errors import InvalidState
+from core.glossary import terms_of
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.DRAFT: frozenset({S.DEMAND_COLLECTION}),
@@ -16,16 +17,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.CLOSED: frozenset(),
 }
 
-LABELS = {
-    S.DRAFT: "草稿",
-    S.DEMAND_COLLECTION: "报量中",
-    S.BIDDING: "投标中",
-    S.SEALED: "已封标",
-    S.OPENED: "已开标",
-    S.RESULTS_PUBLISHED: "结果已公布",
-    S.EXECUTING: "执行中",
-    S.CLOSED: "已结束",
-}
+#: The batch states in words: the one glossary (core/glossary.py).
+LABELS = terms_of(S)
 
 
 def check_transition(current: S, target: S) -> None:

@@ -8,6 +8,8 @@ every-page test catches.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from typing import Any
 
 #: code → (Chinese, English)
@@ -28,6 +30,7 @@ TERMS: dict[str, tuple[str, str]] = {
     # invoices
     "pending": ("待确认", "Pending"),
     "confirmed": ("已确认", "Confirmed"),
+    # 有异议, not 有争议: the national settlement wording ("对账有异议的…"), and what the statements say.
     "disputed": ("有异议", "Disputed"),
     "corrected": ("已冲红更正", "Corrected by red-letter invoice"),
     "voided": ("已作废", "Voided"),
@@ -45,6 +48,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "draft": ("草稿", "Draft"),
     "demand_collection": ("报量中", "Demand collection"),
     "bidding": ("投标中", "Bidding"),
+    # 已截标, not 已封标: 截标 is the bid deadline passing (投标截止), the step before 开标.
     "sealed": ("已截标", "Sealed"),
     "opened": ("已开标", "Opened"),
     "results_published": ("结果已公布", "Results published"),
@@ -74,6 +78,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "awaiting_receipt": ("待验收", "Awaiting receipt"),
     "shipment_overdue": ("逾期未配送", "Shipment overdue"),
     "awaiting_shipment": ("待配送", "Awaiting shipment"),
+    # 三流一致, not 已完成: the line's orders, deliveries, invoices and payments agree (三流合一).
     "complete": ("三流一致", "Complete"),
     # settlement, jobs
     "paid": ("已支付", "Paid"),
@@ -92,20 +97,20 @@ TERMS: dict[str, tuple[str, str]] = {
     "oral_liquid": ("口服液体剂型", "Oral liquid"),
     "injection_small": ("小容量注射剂", "Small-volume injection"),
     "injection_large": ("大容量注射剂", "Large-volume injection"),
-    "other": ("其他剂型", "Other dosage forms"),
-    "content": ("含量差比价", "By content"),
-    "fill_volume": ("装量差比价", "By fill volume"),
+    "other": ("其他", "Other"),
+    "content": ("按含量比价", "By content"),
+    "fill_volume": ("按装量比价", "By fill volume"),
     "none": ("不换算（按件）", "No conversion (per piece)"),
     # winning routes (bidding.rules.Route)
     "spread": ("价差规则中选", "Within the price spread"),
     "low_price_exemption": ("低价豁免中选", "Low-price exemption"),
-    "half_ceiling": ("降幅过半中选", "At least half below the ceiling"),
-    "shortlist_revival": ("入围复活", "Shortlist revival"),
-    "non_shortlist_revival": ("未入围复活", "Non-shortlist revival"),
+    "half_ceiling": ("降幅≥50%中选", "Cut of half the ceiling or more"),
+    "shortlist_revival": ("入围复活中选", "Shortlist revival"),
+    "non_shortlist_revival": ("未入围复活中选", "Non-shortlist revival"),
     # payment sources
-    "fund": ("医保基金", "Insurance fund"),
-    "prepayment": ("预付金", "Prepayment"),
-    "self_pay": ("医院自付", "Paid by the hospital"),
+    "fund": ("医保基金支付", "Paid by the fund"),
+    "prepayment": ("预付金抵扣", "From the prepayment"),
+    "self_pay": ("医院自行支付", "Paid by the hospital"),
     # organizations and roles
     "bureau": ("医疗保障局", "Medical insurance bureau"),
     "hospital": ("医疗机构", "Hospital"),
@@ -114,20 +119,119 @@ TERMS: dict[str, tuple[str, str]] = {
     "admin": ("管理员", "Administrator"),
     "operator": ("经办人", "Operator"),
     "auditor": ("审计员", "Auditor"),
-    # reasons for a rejected delivery (ledger.services.ordering.REJECTION_REASONS)
+    "system": ("系统", "System"),
+    # categories, scopes, products (bidding)
+    "drug": ("药品", "Drug"),
+    "consumable": ("医用耗材", "Medical consumable"),
+    "provincial": ("省级集采", "Provincial"),
+    "alliance": ("省际联盟集采", "Inter-provincial alliance"),
+    "tertiary": ("三级", "Tertiary"),
+    "secondary": ("二级", "Secondary"),
+    "primary": ("一级", "Primary"),
+    "unrated": ("未定级", "Unrated"),
+    "drugs": ("药品（不含中药饮片）", "Drugs (without TCM pieces)"),
+    "tcm_pieces": ("中药饮片", "TCM decoction pieces"),
+    "high_value_consumables": ("高值医用耗材", "High-value consumables"),
+    "other_consumables": ("其他医用耗材", "Other consumables"),
+    # selection rules: presets (the published rule of each national batch), routes, anchors
+    "batch_4_9": ("第四至九批国采规则", "Rules of national batches 4–9"),
+    "batch_10": ("第十批国采规则", "Rules of national batch 10"),
+    "batch_11": ("第十一批国采规则", "Rules of national batch 11"),
+    "batch_12": ("第十二批国采规则", "Rules of national batch 12"),
+    "lowest": ("最低价", "Lowest price"),
+    "max_lowest_half_mean": ("最低价与均价一半取高", "Higher of lowest and half the mean"),
+    "max_lowest_mean_minus_sigma": ("最低价与均价减标准差取高", "Higher of lowest and mean minus σ"),
+    "reference_listed": ("参比制剂优先", "Reference-listed first"),
+    "consistency_evaluated": ("通过一致性评价优先", "Consistency-evaluated first"),
+    "submitted_at": ("申报在先优先", "Earlier submission first"),
+    "lottery": ("抽签", "Lottery"),
+    "largest_remaining": ("依次选最大剩余地区", "Largest remaining region"),
+    "seeded_random": ("随机抽取（记录种子）", "Seeded draw"),
+    # credit ratings (医药价格和招采信用评价)
+    "shixin": ("失信", "Untrustworthy"),
+    "serious": ("严重失信", "Seriously untrustworthy"),
+    "particularly_serious": ("特别严重失信", "Particularly seriously untrustworthy"),
+    "bribery": ("商业贿赂", "Commercial bribery"),
+    "tax": ("涉税违法", "Tax offence"),
+    "bribing_staff": ("向医保部门工作人员行贿", "Bribing insurance staff"),
+    "bid_rigging_national_vbp": ("国家集采中串通投标", "Bid rigging in national VBP"),
+    # receipt rejection reasons
     "damaged": ("破损", "Damaged"),
     "expiry_too_short": ("效期过短", "Expiry too short"),
     "wrong_product": ("品规不符", "Wrong product"),
     "quality": ("质量问题", "Quality problem"),
     "quantity_mismatch": ("数量不符", "Quantity does not match"),
-    "other": ("其他", "Other"),
+    # payments and accounts
+    "calendar": ("自然日", "Calendar days"),
+    "working": ("工作日", "Working days"),
+    "fund_cash": ("基金资金", "Fund cash"),
+    "fund_settlements": ("基金应付结算款", "Fund settlements owed"),
+    "fund_shortfall_receivable": ("基金应收托收款", "Fund shortfall receivable"),
+    "hospital_fund_claim": ("医院应收医保结算款", "Hospital fund claim"),
+    "hospital_fund_shortfall": ("医院应付托收款", "Hospital fund shortfall"),
+    "hospital_prepayment": ("医院预付金", "Hospital prepayment"),
+    "hospital_payable": ("医院应付货款", "Hospital payable"),
+    "hospital_purchases": ("医院采购", "Hospital purchases"),
+    "hospital_cash": ("医院资金", "Hospital cash"),
+    "enterprise_receivable": ("企业应收货款", "Enterprise receivable"),
+    "enterprise_sales": ("企业销售", "Enterprise sales"),
+    "enterprise_cash": ("企业资金", "Enterprise cash"),
+    # reconciliation: records without their counterpart
+    "orphan_shipment": ("无对应订单的发货", "Shipment without its order"),
+    "orphan_receipt": ("无对应发货的验收", "Receipt without its shipment"),
+    "orphan_invoice": ("无对应验收的发票", "Invoice without its receipt"),
+    "orphan_payment": ("与确认金额不符的付款", "Payment not matching the confirmed amount"),
+    "duplicate_invoice": ("发票号码重复", "Duplicate invoice number"),
+    # indicator groupings
+    "province": ("全省", "Province"),
+    "region": ("地区", "Region"),
+    "enterprise": ("企业", "Enterprise"),
+    "month": ("月份", "Month"),
+    # scheduler jobs (app/scheduler.py JOBS)
+    "open_batches": ("到时自动开标", "Open batches at their opening time"),
+    "flag_overdue": ("标记逾期配送与付款", "Flag overdue shipments and payments"),
+    "nightly_reconciliation": ("每晚三流对账", "Nightly reconciliation"),
+    "verify_ledger": ("每晚账簿核验", "Nightly ledger check"),
+    "monthly_documents": ("每月对账单", "Monthly statements"),
+    "forget_login_records": ("清理过期登录记录", "Forget old login records"),
+    "settlement_reminders": ("结算申请提醒", "Settlement filing reminders"),
+    "confirmation_window": ("医院确认时限提醒", "Hospital confirmation window"),
 }
+
+#: Where one code means different things in different kinds of record: "EnumName.code" → words,
+#: looked up before the plain code (`term` of an enum member).
+QUALIFIED: dict[str, tuple[str, str]] = {
+    "BatchStatus.closed": ("已结束", "Ended"),
+    "ShipmentLineStatus.accepted": ("已验收", "Received"),
+    "ApplicationStatus.filed": ("待医院确认", "Awaiting the hospital"),
+    "ApplicationStatus.closed": ("已关闭（无应付）", "Closed (nothing to pay)"),
+    "ReconStatus.closed": ("已关闭（拒单/取消）", "Closed (refused or cancelled)"),
+    "InvoiceKind.normal": ("蓝字发票", "Invoice"),
+    "InvoiceKind.red": ("红字发票", "Red-letter invoice"),
+    "RatioKind.none": ("不比价", "No ratio"),
+    "DosageFormGroup.other": ("其他剂型", "Other dosage forms"),
+}
+
+
+def words(value: Any) -> tuple[str, str] | None:
+    """(Chinese, English) for an enum member or code: its kind's own words first (QUALIFIED)."""
+    raw = str(getattr(value, "value", value))
+    if isinstance(value, enum.Enum):
+        found = QUALIFIED.get(f"{type(value).__name__}.{raw}")
+        if found is not None:
+            return found
+    return TERMS.get(raw)
 
 
 def term(value: Any, lang: str = "zh") -> str:
     """The word for an enum member or code in `lang` ("zh" or "en"); unknown codes as themselves."""
     raw = str(getattr(value, "value", value))
-    found = TERMS.get(raw)
+    found = words(value)
     if found is None:
         return raw
     return found[1] if lang == "en" else found[0]
+
+
+def terms_of(members: Iterable[Any]) -> dict[Any, str]:
+    """{member: Chinese word} for an enum (or any codes): the label tables of the domain read this."""
+    return {member: term(member) for member in members}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.actors import Actor, OrgKind, Role
 from core.db import Base, BigId, IdPK, str_enum
+from core.glossary import terms_of
 
 
 class HospitalLevel(enum.StrEnum):
@@ -21,12 +22,7 @@ class HospitalLevel(enum.StrEnum):
     UNRATED = "unrated"  #: 未定级
 
 
-HOSPITAL_LEVEL_LABELS = {
-    HospitalLevel.TERTIARY: "三级",
-    HospitalLevel.SECONDARY: "二级",
-    HospitalLevel.PRIMARY: "一级",
-    HospitalLevel.UNRATED: "未定级",
-}
+HOSPITAL_LEVEL_LABELS = terms_of(HospitalLevel)  #: from core/glossary.py
 
 
 class Organization(Base):

@@ -4,11 +4,13 @@ exits"). Services change a state only through these machines; an illegal move is
 Order and order-line states are derived from quantities (shipped, accepted, rejected, cancelled),
 but the derived state still moves through the table, so a derivation that would make an illegal
 move (a completed line going back to open, say) fails loudly instead of corrupting the ledger.
-`tests/ledger/test_states.py` walks every table: each non-terminal state has a way out.
+`tests/ledger/test_states.py` walks every table: each non-terminal state has a way out. The
+states' words in messages are the glossary's (core/glossary.py), as on the pages.
 """
 
 from __future__ import annotations
 
+from core.glossary import terms_of
 from core.states import Machine
 from ledger.models import (
     ApplicationStatus,
@@ -46,15 +48,7 @@ ORDER = Machine(
             OS.CANCELLED: set(),
         }
     ),
-    {
-        OS.SUBMITTED: "待接单",
-        OS.ACCEPTED: "已接单",
-        OS.REFUSED: "已拒单",
-        OS.PARTIALLY_SHIPPED: "部分发货",
-        OS.SHIPPED: "已发货",
-        OS.COMPLETED: "已完成",
-        OS.CANCELLED: "已取消",
-    },
+    terms_of(OS),
 )
 
 L = OrderLineStatus
@@ -73,14 +67,7 @@ ORDER_LINE = Machine(
             L.REFUSED: set(),
         }
     ),
-    {
-        L.OPEN: "待发货",
-        L.PARTIALLY_SHIPPED: "部分发货",
-        L.SHIPPED: "待验收",
-        L.COMPLETED: "已完成",
-        L.CANCELLED: "已取消",
-        L.REFUSED: "已拒单",
-    },
+    terms_of(L),
 )
 
 SL = ShipmentLineStatus
@@ -94,7 +81,7 @@ SHIPMENT_LINE = Machine(
             SL.REJECTED: set(),
         }
     ),
-    {SL.IN_TRANSIT: "待验收", SL.ACCEPTED: "已验收", SL.PARTLY_REJECTED: "部分拒收", SL.REJECTED: "已拒收"},
+    terms_of(SL),
 )
 
 R = ReceiptStatus
@@ -108,7 +95,7 @@ RECEIPT = Machine(
             R.REJECTED: set(),
         }
     ),
-    {R.KEPT: "已入库", R.PARTLY_RETURNED: "部分退货", R.RETURNED: "已退货", R.REJECTED: "已拒收"},
+    terms_of(R),
 )
 
 RT = ReturnStatus
@@ -122,7 +109,7 @@ RETURN = Machine(
             RT.NO_CREDIT_NEEDED: set(),
         }
     ),
-    {RT.AWAITING_CREDIT: "待冲红", RT.CREDITED: "已冲红", RT.NO_CREDIT_NEEDED: "无需冲红"},
+    terms_of(RT),
 )
 
 IL = InvoiceLineStatus
@@ -141,13 +128,7 @@ INVOICE_LINE = Machine(
             IL.VOIDED: set(),
         }
     ),
-    {
-        IL.PENDING: "待确认",
-        IL.CONFIRMED: "已确认",
-        IL.DISPUTED: "有异议",
-        IL.CORRECTED: "已冲红更正",
-        IL.VOIDED: "已作废",
-    },
+    terms_of(IL),
 )
 
 A = ApplicationStatus
@@ -165,16 +146,7 @@ APPLICATION = Machine(
             A.REFUNDED: set(),
         }
     ),
-    {
-        A.FILED: "待医院确认",
-        A.WITHDRAWN: "已撤回",
-        A.CONFIRMED: "已确认",
-        A.CLOSED: "已关闭（无应付）",
-        A.REFUND_DUE: "待企业退款",
-        A.APPROVED: "已审核",
-        A.PAID: "已支付",
-        A.REFUNDED: "已退款",
-    },
+    terms_of(A),
 )
 
 SLS = SettlementLineStatus
@@ -191,28 +163,21 @@ SETTLEMENT_LINE = Machine(
             SLS.CORRECTED: set(),
         }
     ),
-    {
-        SLS.PENDING: "待确认",
-        SLS.CONFIRMED: "已确认",
-        SLS.DISPUTED: "有异议",
-        SLS.WITHDRAWN: "已撤回",
-        SLS.REFILED: "已重新申报",
-        SLS.CORRECTED: "已冲红更正",
-    },
+    terms_of(SLS),
 )
 
 RUN = Machine(
     "结算批次",
     _table({RunStatus.APPROVED: {RunStatus.PAID}, RunStatus.PAID: set()}),
-    {RunStatus.APPROVED: "已审核", RunStatus.PAID: "已支付"},
+    terms_of(RunStatus),
 )
 
-PAYMENT = Machine("付款", _table({PaymentStatus.RECORDED: set()}), {PaymentStatus.RECORDED: "已登记"})
+PAYMENT = Machine("付款", _table({PaymentStatus.RECORDED: set()}), terms_of(PaymentStatus))
 
 PREPAYMENT = Machine(
     "预付",
     _table({PrepaymentStatus.GRANTED: {PrepaymentStatus.CLEARED}, PrepaymentStatus.CLEARED: set()}),
-    {PrepaymentStatus.GRANTED: "已预付", PrepaymentStatus.CLEARED: "已清算"},
+    terms_of(PrepaymentStatus),
 )
 
 D = PartyDecision
@@ -225,7 +190,7 @@ _DECISIONS = _table(
         D.CONFIRMED: set(),
     }
 )
-_DECISION_LABELS = {D.PENDING: "待确认", D.CONFIRMED: "已确认", D.DISPUTED: "有异议"}
+_DECISION_LABELS = terms_of(D)
 STATEMENT_HOSPITAL = Machine("对账单（医院）", _DECISIONS, _DECISION_LABELS, attribute="hospital_decision")
 STATEMENT_ENTERPRISE = Machine(
     "对账单（企业）", _DECISIONS, _DECISION_LABELS, attribute="enterprise_decision"

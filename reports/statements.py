@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.glossary import terms_of
 from ledger import reconcile, statements
 from ledger.models import PartyDecision, Statement
 from reports.documents import (
@@ -21,11 +22,7 @@ from reports.documents import (
 )
 from reports.statement_pdf import render_statement
 
-_DECISION_LABELS = {
-    PartyDecision.PENDING: "待确认",
-    PartyDecision.CONFIRMED: "已确认",
-    PartyDecision.DISPUTED: "有异议",
-}
+_DECISION_LABELS = terms_of(PartyDecision)  #: from core/glossary.py
 
 
 def _label(code: str) -> str:

@@ -25,7 +25,7 @@ from core import clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import DomainError
 from core.glossary import term
-from core.money import e4_to_str, fen_to_str
+from core.money import e4_to_decimal, fen_to_decimal
 from core.organizations import Organization
 from core.validation import flatten_messages
 from ledger.figures import percent
@@ -101,13 +101,15 @@ def _template_globals() -> dict[str, Any]:
 
 @web.app_template_filter("yuan")
 def yuan(fen: int | None) -> str:
-    return "" if fen is None else fen_to_str(fen)
+    """Amounts as people read them: thousand separators and two decimals (1,234,567.80). Only for
+    display: a value put into a form field people edit is printed with `fen_to_str` (no commas)."""
+    return "" if fen is None else f"{fen_to_decimal(fen):,}"
 
 
 @web.app_template_filter("unit_yuan")
 def unit_yuan(e4: int | None) -> str:
-    """Unit prices are integer yuan×10⁴ (core/money.py): shown exactly, 4 dp."""
-    return "" if e4 is None else e4_to_str(e4)
+    """Unit prices are integer yuan×10⁴ (core/money.py): shown exactly, 4 dp, with separators."""
+    return "" if e4 is None else f"{e4_to_decimal(e4):,}"
 
 
 @web.app_template_filter("pct")
@@ -115,6 +117,14 @@ def pct(rate: Decimal | None, against: Decimal | None = None) -> str:
     """A ratio as a percentage by the one printing rule (ledger.figures.rates): 2 dp half-up, more
     when a comparison with `against` (a target, the time elapsed) needs them; no float."""
     return percent(rate, against)
+
+
+@web.app_template_filter("localized")
+def localized(text: str | None) -> str:
+    """A bilingual domain text, "中文 (English)", in the page's language (app/web/messages.py)."""
+    from app.web.messages import message_text
+
+    return "" if text is None else message_text(text, "en" if session.get("lang") == "en" else "zh")
 
 
 @web.app_template_filter("when")
@@ -268,15 +278,21 @@ def attempt(work: Callable[[Any], T]) -> T:
         with unit_of_work() as db:
             return work(db)
     except DomainError as exc:
-        flash(exc.message, "error")
+        from app.web.messages import message_text
+
+        flash(message_text(exc.message, "en" if session.get("lang") == "en" else "zh"), "error")
         _flash_fields(exc.fields)
         raise FormFailed from exc
 
 
 def _flash_fields(fields: Mapping[str, list[str]] | None) -> None:
+    """Each field's messages, named as people see them (app/web/messages.py: 第 3 行 · 数量：必填)."""
+    from app.web.messages import field_error
+
+    lang = "en" if session.get("lang") == "en" else "zh"
     for name, messages in (fields or {}).items():
         for message in messages:
-            flash(f"{name}: {message}", "error")
+            flash(field_error(name, message, lang), "error")
 
 
 def done(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:

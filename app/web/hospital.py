@@ -4,10 +4,9 @@ orders, invoices, statements and indicators are shared pages."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request
+from flask import abort, flash, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app.api.files import uploaded_table, validated_rows
 from app.db import request_session
@@ -28,6 +27,7 @@ from app.web.common import (
 
 # The bulk pages register themselves on importing; the dashboard counts with pending_receipts.
 from app.web.hospital_bulk import pending_receipts  # noqa: F401
+from app.web.messages import field_error, row_error
 from bidding import batches, demand
 from bidding.models import BatchStatus, ProcurementBatch
 from bidding.schemas import DemandRowSchema
@@ -39,14 +39,9 @@ from ledger import queries
 from ledger.schemas import ReceiptLineCreateSchema
 from ledger.services import ordering
 
-REASON_LABELS = {
-    "damaged": _l("Damaged"),
-    "expiry_too_short": _l("Expiry too short"),
-    "wrong_product": _l("Wrong product"),
-    "quality": _l("Quality problem"),
-    "quantity_mismatch": _l("Quantity does not match"),
-    "other": _l("Other"),
-}
+
+def _lang() -> str:
+    return "en" if session.get("lang") == "en" else "zh"
 
 
 # --- deliveries ---------------------------------------------------------------------------------
@@ -137,10 +132,11 @@ def hospital_demand() -> ResponseReturnValue:
             )
             flash(_("%(n)s demand lines saved.", n=len(saved)), "success")
         except SpreadsheetError as exc:
-            row_errors = [str(err) for err in exc.errors]
+            row_errors = [row_error(err.row, err.column, err.message, _lang()) for err in exc.errors]
             status = 422
         except ValidationFailed as exc:
-            row_errors = [f"{name}: {m}" for name, messages in exc.fields.items() for m in messages] or [
+            fields = exc.fields.items()
+            row_errors = [field_error(name, m, _lang()) for name, messages in fields for m in messages] or [
                 exc.message
             ]
             status = 422

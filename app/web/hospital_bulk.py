@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import request_session, unit_of_work
-from app.web.common import PER_PAGE, WRITERS, FormFailed, actor, ascii_int, done, page, paged, web
+from app.web.common import PER_PAGE, WRITERS, FormFailed, actor, ascii_int, done, label, page, paged, web
 from core import clock
 from core.actors import Actor, OrgKind
 from core.errors import DomainError
@@ -110,9 +110,8 @@ def pending_receipts(who: Actor) -> Any:
 
 
 def _reasons() -> list[tuple[str, str]]:
-    from app.web.hospital import REASON_LABELS
 
-    return [(code, str(REASON_LABELS[code])) for code in REJECTION_REASONS]
+    return [(code, label(code)) for code in REJECTION_REASONS]
 
 
 def deliveries_page(status: int = 200) -> ResponseReturnValue:

@@ -133,7 +133,12 @@ def dashboard() -> ResponseReturnValue:
         tiles = [
             orders_tile(_("Orders awaiting acceptance"), OrderStatus.SUBMITTED),
             orders_tile(_("Orders to ship"), OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED),
-            (_("Open batches"), None, url_for("web.enterprise_batches")),
+            # Batches and bids are the manufacturers' (a distributor's link would answer 403).
+            *(
+                [(_("Open batches"), None, url_for("web.enterprise_batches"))]
+                if who.org_kind is OrgKind.MANUFACTURER
+                else []
+            ),
             (_("Receivables"), None, url_for("web.enterprise_receivables")),
         ]
     elif who.org_kind is OrgKind.BUREAU:

@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.actors import Actor
+from core.glossary import terms_of
 from ledger.models import (
     Invoice,
     InvoiceLine,
@@ -35,13 +36,7 @@ class OrphanKind(enum.StrEnum):
     DUPLICATE_INVOICE = "duplicate_invoice"  #: one invoice code + number recorded more than once
 
 
-ORPHAN_LABELS: dict[OrphanKind, str] = {
-    OrphanKind.SHIPMENT: "无对应订单的发货",
-    OrphanKind.RECEIPT: "无对应发货的验收",
-    OrphanKind.INVOICE: "无对应验收的发票",
-    OrphanKind.PAYMENT: "与确认金额不符的付款",
-    OrphanKind.DUPLICATE_INVOICE: "发票号码重复",
-}
+ORPHAN_LABELS: dict[OrphanKind, str] = terms_of(OrphanKind)  #: from core/glossary.py
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlalchemy import (
 
 from core import clock
 from core.actors import Actor
+from core.glossary import terms_of
 from ledger.models import OrderLineStatus, ReconStatus
 from ledger.reconcile.facts import DEFAULTS, Options, Slice, facts, uninvoiced_receipt_before
 
@@ -31,23 +32,8 @@ from ledger.reconcile.facts import DEFAULTS, Options, Slice, facts, uninvoiced_r
 Status = ReconStatus
 
 
-LABELS: dict[Status, str] = {
-    Status.DISPUTED: "有争议",
-    Status.OVERPAID: "超额支付",
-    Status.INVOICE_QTY_MISMATCH: "发票数量不符",
-    Status.INVOICE_PRICE_MISMATCH: "发票价格不符",
-    Status.INVOICE_AMOUNT_MISMATCH: "发票金额不符",
-    Status.PAYMENT_OVERDUE: "逾期未付款",
-    Status.AWAITING_PAYMENT: "待付款",
-    Status.INVOICE_OVERDUE: "超期未开票",
-    Status.AWAITING_INVOICE: "待开票",
-    Status.SHORT_OR_REJECTED: "短缺/拒收",
-    Status.AWAITING_RECEIPT: "待验收",
-    Status.CLOSED: "已关闭（拒单/取消）",
-    Status.SHIPMENT_OVERDUE: "逾期未配送",
-    Status.AWAITING_SHIPMENT: "待配送",
-    Status.COMPLETE: "已完成",
-}
+#: The statuses in words: the one glossary (core/glossary.py), as on pages, PDFs and spreadsheets.
+LABELS: dict[Status, str] = terms_of(Status)
 
 #: Statuses that are a normal state of a live order rather than an exception to chase.
 IN_PROGRESS = frozenset(

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from core import clock
+from core.glossary import terms_of
 from core.money import E4_PER_YUAN, FEN_PER_YUAN, quantize
 from ledger.figures import meets
 from ledger.money_rules import OnTimeRate
@@ -33,13 +34,7 @@ class GroupBy(enum.StrEnum):
     MONTH = "month"
 
 
-GROUP_LABELS = {
-    GroupBy.PROVINCE: "全省",
-    GroupBy.REGION: "地区",
-    GroupBy.HOSPITAL: "医疗机构",
-    GroupBy.ENTERPRISE: "企业",
-    GroupBy.MONTH: "月份",
-}
+GROUP_LABELS = terms_of(GroupBy)  #: from core/glossary.py
 
 
 def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:

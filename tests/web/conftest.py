@@ -143,10 +143,17 @@ class Journey:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         self.page.on("request", self._request)
+        #: Questions asked by data-confirm buttons (static/safe-actions.js); journeys answer "OK".
+        self.dialogs: list[str] = []
+        self.page.on("dialog", self._dialog)
 
     def _console(self, message: Any) -> None:
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
             self.problems.append(f"console: {message.text}")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.accept()
 
     def _request(self, request: Any) -> None:
         if not request.url.startswith((self.site.url + "/", "data:", "blob:")):

@@ -123,6 +123,7 @@ def test_hospital_orders_from_the_form_and_bad_lines_change_nothing(app: Flask, 
     response = client.post("/hospital/orders/new", data=bad)
     assert response.status_code == 422
     assert "第 2 行" in response.get_data(as_text=True)  # the row as people count it
+    assert "lines.1.quantity" not in response.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(Order)) == before
 
     good = bad | {"quantity-1": "", "listing-1": ""}
@@ -190,8 +191,9 @@ def test_demand_upload_shows_every_bad_row_and_saves_none(app: Flask, session: S
     )
     text = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "第 3 行" in text
+    assert "第 3 行 · 数量：" in text  # the column by its label, not its code
     assert "第 4 行" in text
+    assert "quantity" not in text
     assert session.scalar(select(func.count()).select_from(DemandReport)) == 0
 
 

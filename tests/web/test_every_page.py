@@ -1,0 +1,297 @@
+"""Every page as every role, in a real browser at 375 px (issue 17, "done when"): a crawl from the
+dashboard through every same-site link finds no code shown instead of its words, no amount without
+its format, no console or script error and no page wider than the screen; and it reaches every page
+registered with `@page` for the kind of user (the missed ones are listed).
+
+Screenshots: one per page pattern per kind, in `test-artifacts/screenshots/<db>/every_page/`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import deque
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from werkzeug.exceptions import HTTPException
+
+from app.auth import ALL_ROLES
+from app.db import Database
+from app.scheduler import JOBS
+from bidding.rules import preset_names
+from core.actors import OrgKind, Role
+from core.glossary import QUALIFIED, TERMS
+from core.jobs import JobRun, JobStatus
+from tests.core.test_glossary import domain_enums
+from tests.factories import make_org, make_user
+from tests.flows import buy, invoice, self_pay
+from tests.ordering import NOW, make_market
+from tests.web.conftest import Site, needs_browser, serve
+from tests.web.test_pages import page_routes
+
+pytestmark = needs_browser
+
+KINDS = (OrgKind.BUREAU, OrgKind.HOSPITAL, OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR)
+ROLES = (Role.ADMIN, Role.OPERATOR, Role.AUDITOR)
+#: Visits of one page pattern (endpoint + names of its arguments) per crawl, and of one endpoint.
+PER_PATTERN, PER_ENDPOINT = 2, 4
+
+
+def codes() -> frozenset[str]:
+    """What must never be shown as is: every glossary key, every enum value of the domain, every
+    scheduler job name and rule preset."""
+    found = set(TERMS) | {key.split(".", 1)[1] for key in QUALIFIED}
+    found |= {str(member.value) for e in domain_enums() for member in e if isinstance(member, enum.Enum)}
+    found |= set(JOBS) | set(preset_names())
+    return frozenset(found)
+
+
+#: An amount of a thousand yuan or more printed without separators ("1234.50", "12345.6789"; a
+#: percentage is not an amount).
+UNFORMATTED_AMOUNT = re.compile(r"(?<![\d,.])\d{4,}\.\d{2}(?:\d{2})?(?![\d%])")
+#: A ratio printed raw instead of as a percentage ("0.853", "0.8531467").
+RAW_RATE = re.compile(r"(?<![\d,.])0\.(?:\d{3}|\d{5,})(?![\d%])")
+FILES = (".pdf", ".xlsx", ".csv")
+TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-.@/]*")
+
+#: The visible text a person reads; technical records shown as such (<code>, <pre>) are left out.
+VISIBLE_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest('code, pre, script, style, noscript, [hidden], .skip')) continue;
+    out.push(node.nodeValue);
+  }
+  return out.join(' ');
+}"""
+LINKS = "links => links.map(link => link.href)"
+OVERFLOW = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+
+
+def _seed(db: Database) -> dict[str, Any]:
+    """One organization of each kind with a user per role, and lists with rows: orders in several
+    states, received deliveries, confirmed and disputed invoices, a settled month, large amounts,
+    scheduler runs."""
+    with db.sessionmaker() as session:
+        m = make_market(session)
+        day = NOW.date()
+        big = buy(m, 120_000, on=day)  # an amount well over a thousand yuan
+        invoice(m, big, 120_000, on=day)
+        small = buy(m, 30, on=day)
+        invoice(m, small, 30, on=day, confirm=False)
+        pending = buy(m, 40, on=day)
+        invoice(m, pending, 40, on=day, confirm=None)
+        self_pay(
+            m,
+            date(day.year, day.month, 1),
+            filed_on=day + timedelta(days=32),
+            paid_on=day + timedelta(days=40),
+        )
+        m.order(25)  # waiting for the distributor
+        shipped: Any = m.order(10)
+        m.accept_and_ship(shipped.id, 10)  # waiting for the hospital's receipt
+        bureau = session.get_one(type(m.hospital), m.world.bureau.org_id)
+        orgs = {
+            OrgKind.BUREAU: bureau,
+            OrgKind.HOSPITAL: m.hospital,
+            OrgKind.MANUFACTURER: m.world.manufacturer("A"),
+            OrgKind.DISTRIBUTOR: m.distributor,
+        }
+        for kind, org in orgs.items():
+            for role in ROLES:
+                make_user(session, org, role, username=f"every-{kind.value}-{role.value}")
+        make_org(session, OrgKind.HOSPITAL, name="另一家医院")  # someone not to be seen
+        for job, status in (("open_batches", JobStatus.SUCCEEDED), ("flag_overdue", JobStatus.FAILED)):
+            moment = NOW + timedelta(days=1)
+            session.add(
+                JobRun(
+                    job=job,
+                    tick=moment,
+                    status=status,
+                    started_at=moment,
+                    finished_at=moment,
+                    worker="scheduler:1",
+                    result={"opened_batches": []} if status is JobStatus.SUCCEEDED else None,
+                    error=None if status is JobStatus.SUCCEEDED else "数据库连接中断",
+                )
+            )
+        session.commit()
+        return {}
+
+
+@pytest.fixture(scope="module")
+def site(
+    databases: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Site]:
+    with serve(databases, tmp_path_factory, request, _seed) as served:
+        yield served
+
+
+class Crawl:
+    """Breadth-first through the same-site links of one user's pages, checking each page."""
+
+    def __init__(self, j: Any, site: Site, kind: OrgKind, shot_patterns: set[str]) -> None:
+        self.j, self.site, self.kind = j, site, kind
+        self.adapter = site.app.url_map.bind("localhost")
+        self.codes = codes()
+        self.shot_patterns = shot_patterns  # shared by the kind's crawls: one screenshot each
+        self.reached: set[str] = set()
+        self.findings: list[str] = []
+        self.console: list[str] = []
+        j.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
+        j.page.on("pageerror", lambda error: self.console.append(f"script error: {error}"))
+
+    def endpoint(self, url: str) -> tuple[str, str] | None:
+        """(endpoint, pattern) of a same-site page link; None for files, the API and other sites."""
+        parts = urlsplit(url)
+        if parts.netloc and parts.netloc != urlsplit(self.site.url).netloc:
+            return None
+        if parts.path.startswith(("/api/", "/static/")) or parts.path.rsplit(".", 1)[-1] in (
+            "pdf",
+            "xlsx",
+            "csv",
+        ):
+            return None
+        try:
+            endpoint, args = self.adapter.match(parts.path, method="GET")
+        except HTTPException:
+            return None
+        query = dict(parse_qsl(parts.query))
+        if not str(endpoint).startswith("web.") or "format" in query:
+            return None
+        return str(endpoint), f"{endpoint}({','.join(sorted(args))})?{','.join(sorted(query))}"
+
+    def run(self) -> None:
+        queue: deque[str] = deque(["/"])
+        seen: set[str] = set()
+        per_pattern: dict[str, int] = {}
+        per_endpoint: dict[str, int] = {}
+        while queue:
+            path = queue.popleft()
+            found = self.endpoint(path)
+            if found is None or path in seen:
+                continue
+            endpoint, pattern = found
+            seen.add(path)
+            if per_pattern.get(pattern, 0) >= PER_PATTERN or per_endpoint.get(endpoint, 0) >= PER_ENDPOINT:
+                continue
+            per_pattern[pattern] = per_pattern.get(pattern, 0) + 1
+            per_endpoint[endpoint] = per_endpoint.get(endpoint, 0) + 1
+            self.console.clear()
+            response = self.j.page.goto(self.site.url + path)
+            status = response.status if response else 0
+            if status >= 400:
+                if status != 404:  # a gone record is a fair answer; a refusal or a crash is not
+                    self.findings.append(f"{path}: HTTP {status}")
+                continue
+            self.reached.add(endpoint)
+            self.check(path)
+            if pattern not in self.shot_patterns:
+                self.shot_patterns.add(pattern)
+                self.j.shot(endpoint.removeprefix("web."))
+            for href in self.j.page.eval_on_selector_all(
+                "a[href]", "els => els.map(e => e.getAttribute('href'))"
+            ):
+                if href and not href.startswith(("#", "mailto:", "javascript:")):
+                    queue.append(
+                        href
+                        if href.startswith("/")
+                        else urlsplit(href)._replace(scheme="", netloc="").geturl()
+                    )
+
+    def check(self, path: str) -> None:
+        text = self.j.page.evaluate(VISIBLE_TEXT)
+        shown_codes = sorted({t for t in TOKEN.findall(text) if t in self.codes})
+        if shown_codes:
+            self.findings.append(f"{path}: codes shown as is: {shown_codes}")
+        for pattern, what in ((UNFORMATTED_AMOUNT, "amounts without separators"), (RAW_RATE, "raw rates")):
+            bad = pattern.findall(text)
+            if bad:
+                self.findings.append(f"{path}: {what}: {sorted(set(bad))[:5]}")
+        width, screen = self.j.page.evaluate(OVERFLOW)
+        if width > screen:
+            self.findings.append(f"{path}: {width} px wide on a {screen} px screen")
+        if self.console:
+            self.findings.append(f"{path}: console: {self.console[:3]}")
+            self.console.clear()
+
+
+def expected_pages(site: Site, kind: OrgKind, role: Role) -> set[str]:
+    return {
+        endpoint
+        for _path, endpoint, kinds, roles in page_routes(site.app)
+        if (not kinds or kind in kinds) and role in roles
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.value)
+def test_every_page_as_every_role_at_375_px(journey: Any, site: Site, kind: OrgKind) -> None:
+    assert set(ROLES) <= set(ALL_ROLES)
+    shot_patterns: set[str] = set()
+    findings: list[str] = []
+    reached: set[str] = set()
+    expected: set[str] = set()
+    for role in ROLES:
+        j = journey(f"{kind.value}-{role.value}")
+        j.login(f"every-{kind.value}-{role.value}")
+        j.page.set_viewport_size({"width": 375, "height": 812})
+        crawl = Crawl(j, site, kind, shot_patterns)
+        crawl.run()
+        findings += [f"{role.value} {f}" for f in crawl.findings]
+        reached |= crawl.reached
+        expected |= expected_pages(site, kind, role)
+        # The menu marks where the user is (static/safe-actions.js).
+        j.page.goto(site.url + "/")
+        assert j.page.locator('header.top nav a[aria-current="page"]').get_attribute("href") == "/"
+    assert not findings, "\n".join(findings)
+    missed = sorted(expected - reached)
+    assert not missed, f"pages the crawl did not reach: {missed}"
+
+
+#: Count the forms the page would send and keep them (a listener that runs after safe-actions.js).
+HOLD_BACK = """() => {
+  window.sentForms = 0;
+  window.addEventListener('submit', (event) => {
+    if (!event.defaultPrevented) window.sentForms += 1;
+    event.preventDefault();
+  });
+}"""
+
+
+def test_a_confirmation_is_asked_and_a_sent_form_cannot_be_sent_twice(journey: Any, site: Site) -> None:
+    """static/safe-actions.js on the language switch, given a data-confirm question here (the
+    pages' own irreversible buttons carry theirs)."""
+    j = journey("safe-actions")
+    j.login("every-hospital-operator")
+    english = 'form[action="/language"] button[value="en"]'
+    ask = f"document.querySelector('{english}').setAttribute('data-confirm', '确定切换为英文？')"
+    j.page.evaluate(ask)
+    # "Cancel": nothing is sent.
+    j.page.remove_listener("dialog", j._dialog)
+    j.page.once("dialog", lambda dialog: dialog.dismiss())
+    j.page.click(english)
+    j.shot("cancelled")
+    assert j.page.locator("h1").inner_text() == "工作台"
+    assert not j.page.locator(english).is_disabled()
+    # "OK": the form goes (held back here, after the script, to look at it): its buttons are
+    # disabled, and a second submit sends nothing.
+    j.page.on("dialog", j._dialog)
+    j.page.evaluate(HOLD_BACK)
+    j.page.click(english)
+    j.page.wait_for_function(f"document.querySelector('{english}').disabled")
+    j.shot("sending")
+    j.page.evaluate("document.querySelector('form[action=\"/language\"]').requestSubmit()")
+    assert j.dialogs == ["确定切换为英文？"]
+    assert j.page.evaluate("window.sentForms") == 1
+    # Sent for real: the page comes back in English (the clicked button's name=value went along).
+    j.page.reload()
+    j.page.evaluate(ask)
+    j.page.click(english)
+    j.page.wait_for_url(site.url + "/")
+    j.shot("english")
+    assert j.page.locator("h1").inner_text() == "Dashboard"
