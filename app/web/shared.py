@@ -1,10 +1,9 @@
-"""Pages every kind of user has: login, language, dashboard, orders, invoices, statements,
-indicators and the audit log (each scoped to the caller's organization by the domain queries)."""
+"""Pages every kind of user has: login, language, dashboard, orders, invoices, statements and
+indicators (each scoped to the caller's organization by the domain queries)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,10 +11,8 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select
 
 from app.auth import LoginThrottled, login_session, logout_session, optional_actor, password_login
 from app.db import request_session
@@ -32,20 +29,15 @@ from app.web.common import (
     paged,
     web,
 )
-from app.web.tables import DATETIME, INT, MONEY, TERM, Column, Table
-from bidding.models import Product
-from core import clock, privacy
-from core.actors import Actor, OrgKind, Role
-from core.audit import AuditEvent
+from core import clock
+from core.actors import OrgKind
 from core.errors import AuthenticationRequired
-from core.organizations import Organization
 from core.validation import BaseSchema
 from ledger import statements
-from ledger.models import InvoiceLine, Order, OrderLine, OrderStatus
-from ledger.order_views import OrderView, order_view, order_views, where_status
+from ledger.models import InvoiceLine, OrderStatus
+from ledger.order_views import order_view, where_status
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
-from ledger.services.ordering import order_lines_visible_to
 
 
 class LoginForm(BaseSchema):
@@ -166,101 +158,6 @@ OPEN_ORDER_STATES = (
 # --- orders (every party sees its own) -----------------------------------------------------------
 
 
-def orders_table(who: Actor) -> tuple[Table, Select[Any]]:
-    """The orders list as `who` sees it, and its select: the amount is the sum of the lines `who`
-    may see (a manufacturer: its products' lines only, ledger.order_views), and a search by
-    product looks only at those lines, so it tells nobody what else an order holds."""
-    hospital, distributor = aliased(Organization), aliased(Organization)
-    mine = order_lines_visible_to(who).where(OrderLine.order_id == Order.id)
-    amount = mine.with_only_columns(func.coalesce(func.sum(OrderLine.amount_fen), 0)).scalar_subquery()
-
-    def by_product(text: str) -> Any:
-        named = or_(Product.generic_name.icontains(text, autoescape=True), Product.code == text)
-        return mine.join(Product, Product.id == OrderLine.product_id).where(named).exists()
-
-    table = Table(
-        "orders",
-        columns=(
-            Column("id", _l("Order"), sort=Order.id, kind=INT),
-            Column("hospital_id", _l("Hospital ID"), kind=INT, export_only=True),
-            Column("hospital", _l("Hospital"), sort=hospital.name),
-            Column("distributor_id", _l("Distributor ID"), kind=INT, export_only=True),
-            Column("distributor", _l("Distributor"), sort=distributor.name),
-            Column("submitted_at", _l("Submitted"), sort=Order.submitted_at, kind=DATETIME),
-            Column("deadline_at", _l("Deadline"), sort=Order.deadline_at, kind=DATETIME),
-            Column("urgency", _l("Urgency"), kind=TERM),
-            Column("status", _l("Status"), sort=Order.status, kind=TERM),
-            Column("amount_fen", _l("Amount (yuan)"), sort=amount, kind=MONEY, total=True),
-        ),
-        search=(hospital.name, distributor.name),
-        also=(by_product,),
-        ids=(Order.id,),
-        dated=Order.submitted_at,
-        default_sort="id",
-        tiebreak=Order.id,
-    )
-    stmt = (
-        ordering.orders_visible_to(who)
-        .join(hospital, hospital.id == Order.hospital_id)
-        .join(distributor, distributor.id == Order.distributor_id)
-        .add_columns(hospital.name.label("hospital"), distributor.name.label("distributor"))
-        .add_columns(amount.label("amount_fen"))
-    )
-    return table, stmt
-
-
-@web.route("/orders")
-@page()
-def orders() -> ResponseReturnValue:
-    who = actor()
-    table, stmt = orders_table(who)
-    # ?status= may repeat: a dashboard tile links to the very statuses it counts.
-    wanted = order_statuses(request.args.getlist("status"))
-    if wanted:
-        stmt = where_status(stmt, who, *wanted)
-    query = table.query(stmt)
-    if query.export_format:
-        return query.export(_order_rows(who, query.all_rows()))
-    pager = query.paged()
-    pager.items = _order_rows(who, pager.items)
-    return render_template(
-        "web/orders.html",
-        pager=pager,
-        query=query,
-        totals=query.totals(),
-        status=[s.value for s in wanted],
-        statuses=list(OrderStatus),
-    )
-
-
-@dataclass(frozen=True)
-class OrderRow:
-    """An order as its list shows it: the viewer's view of it (order_views), names, amount."""
-
-    view: OrderView
-    hospital: str
-    distributor: str
-    amount_fen: int
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.view, name)
-
-
-def _order_rows(who: Actor, rows: list[Any]) -> list[OrderRow]:
-    # A manufacturer sees the status of its own lines only (ledger/order_views.py).
-    views = order_views(request_session(), who, [row.Order for row in rows])
-    return [
-        OrderRow(view, row.hospital, row.distributor, int(row.amount_fen))
-        for view, row in zip(views, rows, strict=True)
-    ]
-
-
-def order_statuses(values: list[str]) -> list[OrderStatus]:
-    """The known statuses among the query's values, in a stable order (unknown ones ignored)."""
-    known = {s.value: s for s in OrderStatus}
-    return [known[v] for v in dict.fromkeys(values) if v in known]
-
-
 @web.route("/orders/<int:order_id>")
 @page()
 def order_detail(order_id: int) -> ResponseReturnValue:
@@ -341,15 +238,6 @@ def invoice_decision(line_id: int) -> ResponseReturnValue:
 # --- statements ---------------------------------------------------------------------------------
 
 
-@web.route("/statements")
-@page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER, OrgKind.BUREAU)
-def statements_page() -> ResponseReturnValue:
-    from ledger.models import Statement
-
-    stmt = statements.statements_for(actor()).order_by(Statement.period_month.desc(), Statement.id.desc())
-    return render_template("web/statements.html", pager=paged(stmt))
-
-
 @web.route("/statements/<int:statement_id>/decision", methods=["POST"])
 @page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, roles=WRITERS)
 def statement_decision(statement_id: int) -> ResponseReturnValue:
@@ -398,25 +286,3 @@ def indicators_page() -> ResponseReturnValue:
         groupings=list(GroupBy),
         targets={"drug": DRUG_ONLINE_TARGET, "hvc": HVC_ONLINE_TARGET},
     )
-
-
-# --- audit log ----------------------------------------------------------------------------------
-
-
-@web.route("/audit")
-@page(roles=(Role.ADMIN, Role.AUDITOR))
-def audit_log() -> ResponseReturnValue:
-    who = actor()
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
-    if not who.is_bureau:
-        stmt = stmt.where(or_(AuditEvent.subject_org_id == who.org_id, AuditEvent.actor_org_id == who.org_id))
-    action = request.args.get("action", "").strip()[:64]
-    subject = request.args.get("subject_type", "").strip()[:64]
-    if action:
-        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
-    if subject:
-        stmt = stmt.where(AuditEvent.subject_type == subject)
-    pager = paged(stmt)
-    # Names shown by the one rule (core.privacy): in full only to their organization's admins.
-    pager.items = privacy.shown_events(request_session(), who, pager.items)
-    return render_template("web/audit.html", pager=pager, action=action, subject_type=subject)

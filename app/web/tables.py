@@ -25,6 +25,8 @@ and in the view, over the caller's *already scoped* select (a domain query such 
     render_template(..., query=query, pager=pager)
 
 Rules:
+- `q` of ASCII digits matches the `ids` columns exactly (an order number); other text matches
+  the `search` columns (case-insensitive substring, LIKE wildcards escaped) and the `also` conditions.
 - `sort` is looked up among the declared columns' `sort` expressions; any other value (a column
   name that is not declared, SQL, garbage) is ignored and the default order is used, so no user
   text ever reaches the ORDER BY. `dir` is "asc" or "desc"; a tiebreak on `tiebreak` keeps pages stable.
@@ -130,7 +132,9 @@ class Table:
     def column(self, key: str) -> Column | None:
         return next((c for c in self.columns if c.key == key and c.sort is not None), None)
 
-    def query(self, stmt: Select[Any]) -> Query:
+    def query(self, stmt: Select[Any] | None) -> Query:
+        """The request's view of the table over `stmt`; None for rows a domain function lists
+        itself (then only the columns, export and print apply: search, dates and sort need SQL)."""
         args = request.args
         sort = args.get("sort", "")
         if self.column(sort) is None:
@@ -148,7 +152,8 @@ class Table:
             export_format=args.get("export", "") if args.get("export") in ("xlsx", "csv") else "",
             printing=args.get("print") == "1",
         )
-        query.stmt = query.narrowed(stmt)
+        if stmt is not None:
+            query.stmt = query.narrowed(stmt)
         return query
 
 
@@ -183,14 +188,16 @@ class Query:
     def narrowed(self, stmt: Select[Any]) -> Select[Any]:
         t = self.table
         if self.q and (t.search or t.ids or t.also):
-            found: list[ColumnElement[bool]] = [c.icontains(self.q, autoescape=True) for c in t.search]
-            found += [condition(self.q) for condition in t.also]
             try:
-                number = ascii_int(self.q)
+                number = ascii_int(self.q) if t.ids else None
             except ValueError:
                 number = None
-            if number is not None:
-                found += [c == number for c in t.ids]
+            found: list[ColumnElement[bool]]
+            if number is not None:  # a number typed is an id (an order number, an event's #)
+                found = [c == number for c in t.ids]
+            else:
+                found = [c.icontains(self.q, autoescape=True) for c in t.search]
+                found += [condition(self.q) for condition in t.also]
             stmt = stmt.where(or_(*found))
         if t.dated is not None:
             stmt = self._dates(stmt, t.dated)
@@ -217,15 +224,18 @@ class Query:
 
     # --- the page -------------------------------------------------------------------------------
 
+    @property
+    def per_page(self) -> int:
+        return PRINT_ROWS if self.printing else PER_PAGE
+
     def paged(self) -> Pager:
         """One page of the filtered rows (all of them, up to PRINT_ROWS, when printing)."""
         db = request_session()
         total = db.scalar(select(func.count()).select_from(self.stmt.order_by(None).subquery())) or 0
-        per_page = PRINT_ROWS if self.printing else PER_PAGE
         return paged_by(
             total,
             lambda limit, offset: list(db.execute(self.stmt.limit(limit).offset(offset)).all()),
-            per_page=per_page,
+            per_page=self.per_page,
         )
 
     def totals(self) -> dict[str, int]:
