@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.actors import OrgKind, Role
-from tests.factories import make_org, make_user
+from tests.factories import actor_of, make_org, make_user
 from tests.ordering import NOW, Market, make_market
 from tests.web.conftest import zh
 from tests.web.test_pages import web_login
@@ -215,3 +215,138 @@ def test_bureau_sees_every_hospitals_orders_in_its_export(app: Flask, session: S
     session.commit()
     rows = _csv_rows(_client(app, bureau.username).get("/orders?export=csv").get_data())
     assert {int(r[0]) for r in rows[1:-1]} == {o.id for o in orders} | {other.id}
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+def _audit_seqs(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", html)]
+
+
+def test_audit_log_shows_who_acted_and_filters_by_date_and_user(app: Flask, session: Session) -> None:
+    market, _orders, _other = _market_with_orders(session, [10])
+    hospital_user = make_user(session, market.hospital, username="tables-nurse")
+    from sqlalchemy import select
+
+    from core.audit import AuditEvent
+    from core.organizations import User
+
+    # The hospital's user orders once more, so an event carries its username.
+    market.hospital_actor = actor_of(hospital_user)
+    placed: Any = market.order(2)
+    admin = make_user(session, market.hospital, Role.ADMIN)
+    session.commit()
+    client = _client(app, admin.username)
+    page = client.get("/audit", query_string={"user": "tables-nurse"}).get_data(as_text=True)
+    assert '<td class="username">tables-nurse</td>' in page
+    assert market.hospital.name in page  # the acting user's organization
+    seqs = _audit_seqs(page)
+    assert seqs
+    events = session.scalars(select(AuditEvent).where(AuditEvent.seq.in_(seqs))).all()
+    assert {e.actor_user_id for e in events} == {hospital_user.id}
+    assert any(e.subject_id == str(placed.id) for e in events)
+    # Dates are the province's: the events were written at the scenario's time, NOW.
+    today = clock.business_date(NOW)
+    assert (
+        _audit_seqs(client.get(f"/audit?user=tables-nurse&from={today}&to={today}").get_data(as_text=True))
+        == seqs
+    )
+    yesterday = today - timedelta(days=1)
+    assert _audit_seqs(client.get(f"/audit?user=tables-nurse&to={yesterday}").get_data(as_text=True)) == []
+    assert session.scalar(select(User.id).where(User.username == "tables-nurse")) == hospital_user.id
+
+
+def test_audit_export_carries_the_user_and_nothing_of_another_organization(
+    app: Flask, session: Session
+) -> None:
+    market, _orders, _other = _market_with_orders(session, [10])
+    admin = make_user(session, market.hospital, Role.ADMIN)
+    other_admin = make_user(session, market.other_hospital, Role.ADMIN, username="tables-other-admin")
+    session.commit()
+    rows = _csv_rows(_client(app, admin.username).get("/audit?export=csv").get_data())
+    header, body = rows[0], rows[1:]
+    assert zh("Username") in header
+    assert header.index(zh("Username")) < header.index(zh("By organization"))
+    organizations = {r[header.index(zh("By organization"))] for r in body}
+    assert market.other_hospital.name not in organizations
+    assert other_admin.username not in {r[header.index(zh("Username"))] for r in body}
+    assert body  # the hospital's own events are there
+    sheet = load_workbook(
+        io.BytesIO(_client(app, admin.username).get("/audit?export=xlsx").get_data())
+    ).active
+    assert sheet is not None
+    assert sheet.auto_filter.ref == f"A1:J{len(body) + 1}"
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+def test_reconciliation_lines_and_drill_down_carry_the_product(app: Flask, session: Session) -> None:
+    from bidding.models import Product
+
+    market = make_market(session)
+    shipped: Any = market.order(10)
+    market.accept_and_ship(shipped.id, 10)
+    market.order(4)
+    product = session.get(Product, market.listing.product_id)
+    assert product is not None
+    bureau = make_user(session, make_org(session, OrgKind.BUREAU), Role.AUDITOR)
+    session.commit()
+    client = _client(app, bureau.username)
+    page = client.get("/bureau/reconciliation").get_data(as_text=True)
+    assert page.count(f'<td class="product">{product.generic_name}</td>') == 2
+    assert product.spec_text in page
+    assert product.mah.name in page
+    total_fen = sum(o.lines[0].amount_fen for o in (shipped,)) + market.listing.pack_price_fen * 4
+    assert re.search(r'data-total="amount_fen">([^<]+)<', page).group(1) == f"{total_fen / 100:,.2f}"  # type: ignore[union-attr]
+    detail = client.get(f"/bureau/reconciliation/lines/{shipped.lines[0].id}").get_data(as_text=True)
+    assert product.generic_name in detail
+    assert product.spec_text in detail
+    rows = _csv_rows(client.get("/bureau/reconciliation?export=csv").get_data())
+    header = rows[0]
+    for title in ("Product", "Specification", "Manufacturer", "Product code", "Hospital ID", "Hospital"):
+        assert zh(title) in header, title
+    body = rows[1:-1]
+    assert {r[header.index(zh("Product"))] for r in body} == {product.generic_name}
+    assert {r[header.index(zh("Product code"))] for r in body} == {product.code}
+    assert rows[-1][header.index(zh("Ordered (yuan)"))] == f"{total_fen // 100}.{total_fen % 100:02d}"
+
+
+def test_reconciliation_export_is_the_bureaus_only(app: Flask, session: Session) -> None:
+    market = make_market(session)
+    user = make_user(session, market.hospital, Role.ADMIN)
+    session.commit()
+    client = _client(app, user.username)
+    assert client.get("/bureau/reconciliation?export=csv").status_code == 403
+
+
+# --- statements ---------------------------------------------------------------------------------
+
+
+def test_statements_list_totals_and_exports_the_callers_statements(app: Flask, session: Session) -> None:
+    from datetime import date
+
+    from ledger import statements
+
+    market, _orders, _other = _market_with_orders(session, [10, 20])
+    period = date(NOW.year, NOW.month, 1)
+    statements.generate(session, market.world.bureau, period=period, as_of=NOW, now=NOW)
+    user = make_user(session, market.hospital)
+    session.commit()
+    client = _client(app, user.username)
+    page = client.get("/statements").get_data(as_text=True)
+    mine = session.scalars(statements.statements_for(market.hospital_actor)).all()
+    assert len(mine) == 1
+    shown = re.search(r'data-total="order_amount_fen">([^<]+)<', page)
+    assert shown is not None
+    assert shown.group(1) == f"{mine[0].order_amount_fen / 100:,.2f}"
+    rows = _csv_rows(client.get("/statements?export=csv").get_data())
+    assert len(rows) == 3  # header, the hospital's one statement, totals
+    assert rows[1][0] == period.strftime("%Y-%m")
+    assert rows[1][2] == market.hospital.name
+    assert market.other_hospital.name not in {r[2] for r in rows}
+    searched = client.get("/statements", query_string={"q": "no-such-enterprise"}).get_data(as_text=True)
+    assert 'data-total="order_amount_fen"' not in searched
+    dated = client.get(f"/statements?from={period.replace(year=period.year + 1)}").get_data(as_text=True)
+    assert 'data-total="order_amount_fen"' not in dated
