@@ -25,11 +25,11 @@ _user, _org = aliased(User), aliased(Organization)
 AUDIT = Table(
     "audit",
     columns=(
-        Column("seq", "#", sort=AuditEvent.seq, kind=INT),
+        Column("seq", "#", sort=AuditEvent.seq),
         Column("at", _l("Time"), sort=AuditEvent.at, kind=DATETIME),
         Column("action", _l("Action"), sort=AuditEvent.action),
-        Column("subject_type", _l("Subject type"), sort=AuditEvent.subject_type),
-        Column("subject_id", _l("Subject"), export_only=True),
+        Column("subject_type", _l("Subject"), sort=AuditEvent.subject_type),
+        Column("subject_id", _l("Subject ID"), export_only=True),
         Column("username", _l("Username"), sort=_user.username),
         Column("actor_name", _l("By")),
         Column("actor_org_id", _l("Organization ID"), kind=INT, export_only=True),

@@ -43,7 +43,7 @@ def orders_table(who: Actor) -> tuple[Table, Select[Any]]:
     table = Table(
         "orders",
         columns=(
-            Column("id", _l("Order"), sort=Order.id, kind=INT),
+            Column("id", _l("Order"), sort=Order.id),
             Column("hospital_id", _l("Hospital ID"), kind=INT, export_only=True),
             Column("hospital", _l("Hospital"), sort=hospital.name),
             Column("distributor_id", _l("Distributor ID"), kind=INT, export_only=True),

@@ -26,7 +26,7 @@ from ledger.schemas import ReconcileQuerySchema
 RECONCILIATION = Table(
     "reconciliation",
     columns=(
-        Column("order_line_id", _l("Order line"), kind=INT),
+        Column("order_line_id", _l("Order line")),
         Column("order_id", _l("Order"), kind=INT, export_only=True),
         Column("hospital_id", _l("Hospital ID"), kind=INT, export_only=True),
         Column("hospital", _l("Hospital")),
