@@ -18,6 +18,7 @@ from core import clock
 from core.actors import OrgKind, Role
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import NOW, Market, make_market
+from tests.security.test_order_line_scoping import Shared, shared  # noqa: F401  # the fixture
 from tests.web.conftest import zh
 from tests.web.test_pages import web_login
 
@@ -350,3 +351,48 @@ def test_statements_list_totals_and_exports_the_callers_statements(app: Flask, s
     assert 'data-total="order_amount_fen"' not in searched
     dated = client.get(f"/statements?from={period.replace(year=period.year + 1)}").get_data(as_text=True)
     assert 'data-total="order_amount_fen"' not in dated
+
+
+# --- a shared order: a manufacturer exports and searches only its own lines --------------------
+
+
+def test_a_manufacturer_exports_and_finds_only_its_own_lines_of_a_shared_order(
+    app: Flask,
+    session: Session,
+    shared: Shared,  # noqa: F811  # the fixture imported above
+) -> None:
+    from bidding.models import Product
+
+    market = shared.market
+    maker_a = make_user(session, market.world.manufacturer("A"))
+    session.commit()
+    a_line = next(line for line in shared.order.lines if line.manufacturer_id == maker_a.organization_id)
+    b_line = next(line for line in shared.order.lines if line.manufacturer_id != maker_a.organization_id)
+    client = _client(app, maker_a.username)
+    rows = _csv_rows(client.get("/orders?export=csv").get_data())
+    header, body, footer = rows[0], rows[1:-1], rows[-1]
+    amount = header.index(zh("Amount (yuan)"))
+    assert [r[0] for r in body] == [str(shared.order.id)]
+    assert body[0][amount] == f"{a_line.amount_fen // 100}.{a_line.amount_fen % 100:02d}"
+    assert footer[amount] == body[0][amount]  # B's line is in no total either
+    xlsx = client.get("/orders?export=xlsx").get_data()
+    texts = {
+        str(c) for row in load_workbook(io.BytesIO(xlsx)).active.iter_rows(values_only=True) for c in row
+    }  # type: ignore[union-attr]
+    assert str(b_line.amount_fen / 100) not in texts
+    # Searching by the other manufacturer's product tells A nothing about the order.
+    b_name = session.get_one(Product, b_line.product_id).generic_name
+    a_name = session.get_one(Product, a_line.product_id).generic_name
+    if b_name != a_name:
+        assert _order_ids(client.get("/orders", query_string={"q": b_name}).get_data(as_text=True)) == []
+    b_code = session.get_one(Product, b_line.product_id).code
+    assert _order_ids(client.get("/orders", query_string={"q": b_code}).get_data(as_text=True)) == []
+    found = client.get("/orders", query_string={"q": session.get_one(Product, a_line.product_id).code})
+    assert _order_ids(found.get_data(as_text=True)) == [shared.order.id]
+    # The hospital sees the whole order: both lines in its amount.
+    hospital = make_user(session, market.hospital)
+    session.commit()
+    whole = _csv_rows(_client(app, hospital.username).get("/orders?export=csv").get_data())
+    mine = next(r for r in whole[1:-1] if r[0] == str(shared.order.id))
+    both = a_line.amount_fen + b_line.amount_fen
+    assert mine[amount] == f"{both // 100}.{both % 100:02d}"
