@@ -79,13 +79,13 @@ def test_hospital_searches_sorts_exports_and_reads_the_audit_log(journey: Any, s
 
     # Search by the order number.
     page.get_by_label(zh("Order, hospital, distributor or product")).fill(str(ids[1]))
-    _go(page, page.get_by_role("button", name=zh("Search")))
+    _go(page, page.get_by_role("button", name=zh("Filter")))
     assert _shown_order_ids(page) == [ids[1]]
     j.shot("search-by-number")
 
     # Search by product name finds all three; sort by amount, largest first, then smallest first.
     page.get_by_label(zh("Order, hospital, distributor or product")).fill(site.ids["product"])
-    _go(page, page.get_by_role("button", name=zh("Search")))
+    _go(page, page.get_by_role("button", name=zh("Filter")))
     _go(page, page.get_by_role("link", name=zh("Amount (yuan)")))
     by_amount = sorted(ids, key=lambda i: amounts[i])
     assert _shown_order_ids(page) == list(reversed(by_amount))
