@@ -321,7 +321,12 @@ def xlsx(
         for column, value in zip(columns, values, strict=True):
             cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
             if isinstance(value, Decimal):
+                # The exact decimal as the cell's stored text (openpyxl would write "%.16g" of a
+                # float: 9.87 → 9.869999999999999), as core/spreadsheets.py does.
+                cell.value, cell.data_type = format(value, "f"), "n"
                 cell.number_format = MONEY_FORMAT if column.kind == MONEY else "0.00"
+            elif isinstance(cell.value, str):
+                cell.data_type = "s"  # always text: "#N/A" typed by someone is not an error cell
             elif isinstance(value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
             elif isinstance(value, date):
@@ -348,8 +353,6 @@ def xlsx(
 def _xlsx_value(value: Any) -> Any:
     if isinstance(value, str):
         return neutralize(value)
-    if isinstance(value, Decimal):
-        return value  # openpyxl writes a Decimal's exact text ("1234.56")
     if hasattr(value, "value") and isinstance(value.value, str):  # an enum not declared TERM
         return neutralize(value.value)
     return value

@@ -396,3 +396,24 @@ def test_a_manufacturer_exports_and_finds_only_its_own_lines_of_a_shared_order(
     mine = next(r for r in whole[1:-1] if r[0] == str(shared.order.id))
     both = a_line.amount_fen + b_line.amount_fen
     assert mine[amount] == f"{both // 100}.{both % 100:02d}"
+
+
+def test_xlsx_amounts_are_stored_exactly_and_text_is_neutralized() -> None:
+    import zipfile
+    from decimal import Decimal
+
+    from app.web.tables import MONEY, Column, xlsx
+
+    columns = [Column("name", "Name"), Column("amount_fen", "Amount", kind=MONEY, total=True)]
+    rows = [["=1+1", Decimal("9.87")], ["-2+3", Decimal("1234567.10")]]
+    data = xlsx("t", columns, ["Name", "Amount"], rows, ["Total", Decimal("1234576.97")])
+    sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<v>9.87</v>" in sheet_xml  # not 9.869999999999999
+    assert "<v>1234567.10</v>" in sheet_xml
+    assert '<autoFilter ref="A1:B3"' in sheet_xml  # the header and the rows, not the totals
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    assert [sheet.cell(row=r, column=1).value for r in (2, 3, 4)] == ["'=1+1", "'-2+3", "Total"]
+    assert sheet.cell(row=3, column=2).number_format == "#,##0.00"
+    assert sheet.cell(row=4, column=2).font.bold  # the totals row
+    assert sheet.cell(row=4, column=2).value == 1234576.97
