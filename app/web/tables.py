@@ -43,11 +43,18 @@ Rules:
 - `export_only=True` columns (an id next to a name, the product's specification ...) are in the
   export but not on the page.
 
-Templates import the macros from templates/web/tables.html: `controls(query)` (search, dates,
-export and print links), `head(query)` (sortable headers of the page's columns) and
-`totals(query, totals)` (the totals row). `?print=1` shows up to PRINT_ROWS rows on one page and
-opens the browser's print dialogue (static/tables.js); static/tables.css hides the navigation and
-the forms when printing.
+Templates import the macros from templates/web/tables.html (`{% import "web/tables.html" as
+tables with context %}`):
+- `controls(query, keep=(), dates=true, search=true, search_label=none, button=none)`: the search
+  box, the date range, the export (xlsx, CSV) and print links; a `{% call %}` block adds the page's
+  own filter fields inside the same GET form.
+- `head(query)`: the header row of the page's (not export-only) columns; sortable ones are links
+  that flip the direction; a `{% call %}` block adds header cells after them (an "Action" column).
+- `totals(query, totals, count, extra=0)`: the totals row (`<tfoot>`), with `extra` empty cells.
+The page's `<tbody>` stays the page's own: its cells, links and status badges, one per column of
+`table.shown`, in order. `?print=1` shows up to PRINT_ROWS rows on one page and opens the
+browser's print dialogue (static/tables.js); static/tables.css hides the navigation, the forms
+and the pager when printing. Amounts on pages: the `money` filter (1,234,567.89).
 """
 
 from __future__ import annotations

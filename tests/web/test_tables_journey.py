@@ -94,6 +94,14 @@ def test_hospital_searches_sorts_exports_and_reads_the_audit_log(journey: Any, s
     assert _shown_order_ids(page) == by_amount
     j.shot("sorted-by-amount-asc")
 
+    # Printed, the page is the table alone: no menu, no forms, no export links.
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    assert not page.locator("form.table-controls").is_visible()
+    assert page.locator("table.data").is_visible()
+    j.shot("print-layout")
+    page.emulate_media(media="screen")
+
     # Export what is shown: every filtered row, in this order, with the totals row.
     with page.expect_download() as download:
         page.get_by_role("link", name=zh("Export CSV")).click()
