@@ -21,7 +21,7 @@ from core.actors import Actor, OrgKind
 from core.organizations import Organization
 from ledger import statements
 from ledger.models import Order, OrderLine, OrderStatus
-from ledger.order_views import OrderView, order_views, where_status
+from ledger.order_views import OrderView, order_views, sees_whole_order, where_status
 from ledger.services import ordering
 from ledger.services.ordering import order_lines_visible_to
 
@@ -51,7 +51,9 @@ def orders_table(who: Actor) -> tuple[Table, Select[Any]]:
             Column("submitted_at", _l("Submitted"), sort=Order.submitted_at, kind=DATETIME),
             Column("deadline_at", _l("Deadline"), sort=Order.deadline_at, kind=DATETIME),
             Column("urgency", _l("Urgency"), kind=TERM),
-            Column("status", _l("Status"), sort=Order.status, kind=TERM),
+            # A manufacturer sees the status of its own lines: ordering by the whole order's would
+            # tell it something of the others' lines.
+            Column("status", _l("Status"), sort=Order.status if sees_whole_order(who) else None, kind=TERM),
             Column("amount_fen", _l("Amount (yuan)"), sort=amount, kind=MONEY, total=True),
         ),
         search=(hospital.name, distributor.name),

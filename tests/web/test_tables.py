@@ -389,10 +389,14 @@ def test_a_manufacturer_exports_and_finds_only_its_own_lines_of_a_shared_order(
     assert _order_ids(client.get("/orders", query_string={"q": b_code}).get_data(as_text=True)) == []
     found = client.get("/orders", query_string={"q": session.get_one(Product, a_line.product_id).code})
     assert _order_ids(found.get_data(as_text=True)) == [shared.order.id]
+    # Nor does ordering by the whole order's status (A sees its own lines' status only).
+    assert "sort=status" not in client.get("/orders").get_data(as_text=True)
     # The hospital sees the whole order: both lines in its amount.
     hospital = make_user(session, market.hospital)
     session.commit()
-    whole = _csv_rows(_client(app, hospital.username).get("/orders?export=csv").get_data())
+    hospital_client = _client(app, hospital.username)
+    assert "sort=status" in hospital_client.get("/orders").get_data(as_text=True)
+    whole = _csv_rows(hospital_client.get("/orders?export=csv").get_data())
     mine = next(r for r in whole[1:-1] if r[0] == str(shared.order.id))
     both = a_line.amount_fen + b_line.amount_fen
     assert mine[amount] == f"{both // 100}.{both % 100:02d}"
