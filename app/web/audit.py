@@ -59,7 +59,8 @@ def audit_events(who: Actor) -> Select[Any]:
     """The events `who` may read, with the acting user's username and organization: the bureau
     all, anyone else those of its own organization (as subject or as actor)."""
     stmt = (
-        select(AuditEvent, _user.username.label("username"), _org.name.label("organization"))
+        select(AuditEvent)
+        .add_columns(_user.username.label("username"), _org.name.label("organization"))
         .outerjoin(_user, _user.id == AuditEvent.actor_user_id)
         .outerjoin(_org, _org.id == AuditEvent.actor_org_id)
         .order_by(AuditEvent.seq.desc())

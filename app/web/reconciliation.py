@@ -111,7 +111,8 @@ def with_products(lines: list[LineResult]) -> list[ReconRow]:
 
 
 def _options() -> Options:
-    return current_app.config["VBP"].reconcile_options()  # type: ignore[no-any-return]
+    options: Options = current_app.config["VBP"].reconcile_options()
+    return options
 
 
 def _totals(summary: list[StatusSummary], status: Status | None) -> dict[str, int]:
