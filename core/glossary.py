@@ -98,8 +98,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "injection_small": ("小容量注射剂", "Small-volume injection"),
     "injection_large": ("大容量注射剂", "Large-volume injection"),
     "other": ("其他", "Other"),
-    "content": ("按含量比价", "By content"),
-    "fill_volume": ("按装量比价", "By fill volume"),
+    "content": ("含量差比价", "By content"),  # 药品差比价规则 wording
+    "fill_volume": ("装量差比价", "By fill volume"),
     "none": ("不换算（按件）", "No conversion (per piece)"),
     # winning routes (bidding.rules.Route)
     "spread": ("价差规则中选", "Within the price spread"),

@@ -1,11 +1,11 @@
 """Bureau pages: batches (create, timeline, transitions, opening, publication, allocations),
-listings review, settlement runs, the reconciliation explorer with drill-down, job history."""
+listings review, settlement runs, job history (the reconciliation explorer: app/web/reconciliation.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -23,7 +23,6 @@ from app.web.common import (
     load,
     page,
     paged,
-    paged_by,
     web,
 )
 from bidding import batches, opening, queries, rules
@@ -32,20 +31,13 @@ from bidding.schemas import BatchCreateSchema, TransitionSchema
 from core import clock
 from core.actors import OrgKind
 from core.jobs import JobRun
-from ledger import reconcile
 from ledger.models import (
-    InvoiceLine,
     Listing,
     ListingStatus,
-    OrderLine,
-    Payment,
-    ReceiptLine,
     SettlementApplication,
     SettlementRun,
-    ShipmentLine,
 )
-from ledger.reconcile import Options, Slice, Status
-from ledger.schemas import ListingStatusSchema, ReconcileQuerySchema, RunCreateSchema
+from ledger.schemas import ListingStatusSchema, RunCreateSchema
 from ledger.services import listings, settlement
 
 CHINA_OFFSET = "+08:00"  # the form's datetime-local fields are China time
@@ -242,75 +234,6 @@ def bureau_settlement() -> ResponseReturnValue:
             "%Y-%m"
         ),
     ), status
-
-
-# --- reconciliation explorer --------------------------------------------------------------------
-
-
-def _options() -> Options:
-    return current_app.config["VBP"].reconcile_options()  # type: ignore[no-any-return]
-
-
-@web.route("/bureau/reconciliation")
-@page(OrgKind.BUREAU)
-def bureau_reconciliation() -> ResponseReturnValue:
-    who = actor()
-    db = request_session()
-    raw = {k: v for k, v in request.args.items() if k in ReconcileQuerySchema().fields and v.strip()}
-    try:
-        query = load(ReconcileQuerySchema(), form_dict(raw, ints=("hospital_id", "enterprise_id")))
-    except FormFailed:
-        query = {}
-    where, now, status, options = Slice.of(query), clock.now(), query.get("status"), _options()
-    pager = paged_by(
-        reconcile.count_lines(db, who, where, as_of=now, options=options, status=status),
-        lambda limit, offset: reconcile.reconcile_lines(
-            db, who, where, as_of=now, options=options, status=status, limit=limit, offset=offset
-        ),
-    )
-    return render_template(
-        "web/bureau_reconciliation.html",
-        summary=reconcile.summarize(db, who, where, as_of=now, options=options),
-        pager=pager,
-        statuses=list(Status),
-        query=raw,
-    )
-
-
-@web.route("/bureau/reconciliation/lines/<int:order_line_id>")
-@page(OrgKind.BUREAU)
-def bureau_reconciliation_line(order_line_id: int) -> ResponseReturnValue:
-    """Every record of one order line across the three flows, with its status and difference."""
-    who = actor()
-    db = request_session()
-    found = reconcile.reconcile_lines(
-        db, who, Slice(order_line_ids=(order_line_id,)), as_of=clock.now(), options=_options()
-    )
-    if not found:
-        abort(404)
-    line = db.get(OrderLine, order_line_id)
-    records = {
-        "shipments": list(
-            db.scalars(select(ShipmentLine).where(ShipmentLine.order_line_id == order_line_id))
-        ),
-        "receipts": list(db.scalars(select(ReceiptLine).where(ReceiptLine.order_line_id == order_line_id))),
-        "invoices": list(db.scalars(select(InvoiceLine).where(InvoiceLine.order_line_id == order_line_id))),
-    }
-    from ledger.models import SettlementLine
-
-    settlement_lines = list(
-        db.scalars(select(SettlementLine).where(SettlementLine.order_line_id == order_line_id))
-    )
-    application_ids = {s.application_id for s in settlement_lines}
-    payments = list(db.scalars(select(Payment).where(Payment.application_id.in_(application_ids or {0}))))
-    return render_template(
-        "web/bureau_reconciliation_line.html",
-        result=found[0],
-        line=line,
-        records=records,
-        settlement_lines=settlement_lines,
-        payments=payments,
-    )
 
 
 # --- scheduler job history ----------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Pages every kind of user has: login, language, dashboard, orders, invoices, statements,
-indicators and the audit log (each scoped to the caller's organization by the domain queries)."""
+"""Pages every kind of user has: login, language, dashboard, orders, invoices, statements and
+indicators (each scoped to the caller's organization by the domain queries)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from marshmallow import fields, validate
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app.auth import LoginThrottled, login_session, logout_session, optional_actor, password_login
 from app.db import request_session
@@ -29,14 +29,13 @@ from app.web.common import (
     paged,
     web,
 )
-from core import clock, privacy
-from core.actors import OrgKind, Role
-from core.audit import AuditEvent
+from core import clock
+from core.actors import OrgKind
 from core.errors import AuthenticationRequired
 from core.validation import BaseSchema
 from ledger import statements
-from ledger.models import InvoiceLine, Order, OrderStatus
-from ledger.order_views import order_view, order_views, where_status
+from ledger.models import InvoiceLine, OrderStatus
+from ledger.order_views import order_view, where_status
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
 
@@ -164,28 +163,6 @@ OPEN_ORDER_STATES = (
 # --- orders (every party sees its own) -----------------------------------------------------------
 
 
-@web.route("/orders")
-@page()
-def orders() -> ResponseReturnValue:
-    who = actor()
-    stmt = ordering.orders_visible_to(who).order_by(Order.id.desc())
-    # ?status= may repeat: a dashboard tile links to the very statuses it counts.
-    wanted = order_statuses(request.args.getlist("status"))
-    if wanted:
-        stmt = where_status(stmt, who, *wanted)
-    pager = paged(stmt)
-    pager.items = order_views(request_session(), who, pager.items)  # a manufacturer: its lines' status
-    return render_template(
-        "web/orders.html", pager=pager, status=[s.value for s in wanted], statuses=list(OrderStatus)
-    )
-
-
-def order_statuses(values: list[str]) -> list[OrderStatus]:
-    """The known statuses among the query's values, in a stable order (unknown ones ignored)."""
-    known = {s.value: s for s in OrderStatus}
-    return [known[v] for v in dict.fromkeys(values) if v in known]
-
-
 @web.route("/orders/<int:order_id>")
 @page()
 def order_detail(order_id: int) -> ResponseReturnValue:
@@ -262,15 +239,6 @@ def invoice_decision(line_id: int) -> ResponseReturnValue:
 # --- statements ---------------------------------------------------------------------------------
 
 
-@web.route("/statements")
-@page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER, OrgKind.BUREAU)
-def statements_page() -> ResponseReturnValue:
-    from ledger.models import Statement
-
-    stmt = statements.statements_for(actor()).order_by(Statement.period_month.desc(), Statement.id.desc())
-    return render_template("web/statements.html", pager=paged(stmt))
-
-
 @web.route("/statements/<int:statement_id>/decision", methods=["POST"])
 @page(OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, roles=WRITERS)
 def statement_decision(statement_id: int) -> ResponseReturnValue:
@@ -319,25 +287,3 @@ def indicators_page() -> ResponseReturnValue:
         groupings=list(GroupBy),
         targets={"drug": DRUG_ONLINE_TARGET, "hvc": HVC_ONLINE_TARGET},
     )
-
-
-# --- audit log ----------------------------------------------------------------------------------
-
-
-@web.route("/audit")
-@page(roles=(Role.ADMIN, Role.AUDITOR))
-def audit_log() -> ResponseReturnValue:
-    who = actor()
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
-    if not who.is_bureau:
-        stmt = stmt.where(or_(AuditEvent.subject_org_id == who.org_id, AuditEvent.actor_org_id == who.org_id))
-    action = request.args.get("action", "").strip()[:64]
-    subject = request.args.get("subject_type", "").strip()[:64]
-    if action:
-        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
-    if subject:
-        stmt = stmt.where(AuditEvent.subject_type == subject)
-    pager = paged(stmt)
-    # Names shown by the one rule (core.privacy): in full only to their organization's admins.
-    pager.items = privacy.shown_events(request_session(), who, pager.items)
-    return render_template("web/audit.html", pager=pager, action=action, subject_type=subject)
