@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, render_template, request
+from flask import current_app, flash, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from app.db import request_session, unit_of_work
 from app.web.common import WRITERS, FormFailed, actor, ascii_int, done, form_dict, org_name, page, web
+from app.web.messages import field_error
 from bidding.models import Product
 from core import clock
 from core.actors import Actor, OrgKind
@@ -142,21 +143,15 @@ def render(
 
 
 def flash_rows(fields: Mapping[str, list[str]], numbers: list[int]) -> None:
-    """Errors on `lines.<i>.<field>` named by the row the form shows (第 3 行), others as they are."""
+    """Errors on `lines.<i>.<field>` named by the row the form shows (第 3 行 · 数量：…), in the
+    page's language (app/web/messages.py), others by their field's label."""
+    lang = "en" if session.get("lang") == "en" else "zh"
     for name, messages in fields.items():
         parts = name.split(".")
+        if parts[0] == "lines" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(numbers):
+            parts[1] = str(numbers[int(parts[1])] - 1)  # the row on the form, not among the filled ones
         for message in messages:
-            if (
-                parts[0] == "lines"
-                and len(parts) >= 2
-                and parts[1].isdigit()
-                and int(parts[1]) < len(numbers)
-            ):
-                word = FIELD_WORDS.get(parts[-1], parts[-1]) if len(parts) > 2 else ""
-                text = f"{word}: {message}" if word else message
-                flash(_("Row %(n)s: %(message)s", n=numbers[int(parts[1])], message=text), "error")
-            else:
-                flash(f"{FIELD_WORDS.get(name, name)}: {message}", "error")
+            flash(field_error(".".join(parts), message, lang), "error")
 
 
 def place(who: Actor, rows: list[FormRow]) -> Order:

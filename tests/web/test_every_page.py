@@ -22,14 +22,19 @@ from werkzeug.exceptions import HTTPException
 from app.auth import ALL_ROLES
 from app.db import Database
 from app.scheduler import JOBS
+from bidding import batches
+from bidding.models import BatchStatus, Category, DosageFormGroup, RatioKind, Scope
 from bidding.rules import preset_names
+from core import clock
 from core.actors import OrgKind, Role
 from core.glossary import QUALIFIED, TERMS
 from core.jobs import JobRun, JobStatus
+from ledger.services import settlement
 from tests.core.test_glossary import domain_enums
 from tests.factories import make_org, make_user
-from tests.flows import buy, invoice, self_pay
+from tests.flows import at, buy, invoice, self_pay
 from tests.ordering import NOW, make_market
+from tests.tendering import World
 from tests.web.conftest import Site, needs_browser, serve
 from tests.web.test_pages import page_routes
 
@@ -92,6 +97,16 @@ def _seed(db: Database) -> dict[str, Any]:
             filed_on=day + timedelta(days=32),
             paid_on=day + timedelta(days=40),
         )
+        # A month filed, confirmed and approved in a run the fund has not paid yet.
+        later = date(day.year + (day.month == 12), day.month % 12 + 1, 3)
+        invoice(m, buy(m, 50, on=later), 50, on=later)
+        month = date(later.year, later.month, 1)
+        filed = at(later + timedelta(days=31))
+        application = settlement.file_application(
+            session, m.distributor_actor, hospital_id=m.hospital.id, period_month=month, now=filed
+        )
+        settlement.confirm_application(session, m.hospital_actor, application.id, disputes={}, now=filed)
+        settlement.approve_run(session, m.world.bureau, period_month=month, now=filed)
         m.order(25)  # waiting for the distributor
         shipped: Any = m.order(10)
         m.accept_and_ship(shipped.id, 10)  # waiting for the hospital's receipt
@@ -106,6 +121,7 @@ def _seed(db: Database) -> dict[str, Any]:
             for role in ROLES:
                 make_user(session, org, role, username=f"every-{kind.value}-{role.value}")
         make_org(session, OrgKind.HOSPITAL, name="另一家医院")  # someone not to be seen
+        _collecting_demand(session, m.world.bureau, m.hospital)
         for job, status in (("open_batches", JobStatus.SUCCEEDED), ("flag_overdue", JobStatus.FAILED)):
             moment = NOW + timedelta(days=1)
             session.add(
@@ -122,6 +138,48 @@ def _seed(db: Database) -> dict[str, Any]:
             )
         session.commit()
         return {}
+
+
+def _collecting_demand(session: Any, bureau: Any, hospital: Any) -> None:
+    """A batch collecting demand now (the hospital's demand pages have something to show)."""
+    now = clock.now()
+    timeline = {
+        "demand_opens_at": now - timedelta(days=1),
+        "demand_closes_at": now + timedelta(days=5),
+        "bid_opens_at": now + timedelta(days=6),
+        "bid_closes_at": now + timedelta(days=10),
+        "opening_at": now + timedelta(days=10, hours=1),
+        "cycle_start_on": (now + timedelta(days=30)).date(),
+        "cycle_end_on": (now + timedelta(days=394)).date(),
+    }
+    batch = batches.create_batch(
+        session,
+        bureau,
+        name="报量中的批次",
+        category=Category.DRUG,
+        scope=Scope.PROVINCIAL,
+        rule_version="batch_11",
+        rule_overrides=None,
+        timeline=timeline,
+        now=now - timedelta(days=2),
+    )
+    batches.add_item(
+        session,
+        bureau,
+        batch.id,
+        data={
+            "generic_name": "报量测试药",
+            "dosage_form_group": DosageFormGroup.ORAL_SOLID,
+            "rep_strength_value": "5",
+            "rep_strength_unit": "mg",
+            "ratio_kind": RatioKind.CONTENT,
+            "allowed_strengths": ["5"],
+            "ceiling_e4": 15_000,
+            "volume_ratio_override": None,
+        },
+        now=now - timedelta(days=2),
+    )
+    World(session=session, bureau=bureau, batch=batch, items=[]).to(BatchStatus.DEMAND_COLLECTION, now)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +220,8 @@ class Crawl:
         except HTTPException:
             return None
         query = dict(parse_qsl(parts.query))
-        if not str(endpoint).startswith("web.") or "format" in query:
+        # Files (exports) are not pages; the print view opens the browser's print dialogue.
+        if not str(endpoint).startswith("web.") or {"format", "export", "print"} & query.keys():
             return None
         return str(endpoint), f"{endpoint}({','.join(sorted(args))})?{','.join(sorted(query))}"
 
@@ -221,11 +280,17 @@ class Crawl:
             self.console.clear()
 
 
+#: Gated addresses that are not pages: files (PDF) and the pickers' JSON; the crawl checks pages.
+NOT_PAGES = {"web.picker_search"}
+
+
 def expected_pages(site: Site, kind: OrgKind, role: Role) -> set[str]:
+    rules = site.app.url_map.iter_rules()
+    files = {rule.endpoint for rule in rules if rule.rule.endswith((".pdf", ".xlsx", ".csv"))}
     return {
         endpoint
         for _path, endpoint, kinds, roles in page_routes(site.app)
-        if (not kinds or kind in kinds) and role in roles
+        if (not kinds or kind in kinds) and role in roles and endpoint not in files | NOT_PAGES
     }
 
 
