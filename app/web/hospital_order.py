@@ -12,7 +12,6 @@ from typing import Any
 from flask import current_app, flash, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
@@ -32,11 +31,6 @@ from ledger.services.listings import covers, listings_visible_to, prefecture, pr
 
 #: Empty rows on a new form, rows added by "more rows", and the most a form carries.
 START_ROWS, MORE_ROWS, MAX_ROWS = 5, 5, 300
-FIELD_WORDS = {
-    "listing_id": _l("Product"),
-    "quantity": _l("Quantity"),
-    "distributor_id": _l("Distributor"),
-}
 
 
 @dataclass
