@@ -151,11 +151,16 @@ def get_message(session: Session, actor: Actor, message_id: int) -> Message:
     return found
 
 
-def read_message(session: Session, actor: Actor, message_id: int, *, now: datetime) -> Message:
+def read_message(session: Session, actor: Actor, message_id: int, *, now: datetime) -> MessageView:
     """Open a message: it is read for the caller (not for the caller's colleagues)."""
     message = get_message(session, actor, message_id)
     _mark(session, actor, [message.id], now=now)
-    return message
+    read_at = session.scalar(
+        select(MessageRead.read_at).where(
+            MessageRead.message_id == message.id, MessageRead.user_id == actor.user_id
+        )
+    )
+    return _view(message, read_at)
 
 
 def read_all(session: Session, actor: Actor, *, now: datetime) -> int:
@@ -163,6 +168,46 @@ def read_all(session: Session, actor: Actor, *, now: datetime) -> int:
     ids = list(session.scalars(unread_for(actor).with_only_columns(Message.id)))
     _mark(session, actor, ids, now=now)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A message as its reader sees it: with the reader's own read time."""
+
+    id: int
+    kind: str
+    link_kind: str | None
+    link_id: int | None
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None
+
+
+def inbox(
+    session: Session, actor: Actor, *, limit: int, offset: int, unread_only: bool = False
+) -> list[MessageView]:
+    """One page of the caller's messages (unread first, newest first) with the caller's read state."""
+    stmt = messages_for(actor)
+    if unread_only:
+        stmt = stmt.where(Message.id.in_(unread_for(actor).with_only_columns(Message.id)))
+    rows = session.execute(stmt.limit(limit).offset(offset)).all()
+    return [_view(m, read_at) for m, read_at in rows]
+
+
+def _view(m: Message, read_at: datetime | None) -> MessageView:
+    return MessageView(m.id, m.kind, m.link_kind, m.link_id, dict(m.data or {}), m.created_at, read_at)
+
+
+def inbox_size(session: Session, actor: Actor, *, unread_only: bool = False) -> int:
+    """How many messages the caller's organization has (or the caller has not read)."""
+    if unread_only:
+        return unread_count(session, actor)
+    stmt = select(func.count()).select_from(Message).where(Message.org_id == actor.org_id)
+    return session.scalar(stmt) or 0
 
 
 def _mark(session: Session, actor: Actor, ids: list[int], *, now: datetime) -> None:
@@ -186,7 +231,10 @@ __all__ = [
     "Delivery",
     "Message",
     "MessageRead",
+    "MessageView",
     "get_message",
+    "inbox",
+    "inbox_size",
     "messages_for",
     "read_all",
     "read_message",
