@@ -35,6 +35,6 @@ def init_web(app: Flask) -> None:
     )
     Babel(app, locale_selector=select_locale)
     # The views register themselves on the blueprint when imported.
-    from app.web import bureau, enterprise, hospital, shared  # noqa: F401
+    from app.web import bureau, enterprise, home, hospital, messages, shared  # noqa: F401
 
     app.register_blueprint(web)
