@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from core.notices import NoticeStatus
-from core.validation import BaseSchema
+from core.validation import MULTILINE, BaseSchema
 
 
 class MessageSchema(BaseSchema):
@@ -28,7 +28,7 @@ class ReadAllSchema(BaseSchema):
 
 class NoticeCreateSchema(BaseSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=20_000), metadata=MULTILINE)
 
 
 class NoticeSchema(BaseSchema):
