@@ -49,6 +49,8 @@ class Deadline:
     org_id: int | None = None
     #: Small facts to show: a batch's name, how many lines, an amount the caller owns.
     data: dict[str, Any] = field(default_factory=dict)
+    #: The business date, for a deadline that is a whole day (it lasts until that day's end).
+    due_on: date | None = None
 
     def overdue(self, now: datetime) -> bool:
         return self.due_at <= now
@@ -88,6 +90,7 @@ def filing_deadlines(session: Session, actor: Actor, *, now: datetime) -> list[D
             None,
             org_id=r.hospital_id,
             data={"lines": r.lines, "period": r.period_month.strftime("%Y-%m")},
+            due_on=r.deadline,
         )
         for r in filing_reminders(session, now=now)
         if actor.is_bureau or r.enterprise_id == actor.org_id
@@ -110,6 +113,7 @@ def confirmation_deadlines(session: Session, actor: Actor) -> list[Deadline]:
             a.id,
             org_id=getattr(a, other),
             data={"period": a.period_month.strftime("%Y-%m")},
+            due_on=a.confirm_by,
         )
         for a in session.scalars(stmt)
     ]
@@ -151,6 +155,7 @@ def payment_deadlines(session: Session, actor: Actor, *, now: datetime) -> list[
             None,
             org_id=other_id,
             data={"lines": int(count), "amount_fen": int(amount or 0)},
+            due_on=due_on,
         )
         for due_on, other_id, count, amount in rows
     ]
