@@ -8,15 +8,19 @@ the transition table and the audit trail.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Select, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
-from core.actors import Actor, Role
+from core.actors import Actor, OrgKind, Role
+from core.audit import AuditEvent
 from core.db import Base, BigId, IdPK, str_enum
 from core.errors import NotFound, PermissionDenied
+from core.messages import Delivery, register
+from core.organizations import Organization
 from core.states import Machine
 
 
@@ -129,3 +133,16 @@ def _move(session: Session, actor: Actor, notice_id: int, to: NoticeStatus, *, n
         now=now,
     )  # fmt: skip
     return notice
+
+
+@register("notice.publish")
+def notice_published(session: Session, event: AuditEvent) -> Iterable[Delivery]:
+    """Every active organization outside the bureau hears of a published notice (its title only)."""
+    notice = session.get(Notice, int(event.subject_id))
+    if notice is None:
+        return
+    orgs = session.scalars(
+        select(Organization.id).where(Organization.kind != OrgKind.BUREAU, Organization.active.is_(True))
+    )
+    for org_id in orgs:
+        yield Delivery(org_id, "notice_published", "notice", notice.id, {"title": notice.title[:100]})

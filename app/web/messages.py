@@ -51,6 +51,8 @@ def link_for(message: MessageView, who: Actor) -> str | None:
         return url_for("web.order_detail", order_id=record)
     if kind == "invoice":
         return url_for("web.invoices", status="pending")
+    if kind == "notice" and record is not None:
+        return url_for("web.notice_page", notice_id=record)
     if kind == "statement":
         return url_for("web.statements_page")
     if kind == "settlement_application" and who.org_kind in (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR):

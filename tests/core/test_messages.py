@@ -113,6 +113,9 @@ def test_a_notice_is_read_by_everyone_only_once_published(session: Session) -> N
     with pytest.raises(PermissionDenied):
         notices.publish_notice(session, hospital, notice.id, now=NOW)
     notices.publish_notice(session, bureau, notice.id, now=NOW)
+    heard = session.scalars(select(Message).where(Message.org_id == hospital.org_id)).one()
+    assert (heard.kind, heard.link_kind, heard.link_id) == ("notice_published", "notice", notice.id)
+    assert session.scalars(select(Message).where(Message.org_id == bureau_org.id)).all() == []
     assert [n.id for n in session.scalars(notices.notices_visible_to(hospital))] == [notice.id]
     with pytest.raises(InvalidState):
         notices.publish_notice(session, bureau, notice.id, now=NOW)

@@ -193,9 +193,14 @@ def test_the_bureau_publishes_a_notice_that_a_hospital_reads(journey: Any, site:
 
     hospital = journey("hospital-notice")
     hospital.login("home-hospital")
-    hospital.page.get_by_role("link", name=zh("Notices"), exact=True).click()
-    hospital.shot("notices")
-    hospital.page.get_by_role("link", name="关于做好第十批集采中选结果落地执行的通知").click()
+    hospital.page.locator("a.nav-messages").click()
+    news = hospital.page.locator("tr.unread", has_text=zh("New notice from the bureau")).first
+    assert "关于做好第十批集采中选结果落地执行的通知" in news.inner_text()
+    hospital.shot("message")
+    news.get_by_role("link", name=zh("New notice from the bureau")).click()
     assert "请于本月底前完成首年约定采购量的分解。" in hospital.page.locator("main").inner_text()
     assert hospital.page.get_by_role("button", name=zh("Publish")).count() == 0
     hospital.shot("notice")
+    hospital.page.get_by_role("link", name=zh("Notices"), exact=True).click()
+    assert hospital.page.get_by_role("link", name="关于做好第十批集采中选结果落地执行的通知").is_visible()
+    hospital.shot("notices")
