@@ -8,6 +8,8 @@ import core.audit
 import core.idempotency
 import core.jobs
 import core.login_throttle
+import core.messages
+import core.notices
 import core.organizations
 import core.sessions  # noqa: F401
 import ledger.models  # noqa: F401

@@ -52,6 +52,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         corrections,
         delivery,
         jobs,
+        messages,
         ordering,
         organizations,
         payments,
@@ -72,6 +73,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         reconciliation,
         reports,
         jobs,
+        messages,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

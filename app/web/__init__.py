@@ -35,6 +35,17 @@ def init_web(app: Flask) -> None:
     )
     Babel(app, locale_selector=select_locale)
     # The views register themselves on the blueprint when imported.
-    from app.web import audit, bureau, enterprise, hospital, lists, public, reconciliation, shared  # noqa: F401
+    from app.web import (  # noqa: F401
+        audit,
+        bureau,
+        enterprise,
+        home,
+        hospital,
+        lists,
+        messages,
+        public,
+        reconciliation,
+        shared,
+    )
 
     app.register_blueprint(web)

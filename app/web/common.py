@@ -122,7 +122,7 @@ def pct(rate: Decimal | None, against: Decimal | None = None) -> str:
 @web.app_template_filter("localized")
 def localized(text: str | None) -> str:
     """A bilingual domain text, "中文 (English)", in the page's language (app/web/messages.py)."""
-    from app.web.messages import message_text
+    from app.web.form_messages import message_text
 
     return "" if text is None else message_text(text, "en" if session.get("lang") == "en" else "zh")
 
@@ -278,7 +278,7 @@ def attempt(work: Callable[[Any], T]) -> T:
         with unit_of_work() as db:
             return work(db)
     except DomainError as exc:
-        from app.web.messages import message_text
+        from app.web.form_messages import message_text
 
         flash(message_text(exc.message, "en" if session.get("lang") == "en" else "zh"), "error")
         _flash_fields(exc.fields)
@@ -287,7 +287,7 @@ def attempt(work: Callable[[Any], T]) -> T:
 
 def _flash_fields(fields: Mapping[str, list[str]] | None) -> None:
     """Each field's messages, named as people see them (app/web/messages.py: 第 3 行 · 数量：必填)."""
-    from app.web.messages import field_error
+    from app.web.form_messages import field_error
 
     lang = "en" if session.get("lang") == "en" else "zh"
     for name, messages in (fields or {}).items():

@@ -24,10 +24,10 @@ from app.web.common import (
     paged_list,
     web,
 )
+from app.web.form_messages import field_error, row_error
 
 # The bulk pages register themselves on importing; the dashboard counts with pending_receipts.
 from app.web.hospital_bulk import pending_receipts  # noqa: F401
-from app.web.messages import field_error, row_error
 from bidding import batches, demand
 from bidding.models import BatchStatus, ProcurementBatch
 from bidding.schemas import DemandRowSchema

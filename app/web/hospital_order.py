@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 
 from app.db import request_session, unit_of_work
 from app.web.common import WRITERS, FormFailed, actor, ascii_int, done, form_dict, org_name, page, web
-from app.web.messages import field_error
+from app.web.form_messages import field_error
 from bidding.models import Product
 from core import clock
 from core.actors import Actor, OrgKind

@@ -1,169 +1,157 @@
-"""A failed form's messages as people read them (issue 17, "Safe actions"): the field named by its
-label in the page's language, a row counted from 1 (第 3 行), and no library message or code.
-
-Schemas (core/validation.py) write messages Chinese first with the English original in brackets,
-"必填字段 (Missing data for required field.)", for API clients; a page shows the half in its
-language. Messages marshmallow's validators write in English only are translated here.
-"""
+"""Messages (站内消息) and notices (公告) as pages: the inbox with the reader's own read state and
+a link to each record, the unread count in the navigation, the notices everyone reads and the
+bureau's form to write, publish and withdraw them."""
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
+from flask import abort, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from core.glossary import TERMS, term
-
-#: Form fields by the label people see next to them (the schemas' field names are codes).
-FIELD_LABELS = {
-    "accept": _l("Accept"),
-    "accepted_on": _l("Accepted on"),
-    "accepted_quantity": _l("Accepted quantity"),
-    "accepts_revival": _l("Accepts revival"),
-    "amount": _l("Amount"),
-    "as_of": _l("As of"),
-    "batch_id": _l("Batch"),
-    "batch_no": _l("Batch number"),
-    "bid_closes_at": _l("Bids close"),
-    "bid_opens_at": _l("Bids open"),
-    "brand_product_id": _l("Product"),
-    "category": _l("Category"),
-    "confirm": _l("Confirm"),
-    "credited_line_id": _l("Credited line"),
-    "cycle_end_on": _l("Cycle ends"),
-    "cycle_start_on": _l("Cycle starts"),
-    "delivery_note": _l("Delivery note"),
-    "demand_closes_at": _l("Demand collection closes"),
-    "demand_opens_at": _l("Demand collection opens"),
-    "distributor_id": _l("Distributor"),
-    "enterprise_id": _l("Enterprise"),
-    "expiry_on": _l("Expiry date"),
-    "file": _l("File"),
-    "hospital_id": _l("Hospital"),
-    "invoice_code": _l("Invoice code"),
-    "invoice_number": _l("Invoice number"),
-    "issued_on": _l("Issued on"),
-    "item_id": _l("Item"),
-    "kind": _l("Kind"),
-    "lines": _l("Lines"),
-    "listing_id": _l("Product"),
-    "name": _l("Name"),
-    "note": _l("Note"),
-    "opening_at": _l("Opening"),
-    "order_line_id": _l("Order line"),
-    "ordered_before": _l("Ordered before"),
-    "ordered_from": _l("Ordered from"),
-    "original_invoice_id": _l("Original invoice"),
-    "pack_price": _l("Price per pack (yuan)"),
-    "password": _l("Password"),
-    "period_month": _l("Month"),
-    "product_id": _l("Product"),
-    "quantity": _l("Quantity"),
-    "reason": _l("Reason"),
-    "reason_code": _l("Reason"),
-    "receipt_line_id": _l("Delivery"),
-    "region_code": _l("Region"),
-    "region_prefix": _l("Region"),
-    "rejected_quantity": _l("Rejected quantity"),
-    "rule_overrides": _l("Rule changes"),
-    "rule_version": _l("Selection rules (preset)"),
-    "scope": _l("Scope"),
-    "status": _l("Status"),
-    "tax_rate": _l("Tax rate"),
-    "to": _l("New status"),
-    "urgency": _l("Urgency"),
-    "username": _l("Username"),
-}
-
-#: "(English.)" after the Chinese of the schemas' bilingual messages: no Chinese inside.
-_ENGLISH_ASIDE = re.compile(r"\s*\((?P<en>[^()\u3400-\u9fff]*[A-Za-z][^()\u3400-\u9fff]*)\)")
-_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*\b")
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-#: marshmallow's own English messages (fields and validators) → Chinese; {0}, {1} keep numbers.
-_LIBRARY: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"Missing data for required field\."), "必填"),
-    (re.compile(r"Unknown field\."), "不是本表的字段"),
-    (re.compile(r"Field may not be null\."), "不能为空"),
-    (re.compile(r"Not a valid integer\."), "须为整数"),
-    (re.compile(r"Not a valid number\."), "须为数字"),
-    (re.compile(r"Not a valid string\."), "须为文字"),
-    (re.compile(r"Not a valid boolean\."), "须为是或否"),
-    (re.compile(r"Not a valid date\."), "日期格式无效"),
-    (re.compile(r"Not a valid datetime\."), "日期时间格式无效"),
-    (re.compile(r"Not a valid list\."), "须为列表"),
-    (re.compile(r"Not a valid email address\."), "电子邮件地址无效"),
-    (re.compile(r"Invalid input type\."), "数据类型无效"),
-    (re.compile(r"Invalid value\."), "取值无效"),
-    (re.compile(r"Length must be between (\S+) and (\S+)\."), "长度须在 {0} 至 {1} 之间"),
-    (re.compile(r"Shorter than minimum length (\S+)\."), "长度不能少于 {0}"),
-    (re.compile(r"Longer than maximum length (\S+)\."), "长度不能超过 {0}"),
-    (re.compile(r"Length must be (\S+)\."), "长度须为 {0}"),
-    (
-        re.compile(r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\."),
-        "须在 {0} 至 {1} 之间",
-    ),
-    (re.compile(r"Must be greater than or equal to (\S+)\."), "须不小于 {0}"),
-    (re.compile(r"Must be less than or equal to (\S+)\."), "须不大于 {0}"),
-    (re.compile(r"Must be greater than (\S+)\."), "须大于 {0}"),
-    (re.compile(r"Must be less than (\S+)\."), "须小于 {0}"),
-    (re.compile(r"Must be one of: (.*)\."), "取值无效"),
-    (re.compile(r"String does not match expected pattern\."), "格式无效"),
-]
+import ledger.messaging  # noqa: F401  (registers who hears of which event: core.messages.RULES)
+from app.db import request_session, unit_of_work
+from app.web.common import (
+    WRITERS,
+    FormFailed,
+    actor,
+    attempt,
+    done,
+    form_dict,
+    load,
+    page,
+    paged,
+    paged_by,
+    web,
+)
+from core import clock, messages, notices
+from core.actors import Actor, OrgKind
+from core.message_schemas import NoticeCreateSchema
+from core.messages import MessageView
 
 
-def message_text(message: str, lang: str) -> str:
-    """One message in the page's language: the matching half of a bilingual message; a library
-    message translated; any other English-only text on a Chinese page becomes a plain 输入无效."""
-    text = str(message).strip()
-    if _CJK.search(text):
-        asides = [found["en"].strip() for found in _ENGLISH_ASIDE.finditer(text)]
-        if lang == "en":
-            return ": ".join(asides) if asides else text
-        chinese = _ENGLISH_ASIDE.sub("", text).strip()
-        # Codes quoted in a message (the choices of a field, say) in words.
-        return _CODE.sub(lambda code: term(code[0]) if code[0] in TERMS else code[0], chinese)
-    if lang == "en":
-        return text
-    for pattern, chinese in _LIBRARY:
-        found = pattern.fullmatch(text)
-        if found:
-            return chinese.format(*found.groups())
-    return "输入无效"
+@web.app_context_processor
+def _unread_in_navigation() -> dict[str, Any]:
+    return {"unread_messages": unread_messages}
 
 
-def place(name: str) -> str:
-    """Where the problem is, as people count: "lines.2.quantity" → "第 3 行 · 数量"; a field
-    without a label (a typed-in or unknown name) is shown as it came, quoted."""
-    if name in ("", "_schema"):
-        return ""
-    parts = []
-    segments = name.split(".")
-    for index, segment in enumerate(segments):
-        if index + 1 < len(segments) and segments[index + 1].isdigit():
-            continue  # "lines.2": the row says it
-        if segment.isdigit():
-            parts.append(_("Row %(number)s", number=int(segment) + 1))
-        elif segment.startswith("row ") and segment[4:].isdigit():  # spreadsheet rows: 1-based already
-            parts.append(_("Row %(number)s", number=int(segment[4:])))
-        elif segment in FIELD_LABELS:
-            parts.append(str(FIELD_LABELS[segment]))
-        elif segment != "_schema":
-            parts.append(f"“{segment}”")
-    return " · ".join(parts)
+def unread_messages() -> int:
+    """The signed-in user's unread messages, counted once per request (the navigation's badge)."""
+    if "_unread_messages" not in g:
+        who = actor()
+        g._unread_messages = messages.unread_count(request_session(), who)
+    return int(g._unread_messages)
 
 
-def field_error(name: str, message: str, lang: str) -> str:
-    """A flash line: "第 3 行 · 数量：必填" (or the message alone for the whole form)."""
-    where = place(name)
-    text = message_text(message, lang)
-    if not where:
-        return text
-    return f"{where}: {text}" if lang == "en" else f"{where}：{text}"
+def link_for(message: MessageView, who: Actor) -> str | None:
+    """The page of the record a message is about, as this reader's kind of organization sees it."""
+    kind, record = message.link_kind, message.link_id
+    if kind == "order" and record is not None:
+        return url_for("web.order_detail", order_id=record)
+    if kind == "invoice":
+        return url_for("web.invoices", status="pending")
+    if kind == "notice" and record is not None:
+        return url_for("web.notice_page", notice_id=record)
+    if kind == "statement":
+        return url_for("web.statements_page")
+    if kind == "settlement_application" and who.org_kind in (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR):
+        return url_for("web.enterprise_settlement")
+    if kind == "batch" and record is not None:
+        if who.org_kind is OrgKind.MANUFACTURER:
+            return url_for("web.enterprise_batch", batch_id=record)
+        if who.org_kind is OrgKind.HOSPITAL:
+            return url_for("web.hospital_demand", batch_id=record)
+        if who.org_kind is OrgKind.BUREAU:
+            return url_for("web.bureau_batch", batch_id=record)
+    return None
 
 
-def row_error(row: int | None, column: str | None, message: str, lang: str) -> str:
-    """A spreadsheet problem (core.spreadsheets.RowError: rows already counted as people do)."""
-    name = ".".join(part for part in (f"row {row}" if row is not None else "", column or "") if part)
-    return field_error(name, message, lang)
+# --- messages -----------------------------------------------------------------------------------
+
+
+@web.route("/messages")
+@page()
+def messages_page() -> ResponseReturnValue:
+    who, db = actor(), request_session()
+    unread_only = request.args.get("unread") == "1"
+    pager = paged_by(
+        messages.inbox_size(db, who, unread_only=unread_only),
+        lambda limit, offset: messages.inbox(db, who, limit=limit, offset=offset, unread_only=unread_only),
+    )
+    links = {m.id: link_for(m, who) for m in pager.items}
+    return render_template("web/messages.html", pager=pager, links=links, unread_only=unread_only)
+
+
+@web.route("/messages/<int:message_id>")
+@page()
+def message_open(message_id: int) -> ResponseReturnValue:
+    """Opening a message marks it read for the reader and goes on to its record. Marking read is
+    the reader's own bookkeeping (no business record changes), so a plain link may do it."""
+    who = actor()
+    with unit_of_work() as db:  # another organization's message: NotFound, the 404 page
+        opened = messages.read_message(db, who, message_id, now=clock.now())
+    return redirect(link_for(opened, who) or url_for("web.messages_page"))
+
+
+@web.route("/messages/read-all", methods=["POST"])
+@page()
+def messages_read_all() -> ResponseReturnValue:
+    try:
+        marked = attempt(lambda db: messages.read_all(db, actor(), now=clock.now()))
+    except FormFailed:
+        return redirect(url_for("web.messages_page"))
+    return done(_("%(count)s messages marked read.", count=marked), "web.messages_page")
+
+
+# --- notices ------------------------------------------------------------------------------------
+
+
+@web.route("/notices", methods=["GET", "POST"])
+@page()
+def notices_page() -> ResponseReturnValue:
+    who = actor()
+    status = 200
+    if request.method == "POST":
+        if not who.is_bureau or who.role not in WRITERS:
+            abort(403)
+        try:
+            data = load(NoticeCreateSchema(), form_dict(request.form))
+            notice = attempt(lambda db: notices.create_notice(db, who, now=clock.now(), **data))
+            return done(_("The notice was saved as a draft."), "web.notice_page", notice_id=notice.id)
+        except FormFailed:
+            status = 422
+    return render_template(
+        "web/notices.html",
+        pager=paged(notices.notices_visible_to(who)),
+        can_write=who.is_bureau and who.role in WRITERS,
+        form=request.form,
+    ), status
+
+
+@web.route("/notices/<int:notice_id>")
+@page()
+def notice_page(notice_id: int) -> ResponseReturnValue:
+    who = actor()
+    notice = notices.get_notice(request_session(), who, notice_id)
+    return render_template("web/notice.html", notice=notice, can_write=who.is_bureau and who.role in WRITERS)
+
+
+@web.route("/notices/<int:notice_id>/publish", methods=["POST"])
+@page(OrgKind.BUREAU, roles=WRITERS)
+def notice_publish(notice_id: int) -> ResponseReturnValue:
+    try:
+        attempt(lambda db: notices.publish_notice(db, actor(), notice_id, now=clock.now()))
+    except FormFailed:
+        return redirect(url_for("web.notice_page", notice_id=notice_id))
+    return done(_("The notice is published."), "web.notice_page", notice_id=notice_id)
+
+
+@web.route("/notices/<int:notice_id>/withdraw", methods=["POST"])
+@page(OrgKind.BUREAU, roles=WRITERS)
+def notice_withdraw(notice_id: int) -> ResponseReturnValue:
+    try:
+        attempt(lambda db: notices.withdraw_notice(db, actor(), notice_id, now=clock.now()))
+    except FormFailed:
+        return redirect(url_for("web.notice_page", notice_id=notice_id))
+    return done(_("The notice was withdrawn."), "web.notice_page", notice_id=notice_id)

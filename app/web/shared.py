@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from marshmallow import fields, validate
-from sqlalchemy import func, select
 
 from app.auth import LoginThrottled, login_session, logout_session, optional_actor, password_login
 from app.db import request_session
@@ -26,7 +24,6 @@ from app.web.common import (
     form_dict,
     load,
     page,
-    paged,
     web,
 )
 from core import clock
@@ -34,8 +31,8 @@ from core.actors import OrgKind
 from core.errors import AuthenticationRequired
 from core.validation import BaseSchema
 from ledger import statements
-from ledger.models import InvoiceLine, OrderStatus
-from ledger.order_views import order_view, where_status
+from ledger.models import OrderStatus
+from ledger.order_views import order_view
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
 
@@ -98,66 +95,6 @@ def language() -> ResponseReturnValue:
     if chosen in LANGUAGES:
         session["lang"] = chosen
     return redirect(_safe_next(request.form.get("next")) or url_for("web.dashboard"))
-
-
-@web.route("/")
-@page()
-def dashboard() -> ResponseReturnValue:
-    who = actor()
-    db = request_session()
-
-    def count(stmt: Any) -> int:
-        return db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-    def orders_tile(title: str, *statuses: OrderStatus) -> tuple[str, int | None, str]:
-        # The count and the list it links to are one query: the orders page filters the same way.
-        counted = count(where_status(ordering.orders_visible_to(who), who, *statuses))
-        return title, counted, url_for("web.orders", status=[s.value for s in statuses])
-
-    tiles: list[tuple[str, int | None, str]] = []
-    if who.org_kind is OrgKind.HOSPITAL:
-        from app.web.hospital import pending_receipts
-
-        tiles = [
-            (_("Deliveries to confirm"), count(pending_receipts(who)), url_for("web.hospital_deliveries")),
-            (
-                _("Invoices to confirm"),
-                count(invoicing.invoice_lines_visible_to(who).where(InvoiceLine.status == "pending")),
-                url_for("web.invoices", status="pending"),
-            ),
-            orders_tile(_("Orders in progress"), *OPEN_ORDER_STATES),
-            (_("Statements"), None, url_for("web.statements_page")),
-        ]
-    elif who.org_kind in (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR):
-        tiles = [
-            orders_tile(_("Orders awaiting acceptance"), OrderStatus.SUBMITTED),
-            orders_tile(_("Orders to ship"), OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED),
-            # Batches and bids are the manufacturers' (a distributor's link would answer 403).
-            *(
-                [(_("Open batches"), None, url_for("web.enterprise_batches"))]
-                if who.org_kind is OrgKind.MANUFACTURER
-                else []
-            ),
-            (_("Receivables"), None, url_for("web.enterprise_receivables")),
-        ]
-    elif who.org_kind is OrgKind.BUREAU:
-        from bidding.batches import batches_visible_to
-
-        tiles = [
-            (_("Procurement batches"), count(batches_visible_to(who)), url_for("web.bureau_batches")),
-            (_("Orders"), count(ordering.orders_visible_to(who)), url_for("web.orders")),
-            (_("Reconciliation"), None, url_for("web.bureau_reconciliation")),
-            (_("Job history"), None, url_for("web.bureau_jobs")),
-        ]
-    return render_template("web/dashboard.html", tiles=tiles)
-
-
-OPEN_ORDER_STATES = (
-    OrderStatus.SUBMITTED,
-    OrderStatus.ACCEPTED,
-    OrderStatus.PARTIALLY_SHIPPED,
-    OrderStatus.SHIPPED,
-)
 
 
 # --- orders (every party sees its own) -----------------------------------------------------------

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.web.messages import field_error, message_text, row_error
+from app.web.form_messages import field_error, message_text, row_error
 from core.actors import Role
 from tests.factories import make_user
 from tests.ordering import make_market
