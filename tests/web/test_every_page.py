@@ -25,7 +25,7 @@ from app.scheduler import JOBS
 from bidding import batches
 from bidding.models import BatchStatus, Category, DosageFormGroup, RatioKind, Scope
 from bidding.rules import preset_names
-from core import clock
+from core import clock, notices
 from core.actors import OrgKind, Role
 from core.glossary import QUALIFIED, TERMS
 from core.jobs import JobRun, JobStatus
@@ -122,6 +122,14 @@ def _seed(db: Database) -> dict[str, Any]:
                 make_user(session, org, role, username=f"every-{kind.value}-{role.value}")
         make_org(session, OrgKind.HOSPITAL, name="另一家医院")  # someone not to be seen
         _collecting_demand(session, m.world.bureau, m.hospital)
+        notice = notices.create_notice(
+            session,
+            m.world.bureau,
+            title="关于开展集中带量采购结算的通知",
+            body="各医疗机构：\n请按时确认。",
+            now=NOW,
+        )
+        notices.publish_notice(session, m.world.bureau, notice.id, now=NOW)
         for job, status in (("open_batches", JobStatus.SUCCEEDED), ("flag_overdue", JobStatus.FAILED)):
             moment = NOW + timedelta(days=1)
             session.add(
@@ -281,7 +289,7 @@ class Crawl:
 
 
 #: Gated addresses that are not pages: files (PDF) and the pickers' JSON; the crawl checks pages.
-NOT_PAGES = {"web.picker_search"}
+NOT_PAGES = {"web.picker_search", "web.message_open"}  # message_open: marks read, redirects
 
 
 def expected_pages(site: Site, kind: OrgKind, role: Role) -> set[str]:
