@@ -32,8 +32,10 @@ __all__ = [
     "MAX_INTEGER_DIGITS",
     "MoneyError",
     "e4_to_decimal",
+    "e4_to_display",
     "e4_to_str",
     "fen_to_decimal",
+    "fen_to_display",
     "fen_to_str",
     "line_amount_fen",
     "parse_decimal",
@@ -144,6 +146,26 @@ def fen_to_str(fen: int) -> str:
 def e4_to_str(e4: int) -> str:
     """Integer yuan×10⁴ → decimal string, e.g. 5200 → '0.5200'."""
     return str(e4_to_decimal(e4))
+
+
+def _grouped(value: int, places: int) -> str:
+    """An integer at 10^-places as people read it: thousand separators, exactly `places` decimals,
+    a leading minus. Integer arithmetic only (divmod), so nothing is rounded."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"an integer amount is required, not {type(value).__name__}")
+    whole, fraction = divmod(abs(value), 10**places)
+    return f"{'-' if value < 0 else ''}{whole:,}.{fraction:0{places}d}"
+
+
+def fen_to_display(fen: int) -> str:
+    """Integer fen → yuan for people (pages, PDFs): 123456780 → '1,234,567.80', -123450 →
+    '-1,234.50'. Not for form fields, JSON or CSV (those take `fen_to_str`: no separators)."""
+    return _grouped(fen, 2)
+
+
+def e4_to_display(e4: int) -> str:
+    """Integer yuan×10⁴ → unit price for people: 12345678 → '1,234.5678'."""
+    return _grouped(e4, 4)
 
 
 def unit_price_e4_from_pack(pack_price_fen: int, units_per_pack: int) -> int:

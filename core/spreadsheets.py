@@ -29,8 +29,9 @@ passed through `neutralize` (OWASP CSV-injection defence). Exactness of numbers 
 
 - `Decimal` with at most 15 significant digits (every realistic amount or unit price) is written
   as a *number* cell whose stored text is the exact decimal ("9.87", not openpyxl's default
-  "9.869999999999999") with a number format keeping its places ("0.00", "0.0000"), so Excel sums
-  it and displays it exactly, and `read_table` gives the same string back. A Decimal with more
+  "9.869999999999999") with a number format keeping its places and grouping thousands ("#,##0.00"
+  for amounts, "#,##0.0000" for unit prices), so Excel sums it and displays it exactly as the
+  pages do (1,234,567.80), and `read_table` gives the same string back. A Decimal with more
   significant digits (which Excel cannot hold) and an int beyond 15 digits are written as text.
 - Aware datetimes are converted to China Standard Time and written without a zone (Excel has
   none); naive datetimes and dates are written as they are.
@@ -733,7 +734,7 @@ def _xlsx_value(worksheet: WriteOnlyWorksheet, value: object) -> object:
             return _text_cell(worksheet, format(value, "f"))
         exponent = value.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-        return _number_cell(worksheet, format(value, "f"), "0." + "0" * places if places else "0")
+        return _number_cell(worksheet, format(value, "f"), _grouped_format(places))
     if isinstance(value, Percent):
         return _percent_cell(worksheet, value.value)
     if isinstance(value, float):
@@ -747,6 +748,12 @@ def _xlsx_value(worksheet: WriteOnlyWorksheet, value: object) -> object:
     raise TypeError(f"不支持导出的数据类型 {type(value).__name__} (unsupported value type)")
 
 
+def _grouped_format(places: int) -> str:
+    """Excel's format for a Decimal of `places` places, with thousand separators: money (2 places)
+    shows as 1,234,567.80 ("#,##0.00"), a unit price (4) as 1,234.5678 ("#,##0.0000")."""
+    return "#,##0." + "0" * places if places else "#,##0"
+
+
 def _percent_cell(worksheet: WriteOnlyWorksheet, rate: Decimal) -> object:
     if not rate.is_finite() or _significant_digits(rate) > EXCEL_DIGITS:
         return _xlsx_value(worksheet, rate)  # refused, or text, as for any Decimal
@@ -756,7 +763,10 @@ def _percent_cell(worksheet: WriteOnlyWorksheet, rate: Decimal) -> object:
 
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """Write a CSV Excel opens correctly: UTF-8 with BOM, CRLF, neutralized text cells."""
+    """Write a CSV Excel opens correctly: UTF-8 with BOM, CRLF, neutralized text cells.
+
+    Numbers stay plain (1234567.80: no separators, the exact decimal) on purpose: a CSV is read by
+    other programs and re-imported here, and a "1,234.50" would be split or refused there."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralize(h) for h in headers])

@@ -15,6 +15,7 @@ from core.states import Machine
 from ledger.models import (
     ApplicationStatus,
     InvoiceLineStatus,
+    ListingStatus,
     OrderLineStatus,
     OrderStatus,
     PartyDecision,
@@ -196,6 +197,22 @@ STATEMENT_ENTERPRISE = Machine(
     "对账单（企业）", _DECISIONS, _DECISION_LABELS, attribute="enterprise_decision"
 )
 
+LS = ListingStatus
+#: 挂网 (vbp-rules.md §3: applied → under review → listed → suspended → delisted). An application
+#: waiting for the bureau is `applied`: approved it is listed, refused it is delisted (for good).
+LISTING = Machine(
+    "挂网",
+    _table(
+        {
+            LS.APPLIED: {LS.LISTED, LS.DELISTED},
+            LS.LISTED: {LS.SUSPENDED, LS.DELISTED},
+            LS.SUSPENDED: {LS.LISTED, LS.DELISTED},
+            LS.DELISTED: set(),
+        }
+    ),
+    terms_of(LS),
+)
+
 #: Every machine, for the walk test and the documentation.
 ALL: dict[str, Machine] = {  # type: ignore[type-arg]
     "order": ORDER,
@@ -211,4 +228,5 @@ ALL: dict[str, Machine] = {  # type: ignore[type-arg]
     "prepayment": PREPAYMENT,
     "statement_hospital": STATEMENT_HOSPITAL,
     "statement_enterprise": STATEMENT_ENTERPRISE,
+    "listing": LISTING,
 }

@@ -27,7 +27,7 @@ from bidding.models import Product
 from core import clock
 from core.actors import Actor
 from core.errors import NotFound
-from core.money import fen_to_str
+from core.money import fen_to_display
 from core.organizations import Organization
 from ledger.models import OrderLine, Shipment
 from ledger.scoping import party_scope
@@ -180,12 +180,12 @@ def render_delivery_note(note: DeliveryNote) -> bytes:
             x.batch_no,
             x.expiry_on.isoformat(),
             str(x.quantity),
-            fen_to_str(x.pack_price_fen),
-            fen_to_str(x.amount_fen),
+            fen_to_display(x.pack_price_fen),
+            fen_to_display(x.amount_fen),
         ]
         for i, x in enumerate(note.lines, start=1)
     ]
-    rows.append(["合计", "", "", "", "", "", str(note.total_quantity), "", fen_to_str(note.total_fen)])
+    rows.append(["合计", "", "", "", "", "", str(note.total_quantity), "", fen_to_display(note.total_fen)])
     lines = Table([HEADER, *rows], colWidths=WIDTHS, repeatRows=1, hAlign="LEFT")
     lines.setStyle(table_style(numeric_from=6, font_size=7.5))
     verify = Table(

@@ -24,7 +24,7 @@ from core import clock
 from core.actors import Actor
 from core.errors import NotFound
 from core.glossary import term
-from core.money import fen_to_str
+from core.money import fen_to_display
 from core.organizations import Organization
 from ledger.models import OrderLine, ReceiptLine, Shipment, ShipmentLine
 from ledger.services import ordering
@@ -154,8 +154,8 @@ def _cells(n: int, line: SlipLine) -> list[str]:
         str(line.accepted),
         str(line.rejected),
         line.reason,
-        fen_to_str(line.pack_price_fen),
-        fen_to_str(line.amount_fen),
+        fen_to_display(line.pack_price_fen),
+        fen_to_display(line.amount_fen),
     ]
 
 
@@ -183,7 +183,7 @@ def render_receipt_slip(slip: ReceiptSlip) -> bytes:
             str(slip.rejected_total),
             "",
             "",
-            fen_to_str(slip.amount_total_fen),
+            fen_to_display(slip.amount_total_fen),
         ]
     )
     table = Table(rows, colWidths=WIDTHS, repeatRows=1, hAlign="LEFT")
@@ -229,7 +229,7 @@ def render_receipt_slip(slip: ReceiptSlip) -> bytes:
         Spacer(1, 3 * mm),
         Paragraph(
             f"验收合计 {slip.accepted_total} 件，拒收合计 {slip.rejected_total} 件，"
-            f"入库金额合计 {fen_to_str(slip.amount_total_fen)} 元。",
+            f"入库金额合计 {fen_to_display(slip.amount_total_fen)} 元。",
             body,
         ),
         Spacer(1, 8 * mm),

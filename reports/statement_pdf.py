@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
 from core import clock
-from core.money import fen_to_str
+from core.money import fen_to_display
 from reports.documents import StatementDocument, StatementLineRow
 from reports.pdf import cjk_font, metadata, numbered_canvas, style, table_style
 from reports.statement_sections import difference_handling, signature_block
@@ -89,10 +89,10 @@ def line_cells(row: StatementLineRow) -> list[str]:
         str(row.rejected_qty),
         str(row.returned_qty),
         str(row.invoiced_qty),
-        fen_to_str(row.pack_price_fen),
-        fen_to_str(row.order_amount_fen),
-        fen_to_str(row.invoiced_fen),
-        fen_to_str(row.paid_fen),
+        fen_to_display(row.pack_price_fen),
+        fen_to_display(row.order_amount_fen),
+        fen_to_display(row.invoiced_fen),
+        fen_to_display(row.paid_fen),
         row.shipment_refs or "—",
         row.invoice_refs or "—",
         row.payment_refs or "—",
@@ -166,24 +166,24 @@ def render_statement(doc: StatementDocument) -> bytes:
 
     story.append(Paragraph("二、按状态汇总 (totals by status)", heading))
     totals = [
-        [t.status_label, str(t.lines), fen_to_str(t.order_amount_fen), fen_to_str(t.diff_fen)]
+        [t.status_label, str(t.lines), fen_to_display(t.order_amount_fen), fen_to_display(t.diff_fen)]
         for t in doc.totals
     ]
     totals.append(
         [
             "合计",
             str(sum(t.lines for t in doc.totals)),
-            fen_to_str(sum(t.order_amount_fen for t in doc.totals)),
-            fen_to_str(sum(t.diff_fen for t in doc.totals)),
+            fen_to_display(sum(t.order_amount_fen for t in doc.totals)),
+            fen_to_display(sum(t.diff_fen for t in doc.totals)),
         ]
     )
     story += chunked_table(
         ["状态", "行数", "订单金额(元)", "差异金额(元)"], totals, [160, 80, 120, 120], numeric_from=1
     )
     amounts = [
-        ["订单金额合计", fen_to_str(sum(r.order_amount_fen for r in doc.lines))],
-        ["开票金额合计", fen_to_str(sum(r.invoiced_fen for r in doc.lines))],
-        ["已付金额合计", fen_to_str(sum(r.paid_fen for r in doc.lines))],
+        ["订单金额合计", fen_to_display(sum(r.order_amount_fen for r in doc.lines))],
+        ["开票金额合计", fen_to_display(sum(r.invoiced_fen for r in doc.lines))],
+        ["已付金额合计", fen_to_display(sum(r.paid_fen for r in doc.lines))],
     ]
     story += [Spacer(1, 2 * mm), _kv_table(amounts, [160, 120])]
 
@@ -194,7 +194,7 @@ def render_statement(doc: StatementDocument) -> bytes:
                 d.status_label,
                 wrap(d.records, 60),
                 str(d.diff_qty),
-                fen_to_str(d.diff_fen),
+                fen_to_display(d.diff_fen),
                 wrap(d.description, 24),
             ]
             for d in doc.discrepancies

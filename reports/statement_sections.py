@@ -9,7 +9,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
-from core.money import fen_to_str
+from core.money import fen_to_display
 from reports.documents import StatementDocument
 from reports.pdf import cjk_font, style
 
@@ -33,7 +33,7 @@ def difference_handling(doc: StatementDocument, heading_size: float = 11) -> lis
             "五、差异处理 (difference handling)", style(heading_size, leading=16, spaceBefore=6, spaceAfter=3)
         ),
         Paragraph(
-            f"本期差异 {len(doc.discrepancies)} 项，差异金额合计 {fen_to_str(total_fen)} 元。"
+            f"本期差异 {len(doc.discrepancies)} 项，差异金额合计 {fen_to_display(total_fen)} 元。"
             if doc.discrepancies
             else "本期无差异。",
             body,

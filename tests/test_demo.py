@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Database
 from core import audit
+from core.money import fen_to_display
 from core.organizations import Organization, User
 from ledger.models import Statement
 
@@ -54,9 +55,7 @@ def test_demo_writes_statement_pdfs_that_read_back_in_chinese_with_the_font_embe
         )
         assert "医药集中采购三流合一对账单" in text
         assert statement.payload["hospital"]["name"] in text
-        assert (
-            f"{statement.order_amount_fen // 100}.{statement.order_amount_fen % 100:02d}" in text
-        )  # 订单金额合计
+        assert fen_to_display(statement.order_amount_fen) in text  # 订单金额合计, as 1,234.50
         fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True).stdout.decode()
         assert re.search(r"WenQuanYi\S*\s+TrueType\s+\S+\s+yes", fonts), fonts
         assert all("WenQuanYi" in row for row in fonts.splitlines()[2:]), fonts  # every font embedded

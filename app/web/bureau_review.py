@@ -1,6 +1,8 @@
 """The bureau's review of price-linked listings (价格联动挂网): every application with its price,
-the lowest reference price the platform holds and the high-price warning, flagged ones first;
-approve (list) an application or a suspended listing, suspend, or delist (irreversible, confirmed).
+the lowest reference price the platform holds and the high-price warning, flagged ones first.
+A flagged application waits, `applied`, for this review (`listings.HOLD_FLAGGED_FOR_REVIEW`):
+approve it (listed) or refuse it (delisted, confirmed); a listing may be suspended, relisted or
+delisted (irreversible, confirmed).
 
 The decisions call `ledger.services.listings.change_listing_status`, the service behind the API's
 POST /listings/{id}/status.
@@ -48,6 +50,7 @@ def bureau_price_linked() -> ResponseReturnValue:
         regions=region_options(),
         region_code=region,
         can_write=who.role in WRITERS,
+        holds_flagged=listings.HOLD_FLAGGED_FOR_REVIEW,
     )
 
 

@@ -25,7 +25,7 @@ from core import clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import DomainError
 from core.glossary import term
-from core.money import e4_to_decimal, fen_to_decimal
+from core.money import e4_to_display, fen_to_display
 from core.organizations import Organization
 from core.validation import flatten_messages
 from ledger.figures import percent
@@ -103,13 +103,13 @@ def _template_globals() -> dict[str, Any]:
 def yuan(fen: int | None) -> str:
     """Amounts as people read them: thousand separators and two decimals (1,234,567.80). Only for
     display: a value put into a form field people edit is printed with `fen_to_str` (no commas)."""
-    return "" if fen is None else f"{fen_to_decimal(fen):,}"
+    return "" if fen is None else fen_to_display(fen)
 
 
 @web.app_template_filter("unit_yuan")
 def unit_yuan(e4: int | None) -> str:
     """Unit prices are integer yuan×10⁴ (core/money.py): shown exactly, 4 dp, with separators."""
-    return "" if e4 is None else f"{e4_to_decimal(e4):,}"
+    return "" if e4 is None else e4_to_display(e4)
 
 
 @web.app_template_filter("pct")

@@ -15,11 +15,18 @@ from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, Rule
 from core.organizations import Organization
 from core.uscc import region_code_error
 from ledger.models import DistributionAuthorization, Listing, ListingMode, ListingStatus, ReferencePrice
+from ledger.states import LISTING
 
 PUBLISHED = (BatchStatus.RESULTS_PUBLISHED, BatchStatus.EXECUTING)
 #: Batch 9 rule for winners outside their primary/backup regions (非主非备, §1.7, S25): at most
 #: 1.5 × their own winning price. Price-linked applications of a winning product are held to it.
 NON_ASSIGNED_MULTIPLE_TENTHS = 15
+#: A price-linked application above the lowest price the platform holds (high-price risk, §3,
+#: S26) waits, `applied`, for the bureau's review (approve → listed, refuse → delisted) when
+#: True; when False it is listed at once with the warning shown. The sources support both
+#: readings (the listing states run "applied → under review → listed", while S26 speaks of a
+#: warning shown on the platform), so this is a setting; the default holds flagged ones.
+HOLD_FLAGGED_FOR_REVIEW = True
 
 
 def prefecture(region_code: str) -> str:
@@ -151,10 +158,19 @@ def reference_price_fen(
 
 
 def apply_price_linked(
-    session: Session, actor: Actor, *, product_id: int, region_code: str, pack_price_fen: int, now: datetime
+    session: Session,
+    actor: Actor,
+    *,
+    product_id: int,
+    region_code: str,
+    pack_price_fen: int,
+    now: datetime,
+    hold_flagged: bool | None = None,
 ) -> Listing:
     """价格联动挂网: a manufacturer applies with a price; refused above a winner's cap, flagged
-    (high-price risk warning) above the lowest price the platform holds (§3, S25/S26)."""
+    (high-price risk warning) above the lowest price the platform holds (§3, S25/S26). A flagged
+    application stays `applied` until the bureau decides (`HOLD_FLAGGED_FOR_REVIEW`, or
+    `hold_flagged` for this call); any other is listed at once."""
     if actor.org_kind is not OrgKind.MANUFACTURER or actor.role not in (Role.ADMIN, Role.OPERATOR):
         raise PermissionDenied("仅生产企业可申请挂网 (manufacturers only)")
     product = session.get(Product, product_id)
@@ -175,18 +191,20 @@ def apply_price_linked(
             fields={"pack_price": ["超过联动上限 (above the cap)"]},
         )
     reference = reference_price_fen(session, product_id)
+    flagged = reference is not None and pack_price_fen > reference
+    hold = HOLD_FLAGGED_FOR_REVIEW if hold_flagged is None else hold_flagged
     return _new_listing(
         session,
         actor,
         now=now,
         mode=ListingMode.PRICE_LINKED,
-        status=ListingStatus.LISTED,
+        status=ListingStatus.APPLIED if flagged and hold else ListingStatus.LISTED,
         product_id=product.id,
         manufacturer_id=product.mah_id,
         region_code=region_code,
         pack_price_fen=pack_price_fen,
         reference_price_fen=reference,
-        price_flagged=reference is not None and pack_price_fen > reference,
+        price_flagged=flagged,
     )
 
 
@@ -221,27 +239,16 @@ def file_purchase(
     )
 
 
-LISTING_TRANSITIONS = {
-    ListingStatus.APPLIED: {ListingStatus.LISTED, ListingStatus.DELISTED},
-    ListingStatus.LISTED: {ListingStatus.SUSPENDED, ListingStatus.DELISTED},
-    ListingStatus.SUSPENDED: {ListingStatus.LISTED, ListingStatus.DELISTED},
-    ListingStatus.DELISTED: set(),
-}
-
-
 def change_listing_status(
     session: Session, actor: Actor, listing_id: int, *, to: ListingStatus, reason: str, now: datetime
 ) -> Listing:
-    """Suspend, delist or relist (bureau). New orders stop at once; placed orders still ship."""
+    """Approve or refuse an application, suspend, delist or relist (bureau), through the listing
+    table (ledger/states.py). New orders stop at once; placed orders still ship."""
     require_bureau_writer(actor)
     listing = get_listing(session, actor, listing_id, for_update=True)
-    if to not in LISTING_TRANSITIONS[listing.status]:
-        raise InvalidState(
-            f"挂网状态不能从 {listing.status.value} 变为 {to.value} (illegal listing transition)",
-            code="illegal_transition",
-        )
     before = listing.status
-    listing.status, listing.status_reason, listing.updated_at = to, reason, now
+    LISTING.move(listing, to)
+    listing.status_reason, listing.updated_at = reason, now
     session.flush()
     audit.record(
         session,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from core import clock
-from core.money import fen_to_str, quantize
+from core.money import fen_to_display, quantize
 from ledger.figures import meets, percent
 from reports.documents import BarChart, ReportDocument, Section, Table
 from reports.indicators.definitions import (
@@ -64,7 +64,7 @@ def to_document(
         def text(row: IndicatorRow, kind: str, get: Getter, against: Getter | None = None) -> str:
             value = get(row)
             if kind == "fen":
-                return "—" if value is None else fen_to_str(value)
+                return "—" if value is None else fen_to_display(value)
             if kind == "int":
                 return str(value)
             return _pct(value, against(row) if against else None)
@@ -91,7 +91,9 @@ def to_document(
     months = f"{report.months[0]:%Y年%m月}" + (
         f"至{report.months[-1]:%Y年%m月}" if len(report.months) > 1 else ""
     )
-    retained = "" if t.retained_savings_fen is None else f"；结余留用 {fen_to_str(t.retained_savings_fen)} 元"
+    retained = (
+        "" if t.retained_savings_fen is None else f"；结余留用 {fen_to_display(t.retained_savings_fen)} 元"
+    )
     sections = [
         Section(
             "一、线上采购率 (online procurement rate)",
@@ -168,7 +170,7 @@ def to_document(
         Section(
             "四、中选产品使用与节约 (winner usage and savings)",
             [
-                f"中选产品使用占比 {_pct(t.winner_share)}；较集采前节约 {fen_to_str(t.savings_fen)} 元，"
+                f"中选产品使用占比 {_pct(t.winner_share)}；较集采前节约 {fen_to_display(t.savings_fen)} 元，"
                 f"节约率 {_pct(t.savings_rate)}{retained}。"
             ],
             chart("中选产品使用占比", [("中选占比", lambda r: r.winner_share)]),

@@ -637,7 +637,7 @@ def test_exported_xlsx_neutralizes_text_and_reads_back_exactly() -> None:
         ["#N/A", None, None],
     ]
     assert [sheet["A2"].data_type, sheet["A4"].data_type] == ["s", "s"]
-    assert (sheet["C2"].number_format, sheet["C3"].number_format) == ("0.00", "0.00")
+    assert (sheet["C2"].number_format, sheet["C3"].number_format) == ("#,##0.00", "#,##0.00")
     assert (sheet["A1"].font.bold, sheet.freeze_panes) == (True, "A2")
     table = read_table(data, filename="报表.xlsx", columns=COLUMNS)
     assert [row.values for row in table.rows] == [

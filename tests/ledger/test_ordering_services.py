@@ -82,9 +82,10 @@ def test_bad_orders_name_the_reason_and_write_nothing(market: Market, session: S
             market.world.actor(market.world.manufacturer("A")),
             product_id=listing.product_id,
             region_code="510500",
-            pack_price_fen=2500,
+            pack_price_fen=2000,  # at the reference: listed at once, only its region is wrong
             now=NOW,
         )
+        assert listing.status is ListingStatus.LISTED
     orders, lines = _count(session, Order), _count(session, OrderLine)
     with pytest.raises(ValidationFailed) as err:
         market.order(quantity, listing=listing, **kw)

@@ -17,6 +17,7 @@ from ledger import states
 from ledger.models import (
     ApplicationStatus,
     InvoiceLineStatus,
+    ListingStatus,
     OrderLineStatus,
     OrderStatus,
     PartyDecision,
@@ -54,6 +55,7 @@ ENUM_OF = {
     "prepayment": PrepaymentStatus,
     "statement_hospital": PartyDecision,
     "statement_enterprise": PartyDecision,
+    "listing": ListingStatus,
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
+from core.money import fen_to_display
 from reports.delivery_note import check_value, delivery_note, render_delivery_note
 from tests.factories import actor_of, make_user
 from tests.ordering import make_market
@@ -83,6 +84,6 @@ def test_the_pdf_reads_back_with_parties_lines_totals_and_signature_lines(sessio
         "合计",
     ):
         assert expected in text, expected
-    assert f"{note.total_fen // 100}.{note.total_fen % 100:02d}" in text
+    assert fen_to_display(note.total_fen) in text
     fonts = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=False).stdout.decode()
     assert "Helvetica" not in fonts

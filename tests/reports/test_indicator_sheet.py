@@ -43,7 +43,7 @@ def test_rates_are_percentages_whose_value_stays_exact() -> None:
     assert Decimal(str(plain.value)) == Decimal("0.9294")
     assert plain.number_format == "0.00%"
     amounts = sheet.cell(row=2, column=header.index("药品平台采购额(元)") + 1)
-    assert (Decimal(str(amounts.value)), amounts.number_format) == (Decimal("900.00"), "0.00")
+    assert (Decimal(str(amounts.value)), amounts.number_format) == (Decimal("900.00"), "#,##0.00")
 
 
 def test_names_autofilter_frozen_header_and_totals_row() -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
-from core.money import fen_to_str
+from core.money import fen_to_display
 from ledger.services import ordering
 from reports.receipt_slip import render_receipt_slip, slip_for_shipment
 from tests.ordering import NOW, make_market
@@ -79,8 +79,8 @@ def test_the_pdf_reads_back_in_chinese_with_its_font_embedded(session: Session, 
         "B20260101",
         "2028-12-31",
         "破损",
-        fen_to_str(market.listing.pack_price_fen),
-        fen_to_str(7 * market.listing.pack_price_fen),
+        fen_to_display(market.listing.pack_price_fen),
+        fen_to_display(7 * market.listing.pack_price_fen),
         "验收人",
         "保管人",
         "日期",

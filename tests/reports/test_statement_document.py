@@ -130,7 +130,7 @@ def test_long_statements_split_with_the_header_on_every_page() -> None:
     assert all("订单金额(元)" in p and "付款流水" in p for p in line_pages)
     assert "DD00000300-300" in "".join(pages)
     [totals] = [p for p in pages if "按状态汇总" in p]
-    assert "37020.00" in totals  # 300 × 123.40
+    assert "37,020.00" in totals  # 300 × 123.40
 
 
 def test_both_parties_sign_and_seal_and_differences_have_a_procedure() -> None:

@@ -34,7 +34,7 @@ pytestmark = needs_browser
 
 def _seed(db: Database) -> dict[str, int]:
     """A draft batch, a batch whose results are published but not listed, a flagged price-linked
-    listing the bureau suspended for review, and an approved settlement run; all committed."""
+    application held for the bureau's review, and an approved settlement run; all committed."""
     with db.sessionmaker() as session:
         market = make_market(session)
         market.hospital.name = "成都市第一人民医院"
@@ -55,14 +55,7 @@ def _seed(db: Database) -> dict[str, int]:
             pack_price_fen=market.award.pack_price_fen + 100,
             now=AT_OPENING,
         )
-        listings.change_listing_status(
-            session,
-            market.world.bureau,
-            linked.id,
-            to=ListingStatus.SUSPENDED,
-            reason="高价风险，待复核",
-            now=AT_OPENING,
-        )
+        assert linked.status is ListingStatus.APPLIED  # above the reference: held for review
 
         published = make_world(session)  # a second batch: opened and published, not yet listed
         published.batch.name = "已公布未挂网批次"

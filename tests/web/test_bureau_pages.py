@@ -322,9 +322,12 @@ def test_the_bureau_reviews_price_linked_listings_flagged_first_and_delisting_is
         data = {"csrf_token": csrf(client), "to": to, "reason": "价格复核"}
         return client.post(f"/bureau/listings/price-linked/{listing.id}", data=data).status_code
 
-    assert decide("suspended") == 302
     assert "批准挂网" in client.get("/bureau/listings/price-linked").get_data(as_text=True)
-    assert decide("listed") == 302
+    assert decide("listed") == 302  # the held application is approved
+    session.expire_all()
+    assert session.get_one(Listing, listing.id).status is ListingStatus.LISTED
+    assert decide("suspended") == 302
+    assert decide("listed") == 302  # relisted
     session.expire_all()
     assert session.get_one(Listing, listing.id).status is ListingStatus.LISTED
     assert decide("delisted") == 302
@@ -377,3 +380,33 @@ def test_the_batch_page_names_items_products_and_routes_never_bare_ids_or_codes(
     assert "价差规则中选" in results
     assert ">spread<" not in results
     assert "成都市" in results  # the allocation's region by its name
+
+
+def test_a_flagged_application_waits_on_the_review_page_and_the_bureau_may_refuse_it(
+    app: Flask, session: Session
+) -> None:
+    market = make_market(session)
+    winner = market.world.actor(session.get_one(Organization, market.award.manufacturer_id))
+    held = listings.apply_price_linked(
+        session,
+        winner,
+        product_id=market.award.product_id,
+        region_code="510600",
+        pack_price_fen=market.award.pack_price_fen + 1,
+        now=clock.now(),
+    )
+    session.commit()
+    assert held.status is ListingStatus.APPLIED
+    client = _bureau_client(app, session)
+    row = client.get("/bureau/listings/price-linked").get_data(as_text=True).split(f"<td>{held.id}</td>")[1]
+    row = row.split("</tr>")[0]
+    assert "已申请" in row
+    assert "批准挂网" in row
+    assert "拒绝挂网" in row
+    assert "暂停" not in row  # an application is approved or refused, not suspended
+    assert f'data-confirm="拒绝挂网申请 {held.id}' in row
+    data = {"csrf_token": csrf(client), "to": "delisted", "reason": "高于外省最低价"}
+    assert client.post(f"/bureau/listings/price-linked/{held.id}", data=data).status_code == 302
+    session.expire_all()
+    refused = session.get_one(Listing, held.id)
+    assert (refused.status, refused.status_reason) == (ListingStatus.DELISTED, "高于外省最低价")
