@@ -194,21 +194,27 @@ def hospital_receipts_bulk() -> ResponseReturnValue:
 
 
 def invoices_page(status: int = 200) -> ResponseReturnValue:
+    from app.web.ledger_tables import invoices_table
+
     who = actor()
-    stmt = invoicing.invoice_lines_visible_to(who).order_by(InvoiceLine.id.desc())
+    table, stmt = invoices_table(who)
     # A refused bulk confirmation shows the pending lines again, with the ticks kept.
     chosen = request.args.get("status", "pending" if request.method == "POST" else "")
     if chosen in ("pending", "confirmed", "disputed"):
         stmt = stmt.where(InvoiceLine.status == chosen)
     else:
         chosen = ""
-    pager = paged(stmt)
+    query = table.query(stmt)
+    if query.export_format:
+        return query.export(query.all_rows())
+    pager = query.paged()
     return render_template(
         "web/invoices.html",
         pager=pager,
+        query=query,
+        totals=query.totals(),
         status=chosen,
-        first=(pager.page - 1) * PER_PAGE + 1,
-        lines=order_lines_by_id(who, (line.order_line_id for line in pager.items)),
+        first=(pager.page - 1) * query.per_page + 1,
         picked=set(request.form.getlist("pick")) if request.method == "POST" else set(),
     ), status
 

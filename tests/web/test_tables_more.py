@@ -1,0 +1,159 @@
+"""The table toolkit (app/web/tables.py) on the invoice lines, the hospital's confirmed deliveries,
+the settlement lists and the reconciliation explorer's search and sort: search, sort, totals over
+all pages, CSV/xlsx exports holding exactly what the page would show."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from core.actors import Role
+from ledger.models import InvoiceLine
+from tests.factories import make_user
+from tests.flows import buy, invoice
+from tests.ordering import NOW, Market, make_market
+from tests.web.test_pages import web_login
+
+
+@pytest.fixture
+def clock_at_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.clock.now", lambda: NOW + timedelta(days=1))
+
+
+def _client(app: Flask, session: Session, org: Any, role: Role = Role.OPERATOR) -> FlaskClient:
+    user = make_user(session, org, role)
+    session.commit()
+    client = app.test_client()
+    assert web_login(client, user.username).status_code == 302
+    return client
+
+
+def _csv_rows(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(data[3:].decode("utf-8"))))
+
+
+def _yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:,.2f}"
+
+
+# --- invoice lines ------------------------------------------------------------------------------
+
+
+def _invoiced(
+    market: Market, packs: list[int], *, other: int = 0
+) -> tuple[list[InvoiceLine], list[InvoiceLine]]:
+    """Pending invoice lines for the market's hospital (one per quantity) and `other` for the other
+    hospital, by the same distributor."""
+    day = NOW.date()
+    mine = [invoice(market, buy(market, q, on=day), q, on=day, confirm=None) for q in packs]
+    theirs = [
+        invoice(
+            market,
+            buy(market, 2, on=day, hospital=market.other_hospital_actor),
+            2,
+            on=day,
+            hospital=market.other_hospital_actor,
+            confirm=None,
+        )
+        for _ in range(other)
+    ]
+    market.session.commit()
+    return mine, theirs
+
+
+def _invoice_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'id="invoice-line-(\d+)"', html)]
+
+
+def test_invoices_totals_are_over_all_pages_and_the_callers_lines_only(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    mine, theirs = _invoiced(market, [1 + i % 5 for i in range(21)], other=1)
+    client = _client(app, session, market.hospital)
+    html = client.get("/invoices").get_data(as_text=True)
+    shown = _invoice_ids(html)
+    assert len(shown) == 20  # one page
+    assert theirs[0].id not in shown
+    total = sum(line.amount_fen for line in mine)
+    assert f'data-total="invoiced_fen">{_yuan(total)}<' in html
+    assert f'data-total="invoiced_quantity">{sum(line.quantity for line in mine)}<' in html
+    # The bulk confirmation is still there.
+    assert "/invoice-lines/confirm" in html
+    assert 'name="pick"' in html
+
+
+def test_invoices_search_by_number_product_and_party_and_sort_by_amount(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    mine, theirs = _invoiced(market, [3, 1, 2], other=1)
+    client = _client(app, session, market.hospital)
+    number = session.get_one(InvoiceLine, mine[1].id).invoice.invoice_number
+    assert _invoice_ids(client.get("/invoices", query_string={"q": number}).get_data(as_text=True)) == [
+        mine[1].id
+    ]
+    # The other hospital's invoice is not found by its number either.
+    other_number = session.get_one(InvoiceLine, theirs[0].id).invoice.invoice_number
+    assert (
+        _invoice_ids(client.get("/invoices", query_string={"q": other_number}).get_data(as_text=True)) == []
+    )
+    product = market.listing.product.generic_name
+    found = _invoice_ids(client.get("/invoices", query_string={"q": product}).get_data(as_text=True))
+    assert sorted(found) == sorted(line.id for line in mine)
+    assert _invoice_ids(client.get("/invoices?q=no-such%25").get_data(as_text=True)) == []
+    ordered = _invoice_ids(client.get("/invoices?sort=invoiced_fen&dir=asc").get_data(as_text=True))
+    assert ordered == [mine[1].id, mine[2].id, mine[0].id]
+    # A hostile sort key is ignored: the default order (newest line first).
+    hostile = _invoice_ids(client.get("/invoices?sort=amount_fen;drop").get_data(as_text=True))
+    assert hostile == sorted((line.id for line in mine), reverse=True)
+    # The distributor sees both hospitals' lines; the other hospital's name finds its line.
+    seller = _client(app, session, market.distributor)
+    name = market.other_hospital.name
+    assert _invoice_ids(seller.get("/invoices", query_string={"q": name}).get_data(as_text=True)) == [
+        theirs[0].id
+    ]
+
+
+def test_invoices_csv_and_xlsx_exports_hold_every_filtered_line_of_the_caller(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    market = make_market(session)
+    mine, theirs = _invoiced(market, [1 + i % 4 for i in range(22)], other=2)
+    client = _client(app, session, market.hospital)
+    response = client.get("/invoices?export=csv&sort=id&dir=asc")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = _csv_rows(response.get_data())
+    header, body, footer = rows[0], rows[1:-1], rows[-1]
+    assert len(body) == 22  # every row, not the page
+    assert [int(r[0]) for r in body] == [line.id for line in mine]
+    assert not {str(line.id) for line in theirs} & {r[0] for r in body}
+    amount = header.index("金额（元）") if "金额（元）" in header else len(header) - 2
+    total = sum(line.amount_fen for line in mine)
+    assert footer[amount] == f"{Decimal(total) / 100:.2f}"
+    assert market.listing.product.spec_text in body[0]  # the export-only specification
+
+    sheet = load_workbook(io.BytesIO(client.get("/invoices?export=xlsx&status=pending").get_data())).active
+    values = list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert len(values) == 1 + 22 + 1
+    assert values[-1][amount] == Decimal(total) / 100 or values[-1][amount] == float(Decimal(total) / 100)
+    # A status filter narrows the export as it narrows the page.
+    none = _csv_rows(client.get("/invoices?export=csv&status=confirmed").get_data())
+    assert len(none) == 2  # the header and a zero totals row
+    assert none[-1][amount] == "0.00"
+
+    # A manufacturer sees no invoice lines: its export is the header and a zero totals row.
+    maker = _client(app, session, market.world.manufacturer("A"))
+    assert _csv_rows(maker.get("/invoices?export=csv").get_data())[1:] == [none[-1]]
