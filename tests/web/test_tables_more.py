@@ -17,9 +17,9 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from core.actors import Role
+from core.actors import OrgKind, Role
 from ledger.models import InvoiceLine
-from tests.factories import make_user
+from tests.factories import make_org, make_user
 from tests.flows import buy, invoice
 from tests.ordering import NOW, Market, make_market
 from tests.web.test_pages import web_login
@@ -157,3 +157,115 @@ def test_invoices_csv_and_xlsx_exports_hold_every_filtered_line_of_the_caller(
     # A manufacturer sees no invoice lines: its export is the header and a zero totals row.
     maker = _client(app, session, market.world.manufacturer("A"))
     assert _csv_rows(maker.get("/invoices?export=csv").get_data())[1:] == [none[-1]]
+
+
+# --- settlement applications and runs -----------------------------------------------------------
+
+
+def _applications(market: Market) -> tuple[list[Any], Any]:
+    """The distributor's applications for the hospital (May: 2 lines, June: 1) and for the other
+    hospital (May: 5 packs)."""
+    from datetime import date
+
+    from ledger.services import settlement
+    from tests.flows import at
+
+    for day in (date(2026, 5, 11), date(2026, 5, 12), date(2026, 6, 10)):
+        invoice(market, buy(market, 2, on=day), 2, on=day)
+    other = market.other_hospital_actor
+    day = date(2026, 5, 13)
+    invoice(market, buy(market, 5, on=day, hospital=other), 5, on=day, hospital=other)
+
+    def file(hospital_id: int, month: date, on: date) -> Any:
+        return settlement.file_application(
+            market.session, market.distributor_actor, hospital_id=hospital_id, period_month=month, now=at(on)
+        )
+
+    mine = [file(market.hospital.id, date(2026, 5, 1), date(2026, 6, 2))]
+    mine.append(file(market.hospital.id, date(2026, 6, 1), date(2026, 7, 2)))
+    theirs = file(market.other_hospital.id, date(2026, 5, 1), date(2026, 6, 3))
+    market.session.commit()
+    return mine, theirs
+
+
+def _application_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'id="application-(\d+)"', html)]
+
+
+def test_the_distributors_applications_search_sort_total_and_export(app: Flask, session: Session) -> None:
+    market = make_market(session)
+    (may, june), theirs = _applications(market)
+    client = _client(app, session, market.distributor)
+    html = client.get("/enterprise/settlement").get_data(as_text=True)
+    assert _application_ids(html) == [theirs.id, june.id, may.id]
+    net = may.net_fen + june.net_fen + theirs.net_fen
+    assert f'data-total="net">{_yuan(net)}<' in html
+    name = market.other_hospital.name
+    found = client.get("/enterprise/settlement", query_string={"q": name}).get_data(as_text=True)
+    assert _application_ids(found) == [theirs.id]
+    assert _application_ids(client.get(f"/enterprise/settlement?q={may.id}").get_data(as_text=True)) == [
+        may.id
+    ]
+    ordered = client.get("/enterprise/settlement?sort=net&dir=asc").get_data(as_text=True)
+    by_net = sorted((may, june, theirs), key=lambda a: (a.net_fen, a.id))
+    assert _application_ids(ordered) == [a.id for a in by_net]
+    # Filed in June only: May's two applications.
+    dated = client.get("/enterprise/settlement?from=2026-06-01&to=2026-06-30").get_data(as_text=True)
+    assert sorted(_application_ids(dated)) == sorted((may.id, theirs.id))
+
+    rows = _csv_rows(client.get("/enterprise/settlement?export=csv&sort=id&dir=asc").get_data())
+    assert [int(r[0]) for r in rows[1:-1]] == [may.id, june.id, theirs.id]
+    assert f"{Decimal(net) / 100:.2f}" in rows[-1]
+    sheet = load_workbook(io.BytesIO(client.get("/enterprise/settlement?export=xlsx").get_data())).active
+    assert sheet.max_row == 1 + 3 + 1  # type: ignore[union-attr]
+
+    # Another distributor sees none of them.
+    stranger = _client(app, session, make_org(session, OrgKind.DISTRIBUTOR))
+    assert _csv_rows(stranger.get("/enterprise/settlement?export=csv").get_data())[1:-1] == []
+
+
+def test_the_hospitals_applications_are_its_own_in_the_page_and_the_export(
+    app: Flask, session: Session
+) -> None:
+    market = make_market(session)
+    (may, june), theirs = _applications(market)
+    client = _client(app, session, market.hospital)
+    html = client.get("/hospital/settlements").get_data(as_text=True)
+    assert sorted(_application_ids(html)) == sorted((may.id, june.id))
+    assert f'data-total="net">{_yuan(may.net_fen + june.net_fen)}<' in html
+    assert "/decision" in html  # the decision forms stay
+    assert _application_ids(client.get(f"/hospital/settlements?q={theirs.id}").get_data(as_text=True)) == []
+    assert _application_ids(client.get(f"/hospital/settlements?q={june.id}").get_data(as_text=True)) == [
+        june.id
+    ]
+    ordered = client.get("/hospital/settlements?sort=net&dir=desc").get_data(as_text=True)
+    assert _application_ids(ordered) == [may.id, june.id]  # May's two lines are worth more
+    rows = _csv_rows(client.get("/hospital/settlements?export=csv").get_data())
+    assert sorted(int(r[0]) for r in rows[1:-1]) == sorted((may.id, june.id))
+    assert str(theirs.id) not in {r[0] for r in rows[1:-1]}
+
+
+def test_the_bureaus_settlement_runs_search_total_and_export(app: Flask, session: Session) -> None:
+    from ledger.services import settlement
+    from tests.ledger.test_reconcile import FILED, PERIOD, Line
+
+    market = make_market(session)
+    Line(market, 10).place().accept().receive(10).invoice_all()
+    application = settlement.file_application(
+        session, market.distributor_actor, hospital_id=market.hospital.id, period_month=PERIOD, now=FILED
+    )
+    settlement.confirm_application(session, market.hospital_actor, application.id, disputes={}, now=FILED)
+    run = settlement.approve_run(session, market.world.bureau, period_month=PERIOD, now=FILED)
+    session.commit()
+    client = _client(app, session, make_org(session, OrgKind.BUREAU))
+    html = client.get("/bureau/settlement").get_data(as_text=True)
+    assert f'id="run-{run.id}"' in html
+    assert f'data-total="total">{_yuan(run.total_fen)}<' in html
+    assert f'id="run-{run.id}"' in client.get(f"/bureau/settlement?q={run.id}").get_data(as_text=True)
+    assert f'id="run-{run.id}"' not in client.get(f"/bureau/settlement?q={run.id + 1}").get_data(as_text=True)
+    day = FILED.date()
+    later = (day + timedelta(days=2)).isoformat()
+    assert f'id="run-{run.id}"' not in client.get(f"/bureau/settlement?from={later}").get_data(as_text=True)
+    rows = _csv_rows(client.get("/bureau/settlement?export=csv").get_data())
+    assert [int(r[0]) for r in rows[1:-1]] == [run.id]
+    assert rows[-1][2] == f"{Decimal(run.total_fen) / 100:.2f}"
