@@ -132,6 +132,21 @@ def deliveries_page(status: int = 200) -> ResponseReturnValue:
     ), status
 
 
+@web.route("/hospital/deliveries/received")
+@page(OrgKind.HOSPITAL)
+def hospital_received() -> ResponseReturnValue:
+    """Every delivered line the hospital has confirmed: searched, dated, totalled, exported."""
+    from app.web.ledger_tables import received_table
+
+    table, stmt = received_table(actor())
+    query = table.query(stmt)
+    if query.export_format:
+        return query.export(query.all_rows())
+    return render_template(
+        "web/hospital_received.html", pager=query.paged(), query=query, totals=query.totals()
+    )
+
+
 def _receipt(db: Session, who: Actor, row: Row) -> Any:
     def number(name: str, default: int = 0) -> int:
         text = request.form.get(f"{name}-{row.id}", "").strip()

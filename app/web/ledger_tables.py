@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 from sqlalchemy.orm import aliased
 
-from app.web.tables import INT, MONEY, TERM, Column, Table
+from app.web.tables import DATE, INT, MONEY, TERM, Column, Table
 from bidding.models import Product
 from core.actors import Actor
 from core.organizations import Organization
-from ledger.models import Invoice, InvoiceLine, OrderLine
-from ledger.services import invoicing
+from ledger.models import Invoice, InvoiceLine, OrderLine, ReceiptLine, Shipment, ShipmentLine
+from ledger.services import invoicing, ordering
 
 
 def _invoice_number(row: Any) -> str:
@@ -86,5 +86,68 @@ def invoices_table(who: Actor) -> tuple[Table, Select[Any]]:
             InvoiceLine.amount_fen.label("invoiced_fen"),
         )
         .order_by(InvoiceLine.id.desc())
+    )
+    return table, stmt
+
+
+def _note(row: Any) -> str:
+    return row.note or f"#{row.shipment_no}"
+
+
+def received_table(who: Actor) -> tuple[Table, Select[Any]]:
+    """The delivered lines `who` has confirmed (验收), one row per receipt, over
+    ordering.shipment_lines_visible_to; the accepted value is the accepted packs at the order
+    line's pack price. Keys are labels of their own (the row also holds the shipment line)."""
+    distributor = aliased(Organization)
+    accepted_fen = ReceiptLine.accepted_quantity * OrderLine.pack_price_fen
+    table = Table(
+        "received",
+        columns=(
+            Column("receipt_no", _l("Receipt"), sort=ReceiptLine.id, kind=INT, export_only=True),
+            Column("note", _l("Delivery note"), sort=Shipment.delivery_note, value=_note),
+            Column("order_no", _l("Order"), sort=Shipment.order_id, kind=INT),
+            Column("distributor", _l("Distributor"), sort=distributor.name),
+            Column("product", _l("Product"), sort=Product.generic_name),
+            Column("spec", _l("Specification"), export_only=True),
+            Column("batch", _l("Batch number"), sort=ShipmentLine.batch_no),
+            Column("accepted_on", _l("Accepted on"), sort=ReceiptLine.accepted_on, kind=DATE),
+            Column(
+                "accepted", _l("Accepted quantity"), sort=ReceiptLine.accepted_quantity, kind=INT, total=True
+            ),
+            Column(
+                "rejected", _l("Rejected quantity"), sort=ReceiptLine.rejected_quantity, kind=INT, total=True
+            ),
+            Column("reason", _l("Reason"), kind=TERM),
+            Column("accepted_fen", _l("Accepted value (yuan)"), sort=accepted_fen, kind=MONEY, total=True),
+        ),
+        search=(Shipment.delivery_note, ShipmentLine.batch_no, distributor.name, Product.generic_name),
+        ids=(Shipment.order_id,),
+        dated=ReceiptLine.accepted_on,
+        default_sort="receipt_no",
+        tiebreak=ReceiptLine.id,
+    )
+    stmt = (
+        ordering.shipment_lines_visible_to(who)
+        .join(ReceiptLine, ReceiptLine.shipment_line_id == ShipmentLine.id)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .join(OrderLine, OrderLine.id == ShipmentLine.order_line_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .join(distributor, distributor.id == ShipmentLine.distributor_id)
+        .add_columns(
+            ReceiptLine.id.label("receipt_no"),
+            Shipment.id.label("shipment_no"),
+            Shipment.delivery_note.label("note"),
+            Shipment.order_id.label("order_no"),
+            distributor.name.label("distributor"),
+            Product.generic_name.label("product"),
+            Product.spec_text.label("spec"),
+            ShipmentLine.batch_no.label("batch"),
+            ReceiptLine.accepted_on.label("accepted_on"),
+            ReceiptLine.accepted_quantity.label("accepted"),
+            ReceiptLine.rejected_quantity.label("rejected"),
+            ReceiptLine.reason_code.label("reason"),
+            accepted_fen.label("accepted_fen"),
+        )
+        .order_by(ReceiptLine.id.desc())
     )
     return table, stmt

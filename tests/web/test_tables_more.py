@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from core.actors import OrgKind, Role
-from ledger.models import InvoiceLine
+from ledger.models import InvoiceLine, OrderLine
 from tests.factories import make_org, make_user
 from tests.flows import buy, invoice
 from tests.ordering import NOW, Market, make_market
@@ -269,3 +269,49 @@ def test_the_bureaus_settlement_runs_search_total_and_export(app: Flask, session
     rows = _csv_rows(client.get("/bureau/settlement?export=csv").get_data())
     assert [int(r[0]) for r in rows[1:-1]] == [run.id]
     assert rows[-1][2] == f"{Decimal(run.total_fen) / 100:.2f}"
+
+
+# --- confirmed deliveries -----------------------------------------------------------------------
+
+
+def test_confirmed_deliveries_search_dates_totals_and_export_are_the_hospitals_own(
+    app: Flask, session: Session, clock_at_now: None
+) -> None:
+    day = NOW.date()
+    market = make_market(session)
+    mine = [buy(market, q, on=day - timedelta(days=q)) for q in (1, 2, 3)]
+    theirs = buy(market, 4, on=day, hospital=market.other_hospital_actor)
+    session.commit()
+    client = _client(app, session, market.hospital)
+    assert "/hospital/deliveries/received" in client.get("/hospital/deliveries").get_data(as_text=True)
+    html = client.get("/hospital/deliveries/received").get_data(as_text=True)
+    shown = [int(n) for n in re.findall(r'id="receipt-(\d+)"', html)]
+    assert shown == sorted((b.receipt.id for b in mine), reverse=True)
+    assert theirs.receipt.id not in shown
+    assert 'data-total="accepted">6<' in html
+    price = session.get_one(OrderLine, mine[0].line_id).pack_price_fen
+    assert f'data-total="accepted_fen">{_yuan(6 * price)}<' in html
+    # Accepted two or three days ago: the range leaves out yesterday's.
+    since = (day - timedelta(days=3)).isoformat()
+    until = (day - timedelta(days=2)).isoformat()
+    dated = client.get(f"/hospital/deliveries/received?from={since}&to={until}").get_data(as_text=True)
+    assert sorted(int(n) for n in re.findall(r'id="receipt-(\d+)"', dated)) == sorted(
+        (mine[1].receipt.id, mine[2].receipt.id)
+    )
+    assert 'data-total="accepted">5<' in dated
+    by_order = client.get(f"/hospital/deliveries/received?q={mine[0].order_id}").get_data(as_text=True)
+    assert re.findall(r'id="receipt-(\d+)"', by_order) == [str(mine[0].receipt.id)]
+    foreign = client.get(f"/hospital/deliveries/received?q={theirs.order_id}").get_data(as_text=True)
+    assert re.findall(r'id="receipt-(\d+)"', foreign) == []
+    ordered = client.get("/hospital/deliveries/received?sort=accepted&dir=asc").get_data(as_text=True)
+    assert [int(n) for n in re.findall(r'id="receipt-(\d+)"', ordered)] == [b.receipt.id for b in mine]
+
+    rows = _csv_rows(
+        client.get("/hospital/deliveries/received?export=csv&sort=receipt_no&dir=asc").get_data()
+    )
+    assert [int(r[0]) for r in rows[1:-1]] == [b.receipt.id for b in mine]
+    assert rows[-1][-1] == f"{Decimal(6 * price) / 100:.2f}"
+    sheet = load_workbook(
+        io.BytesIO(client.get("/hospital/deliveries/received?export=xlsx").get_data())
+    ).active
+    assert sheet.max_row == 1 + 3 + 1  # type: ignore[union-attr]
