@@ -315,3 +315,65 @@ def test_confirmed_deliveries_search_dates_totals_and_export_are_the_hospitals_o
         io.BytesIO(client.get("/hospital/deliveries/received?export=xlsx").get_data())
     ).active
     assert sheet.max_row == 1 + 3 + 1  # type: ignore[union-attr]
+
+
+# --- the reconciliation explorer's search -------------------------------------------------------
+
+
+def _line_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'href="/bureau/reconciliation/lines/(\d+)"', html)]
+
+
+def test_the_reconciliation_explorer_searches_by_number_product_and_party(
+    app: Flask, session: Session
+) -> None:
+    from ledger.services import ordering
+
+    market = make_market(session)
+    first: Any = market.order(10)
+    second: Any = market.order(4)
+    other = ordering.place_orders(
+        session,
+        market.other_hospital_actor,
+        distributor_id=market.distributor.id,
+        lines=[ordering.LineRequest(market.listing.id, 3)],
+        urgency=ordering.Urgency.NORMAL,
+        now=NOW,
+    )
+    session.commit()
+    client = _client(app, session, make_org(session, OrgKind.BUREAU), Role.AUDITOR)
+    everything = client.get("/bureau/reconciliation").get_data(as_text=True)
+    assert 'name="q"' in everything
+    assert len(_line_ids(everything)) == 3
+
+    name = market.other_hospital.name
+    found = client.get("/bureau/reconciliation", query_string={"q": name}).get_data(as_text=True)
+    assert _line_ids(found) == [other.lines[0].id]
+    # The totals row and the per-status summary follow the search (the domain's own sums).
+    amount = other.lines[0].amount_fen
+    assert f'data-total="amount_fen">{_yuan(amount)}<' in found
+    status_links = [u for u in re.findall(r'href="(/bureau/reconciliation\?[^"]*)"', found) if "status=" in u]
+    assert status_links
+    assert all("q=" in u for u in status_links)  # a status picked keeps the search
+    by_order = client.get(f"/bureau/reconciliation?q={second.id}").get_data(as_text=True)
+    assert _line_ids(by_order) == [second.lines[0].id]
+    by_line = client.get(f"/bureau/reconciliation?q={first.lines[0].id}").get_data(as_text=True)
+    assert first.lines[0].id in _line_ids(by_line)
+    product = market.listing.product.generic_name
+    assert (
+        len(
+            _line_ids(
+                client.get("/bureau/reconciliation", query_string={"q": product}).get_data(as_text=True)
+            )
+        )
+        == 3
+    )
+    assert _line_ids(client.get("/bureau/reconciliation?q=no-such%25").get_data(as_text=True)) == []
+    manufacturer = market.listing.product.mah.name
+    by_maker = client.get("/bureau/reconciliation", query_string={"q": manufacturer}).get_data(as_text=True)
+    assert len(_line_ids(by_maker)) == 3
+
+    rows = _csv_rows(
+        client.get("/bureau/reconciliation", query_string={"q": name, "export": "csv"}).get_data()
+    )
+    assert [int(r[0]) for r in rows[1:-1]] == [other.lines[0].id]
