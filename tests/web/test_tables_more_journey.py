@@ -92,7 +92,7 @@ def _go(page: Any, control: Any) -> None:
 
 def _search(page: Any, label: str, text: str) -> None:
     page.get_by_label(zh(label)).fill(text)
-    _go(page, page.get_by_role("button", name=zh("Search"), exact=True))
+    _go(page, page.locator("form.table-controls button[type=submit]"))
 
 
 def _csv(page: Any) -> list[list[str]]:
