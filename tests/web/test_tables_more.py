@@ -315,6 +315,13 @@ def test_confirmed_deliveries_search_dates_totals_and_export_are_the_hospitals_o
         io.BytesIO(client.get("/hospital/deliveries/received?export=xlsx").get_data())
     ).active
     assert sheet.max_row == 1 + 3 + 1  # type: ignore[union-attr]
+    # The page is the hospital's: a distributor is refused it, export included.
+    seller = _client(app, session, market.distributor)
+    assert seller.get("/hospital/deliveries/received?export=csv").status_code == 403
+    # Printed: every row on one page, the print dialogue opened by static/tables.js.
+    printed = client.get("/hospital/deliveries/received?print=1").get_data(as_text=True)
+    assert "data-autoprint" in printed
+    assert len(re.findall(r'id="receipt-(\d+)"', printed)) == 3
 
 
 # --- the reconciliation explorer's search -------------------------------------------------------
