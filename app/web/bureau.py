@@ -35,7 +35,6 @@ from ledger.models import (
     Listing,
     ListingStatus,
     SettlementApplication,
-    SettlementRun,
 )
 from ledger.schemas import ListingStatusSchema, RunCreateSchema
 from ledger.services import listings, settlement
@@ -217,7 +216,13 @@ def bureau_settlement() -> ResponseReturnValue:
             flash(_("Settlement run %(id)s approved.", id=run.id), "success")
         except FormFailed:
             status = 422
-    runs = paged(select(SettlementRun).order_by(SettlementRun.id.desc()))
+    from app.web.settlement_tables import runs_table
+
+    table, stmt = runs_table()
+    query = table.query(stmt)
+    if query.export_format and request.method == "GET":
+        return query.export(query.all_rows())
+    runs = query.paged()
     waiting = list(
         request_session().scalars(
             settlement.applications_visible_to(who)
@@ -229,6 +234,8 @@ def bureau_settlement() -> ResponseReturnValue:
     return render_template(
         "web/bureau_settlement.html",
         runs=runs,
+        query=query,
+        totals=query.totals(),
         waiting=waiting,
         last_month=clock.previous_month(clock.month_start(clock.business_date(clock.now()))).strftime(
             "%Y-%m"

@@ -36,7 +36,7 @@ from bidding.schemas import BidSubmitSchema
 from core import clock
 from core.actors import OrgKind
 from ledger import reconcile
-from ledger.models import InvoiceLine, Payment, SettlementApplication
+from ledger.models import InvoiceLine, Payment
 from ledger.reconcile import Slice, Status
 from ledger.schemas import ApplicationFileSchema, DecisionSchema, ShipmentCreateSchema
 from ledger.scoping import party_scope
@@ -247,10 +247,18 @@ def enterprise_settlement() -> ResponseReturnValue:
             flash(_("Settlement application %(id)s filed.", id=application.id), "success")
         except FormFailed:
             status = 422
-    stmt = settlement.applications_visible_to(who).order_by(SettlementApplication.id.desc())
+    from app.web.settlement_tables import applications_table
+
+    table, stmt = applications_table(who)
+    query = table.query(stmt)
+    if query.export_format and request.method == "GET":
+        return query.export(query.all_rows())
+    pager = query.paged()
     return render_template(
         "web/enterprise_settlement.html",
-        pager=paged(stmt),
+        pager=pager,
+        query=query,
+        totals=query.totals(),
         hospitals=_invoiced_hospitals(who),
         form=request.form if status == 422 else {},
         last_month=clock.previous_month(clock.month_start(clock.business_date(clock.now()))).strftime(

@@ -132,6 +132,21 @@ def deliveries_page(status: int = 200) -> ResponseReturnValue:
     ), status
 
 
+@web.route("/hospital/deliveries/received")
+@page(OrgKind.HOSPITAL)
+def hospital_received() -> ResponseReturnValue:
+    """Every delivered line the hospital has confirmed: searched, dated, totalled, exported."""
+    from app.web.ledger_tables import received_table
+
+    table, stmt = received_table(actor())
+    query = table.query(stmt)
+    if query.export_format:
+        return query.export(query.all_rows())
+    return render_template(
+        "web/hospital_received.html", pager=query.paged(), query=query, totals=query.totals()
+    )
+
+
 def _receipt(db: Session, who: Actor, row: Row) -> Any:
     def number(name: str, default: int = 0) -> int:
         text = request.form.get(f"{name}-{row.id}", "").strip()
@@ -194,21 +209,27 @@ def hospital_receipts_bulk() -> ResponseReturnValue:
 
 
 def invoices_page(status: int = 200) -> ResponseReturnValue:
+    from app.web.ledger_tables import invoices_table
+
     who = actor()
-    stmt = invoicing.invoice_lines_visible_to(who).order_by(InvoiceLine.id.desc())
+    table, stmt = invoices_table(who)
     # A refused bulk confirmation shows the pending lines again, with the ticks kept.
     chosen = request.args.get("status", "pending" if request.method == "POST" else "")
     if chosen in ("pending", "confirmed", "disputed"):
         stmt = stmt.where(InvoiceLine.status == chosen)
     else:
         chosen = ""
-    pager = paged(stmt)
+    query = table.query(stmt)
+    if query.export_format:
+        return query.export(query.all_rows())
+    pager = query.paged()
     return render_template(
         "web/invoices.html",
         pager=pager,
+        query=query,
+        totals=query.totals(),
         status=chosen,
-        first=(pager.page - 1) * PER_PAGE + 1,
-        lines=order_lines_by_id(who, (line.order_line_id for line in pager.items)),
+        first=(pager.page - 1) * query.per_page + 1,
         picked=set(request.form.getlist("pick")) if request.method == "POST" else set(),
     ), status
 

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from app.db import request_session
-from app.web.common import WRITERS, FormFailed, actor, ascii_int, attempt, done, page, paged, web
+from app.web.common import WRITERS, FormFailed, actor, ascii_int, attempt, done, page, web
 from app.web.hospital_bulk import order_lines_by_id
 from core import clock
 from core.actors import OrgKind
@@ -18,15 +18,24 @@ from ledger.services import settlement
 
 
 def settlements_page(status: int = 200, *, failed_id: int | None = None) -> ResponseReturnValue:
+    from app.web.settlement_tables import applications_table
+
     who = actor()
-    stmt = settlement.applications_visible_to(who).order_by(
+    # No default sort: the applications awaiting the hospital come first, newest first.
+    table, stmt = applications_table(who, default_sort="")
+    stmt = stmt.order_by(None).order_by(
         (SettlementApplication.status == ApplicationStatus.FILED).desc(), SettlementApplication.id.desc()
     )
-    pager = paged(stmt)
-    order_line_ids = {line.order_line_id for a in pager.items for line in a.lines}
+    query = table.query(stmt)
+    if query.export_format and request.method == "GET":
+        return query.export(query.all_rows())
+    pager = query.paged()
+    order_line_ids = {line.order_line_id for row in pager.items for line in row.SettlementApplication.lines}
     return render_template(
         "web/hospital_settlements.html",
         pager=pager,
+        query=query,
+        totals=query.totals(),
         lines=order_lines_by_id(who, order_line_ids),
         today=clock.business_date(clock.now()),
         failed_id=failed_id,

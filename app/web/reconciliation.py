@@ -4,20 +4,21 @@ ledger/reconcile computes it (its figures are read here, never recomputed), with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from app.db import request_session
-from app.web.common import FormFailed, actor, form_dict, load, org_name, page, paged_by, web
+from app.web.common import FormFailed, actor, ascii_int, form_dict, load, org_name, page, paged_by, web
 from app.web.tables import DATE, INT, MONEY, TERM, Column, Table
 from bidding.models import Product
 from core import clock
 from core.actors import OrgKind
+from core.organizations import Organization
 from ledger import reconcile
 from ledger.models import InvoiceLine, OrderLine, Payment, ReceiptLine, SettlementLine, ShipmentLine
 from ledger.reconcile import LineResult, Options, Slice, Status, StatusSummary
@@ -51,6 +52,41 @@ RECONCILIATION = Table(
         Column("diff_fen", _l("Difference (yuan)"), kind=MONEY, total=True),
     ),
 )
+
+
+@dataclass(frozen=True)
+class SearchSlice(Slice):
+    """A slice narrowed by the explorer's `?q=`: a number is an order line's or an order's number,
+    other text part of the product's name (or its code), or of the hospital's, the distributor's
+    or the manufacturer's name. Only the choice of lines changes: ledger.reconcile classifies,
+    counts and sums them as for any slice (its figures are never recomputed here)."""
+
+    text: str = ""
+
+    def where(self) -> list[ColumnElement[bool]]:
+        conditions = super().where()
+        if self.text:
+            conditions.append(_matching(self.text))
+        return conditions
+
+
+def _matching(text: str) -> ColumnElement[bool]:
+    try:
+        number = ascii_int(text)
+    except ValueError:
+        number = None
+    if number is not None:
+        return or_(OrderLine.id == number, OrderLine.order_id == number)
+    named = select(Organization.id).where(Organization.name.icontains(text, autoescape=True))
+    product = select(Product.id).where(
+        or_(Product.generic_name.icontains(text, autoescape=True), Product.code == text)
+    )
+    return or_(
+        OrderLine.product_id.in_(product),
+        OrderLine.hospital_id.in_(named),
+        OrderLine.distributor_id.in_(named),
+        OrderLine.manufacturer_id.in_(named),
+    )
 
 
 @dataclass(frozen=True)
@@ -135,9 +171,12 @@ def bureau_reconciliation() -> ResponseReturnValue:
         query = load(ReconcileQuerySchema(), form_dict(raw, ints=("hospital_id", "enterprise_id")))
     except FormFailed:
         query = {}
-    where, now, status, options = Slice.of(query), clock.now(), query.get("status"), _options()
-    summary = reconcile.summarize(db, who, where, as_of=now, options=options)
     table = RECONCILIATION.query(None)
+    where: Slice = replace(SearchSlice.of(query), text=table.q)
+    now, status, options = clock.now(), query.get("status"), _options()
+    if table.q:
+        raw["q"] = table.q  # the per-status links keep the search
+    summary = reconcile.summarize(db, who, where, as_of=now, options=options)
     totals = _totals(summary, status)
     if table.export_format:
         lines = reconcile.reconcile_lines(db, who, where, as_of=now, options=options, status=status)
