@@ -77,7 +77,7 @@ from sqlalchemy import ColumnElement, DateTime, Select, func, or_, select
 from app.db import request_session
 from app.web.common import PER_PAGE, Pager, ascii_int, label, paged_by, web
 from core import clock
-from core.money import fen_to_decimal
+from core.money import fen_to_decimal, fen_to_display
 from core.spreadsheets import neutralize, write_csv
 
 TEXT, MONEY, INT, DATE, DATETIME, TERM = "text", "money", "int", "date", "datetime", "term"
@@ -367,10 +367,11 @@ def _xlsx_value(value: Any) -> Any:
 
 @web.app_template_filter("money")
 def money(fen: int | None) -> str:
-    """Integer fen as yuan with thousand separators and two decimals: 123456789 → 1,234,567.89."""
+    """Integer fen as yuan with thousand separators and two decimals: 123456789 → 1,234,567.89
+    (core.money's one display rule, as the `yuan` filter)."""
     if fen is None:
         return ""
-    return f"{fen_to_decimal(int(fen)):,.2f}"
+    return fen_to_display(int(fen))
 
 
 __all__ = ["DATE", "DATETIME", "INT", "MONEY", "TERM", "TEXT", "Column", "Query", "Table", "money"]
