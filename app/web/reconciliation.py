@@ -11,6 +11,7 @@ from flask import abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import column as sql_column
 
 from app.db import request_session
 from app.web.common import FormFailed, actor, ascii_int, form_dict, load, org_name, page, paged_by, web
@@ -24,10 +25,16 @@ from ledger.models import InvoiceLine, OrderLine, Payment, ReceiptLine, Settleme
 from ledger.reconcile import LineResult, Options, Slice, Status, StatusSummary
 from ledger.schemas import ReconcileQuerySchema
 
+
+def sort_key(name: str) -> Any:
+    """A column ledger.reconcile sorts by itself (reconcile_lines(order_by=...)), before paging."""
+    return sql_column(name)
+
+
 RECONCILIATION = Table(
     "reconciliation",
     columns=(
-        Column("order_line_id", _l("Order line")),
+        Column("order_line_id", _l("Order line"), sort=sort_key("order_line_id")),
         Column("order_id", _l("Order"), kind=INT, export_only=True),
         Column("hospital_id", _l("Hospital ID"), kind=INT, export_only=True),
         Column("hospital", _l("Hospital")),
@@ -38,18 +45,18 @@ RECONCILIATION = Table(
         Column("spec", _l("Specification")),
         Column("manufacturer_id", _l("Manufacturer ID"), kind=INT, export_only=True),
         Column("manufacturer", _l("Manufacturer")),
-        Column("ordered_on", _l("Ordered on"), kind=DATE),
-        Column("quantity", _l("Ordered"), kind=INT),
+        Column("ordered_on", _l("Ordered on"), kind=DATE, sort=sort_key("ordered_on")),
+        Column("quantity", _l("Ordered"), kind=INT, sort=sort_key("quantity")),
         Column("pack_price_fen", _l("Pack price (yuan)"), kind=MONEY, export_only=True),
-        Column("amount_fen", _l("Ordered (yuan)"), kind=MONEY, total=True),
-        Column("shipped", _l("Shipped"), kind=INT),
-        Column("accepted", _l("Accepted quantity"), kind=INT),
-        Column("inv_qty", _l("Invoiced"), kind=INT),
+        Column("amount_fen", _l("Ordered (yuan)"), kind=MONEY, total=True, sort=sort_key("amount_fen")),
+        Column("shipped", _l("Shipped"), kind=INT, sort=sort_key("shipped")),
+        Column("accepted", _l("Accepted quantity"), kind=INT, sort=sort_key("accepted")),
+        Column("inv_qty", _l("Invoiced"), kind=INT, sort=sort_key("inv_qty")),
         Column("inv_fen", _l("Invoiced (yuan)"), kind=MONEY, export_only=True),
-        Column("paid_fen", _l("Paid (yuan)"), kind=MONEY),
-        Column("status", _l("Status"), kind=TERM),
-        Column("diff_qty", _l("Difference (packs)"), kind=INT, total=True),
-        Column("diff_fen", _l("Difference (yuan)"), kind=MONEY, total=True),
+        Column("paid_fen", _l("Paid (yuan)"), kind=MONEY, sort=sort_key("paid_fen")),
+        Column("status", _l("Status"), kind=TERM, sort=sort_key("status")),
+        Column("diff_qty", _l("Difference (packs)"), kind=INT, total=True, sort=sort_key("diff_qty")),
+        Column("diff_fen", _l("Difference (yuan)"), kind=MONEY, total=True, sort=sort_key("diff_fen")),
     ),
 )
 
@@ -178,14 +185,26 @@ def bureau_reconciliation() -> ResponseReturnValue:
         raw["q"] = table.q  # the per-status links keep the search
     summary = reconcile.summarize(db, who, where, as_of=now, options=options)
     totals = _totals(summary, status)
+    # The sort is a declared column's name (tables.py ignores any other), sorted in SQL by ledger.reconcile.
+    order = (table.sort, table.dir == "desc") if table.sort in reconcile.SORTABLE else None
     if table.export_format:
-        lines = reconcile.reconcile_lines(db, who, where, as_of=now, options=options, status=status)
+        lines = reconcile.reconcile_lines(
+            db, who, where, as_of=now, options=options, status=status, order_by=order
+        )
         return table.export(with_products(lines), totals=totals)
     pager = paged_by(
         reconcile.count_lines(db, who, where, as_of=now, options=options, status=status),
         lambda limit, offset: with_products(
             reconcile.reconcile_lines(
-                db, who, where, as_of=now, options=options, status=status, limit=limit, offset=offset
+                db,
+                who,
+                where,
+                as_of=now,
+                options=options,
+                status=status,
+                limit=limit,
+                offset=offset,
+                order_by=order,
             )
         ),
         per_page=table.per_page,

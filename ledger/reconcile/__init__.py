@@ -25,7 +25,14 @@ Modules: `facts` (slices and the per-line aggregates of each flow), `rules` (the
 """
 
 from ledger.reconcile.facts import DEFAULTS, Options, Slice, facts, scoped_lines
-from ledger.reconcile.lines import LineResult, StatusSummary, count_lines, reconcile_lines, summarize
+from ledger.reconcile.lines import (
+    SORTABLE,
+    LineResult,
+    StatusSummary,
+    count_lines,
+    reconcile_lines,
+    summarize,
+)
 from ledger.reconcile.orphans import ORPHAN_LABELS, Orphan, OrphanKind, orphans
 from ledger.reconcile.rules import IN_PROGRESS, LABELS, SETTLED, Rule, Status, classified, judged_at, rules
 from ledger.reconcile.runs import run_reconciliation
@@ -36,6 +43,7 @@ __all__ = [
     "LABELS",
     "ORPHAN_LABELS",
     "SETTLED",
+    "SORTABLE",
     "LineResult",
     "Options",
     "Orphan",

@@ -53,6 +53,13 @@ _RESULT_FIELDS = [
 ]
 
 
+#: The line's own columns a list may sort by (names of the classified subquery).
+SORTABLE = frozenset(
+    {"order_line_id", "ordered_on", "quantity", "amount_fen", "shipped", "accepted", "inv_qty", "paid_fen"}
+    | {"status", "diff_qty", "diff_fen"}
+)
+
+
 def _plain(value: Any) -> Any:
     """PostgreSQL sums bigints as numeric (Decimal); every sum here is whole packs or fen."""
     return int(value) if isinstance(value, Decimal) else value
@@ -76,14 +83,22 @@ def reconcile_lines(
     status: Status | None = None,
     limit: int | None = None,
     offset: int = 0,
+    order_by: tuple[str, bool] | None = None,
 ) -> list[LineResult]:
     """The order lines of the slice with their status, in order-line order, optionally one
     status and one page (statements and drill-down; province totals aggregate in SQL, see
-    `summarize` and `run_reconciliation`)."""
+    `summarize` and `run_reconciliation`). `order_by` = (one of SORTABLE, descending) sorts the
+    whole slice in SQL before paging, order-line order breaking ties."""
     stmt, c = _line_select(actor, where, status)
     precedence = PRECEDENCE
     results = []
-    page = stmt.order_by(c.c.order_line_id).offset(offset).limit(limit)
+    order = [c.c.order_line_id]
+    if order_by is not None:
+        name, descending = order_by
+        if name not in SORTABLE:
+            raise ValueError(f"not a sortable reconciliation column: {name!r}")
+        order.insert(0, c.c[name].desc() if descending else c.c[name].asc())
+    page = stmt.order_by(*order).offset(offset).limit(limit)
     for row in session.execute(page, judged_at(as_of, options)).mappings():
         results.append(
             LineResult(

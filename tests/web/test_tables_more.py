@@ -384,3 +384,38 @@ def test_the_reconciliation_explorer_searches_by_number_product_and_party(
         client.get("/bureau/reconciliation", query_string={"q": name, "export": "csv"}).get_data()
     )
     assert [int(r[0]) for r in rows[1:-1]] == [other.lines[0].id]
+
+
+def test_the_reconciliation_explorer_sorts_the_whole_slice_before_paging(
+    app: Flask, session: Session
+) -> None:
+    market = make_market(session)
+    quantities = [3, 41, 7, 25, 1] * 5  # 25 lines: two pages of 20
+    orders: list[Any] = [market.order(q) for q in quantities]
+    session.commit()
+    client = _client(app, session, make_org(session, OrgKind.BUREAU), Role.AUDITOR)
+    page = client.get("/bureau/reconciliation?sort=quantity&dir=desc").get_data(as_text=True)
+    by_quantity = sorted(orders, key=lambda o: (-o.lines[0].quantity, o.lines[0].id))
+    # Page 1 holds the 20 largest of all 25, not a sorted first page of the default order.
+    assert _line_ids(page) == [o.lines[0].id for o in by_quantity[:20]]
+    assert 'href="/bureau/reconciliation?sort=quantity&amp;dir=asc' in page  # the header flips it
+    second = client.get("/bureau/reconciliation?sort=quantity&dir=desc&page=2").get_data(as_text=True)
+    assert _line_ids(second) == [o.lines[0].id for o in by_quantity[20:]]
+    # A sort key that is not a declared column is ignored (order-line order), never reaches SQL.
+    hostile = client.get("/bureau/reconciliation", query_string={"sort": "quantity; DROP TABLE x"})
+    assert hostile.status_code == 200
+    assert _line_ids(hostile.get_data(as_text=True)) == sorted(o.lines[0].id for o in orders)[:20]
+
+
+def test_reconcile_lines_refuses_a_column_it_does_not_sort_by(session: Session) -> None:
+    import pytest
+
+    from ledger import reconcile
+
+    market = make_market(session)
+    market.order(2)
+    bureau = market.world.bureau
+    with pytest.raises(ValueError, match="sortable"):
+        reconcile.reconcile_lines(
+            session, bureau, reconcile.Slice(), as_of=NOW, order_by=("hospital_id) --", True)
+        )
