@@ -166,3 +166,57 @@ def make_world(
         created.append(batches.add_item(session, bureau, batch.id, data=data, now=T0 - timedelta(days=1)))
     session.refresh(batch)
     return World(session=session, bureau=bureau, batch=batch, items=created)
+
+
+def live_batch(
+    session: Session,
+    bureau: Actor,
+    *,
+    name: str,
+    generic_name: str,
+    bid_closes_in: timedelta = timedelta(days=5),
+) -> World:
+    """A provincial drug batch on the real clock, for pages served live (browser journeys): demand
+    collected from 10 to 5 days ago, bids open since yesterday and closing in `bid_closes_in`, the
+    opening an hour after; one oral-solid item (ceiling 1.0000 a unit). A draft: move it on with
+    world.to(...)."""
+    from core import clock
+
+    now = clock.now()
+    created = now - timedelta(days=11)
+    batch = batches.create_batch(
+        session,
+        bureau,
+        name=name,
+        category=Category.DRUG,
+        scope=Scope.PROVINCIAL,
+        rule_version="batch_4_9",
+        rule_overrides=None,
+        timeline={
+            "demand_opens_at": now - timedelta(days=10),
+            "demand_closes_at": now - timedelta(days=5),
+            "bid_opens_at": now - timedelta(days=1),
+            "bid_closes_at": now + bid_closes_in,
+            "opening_at": now + bid_closes_in + timedelta(hours=1),
+            "cycle_start_on": (now + timedelta(days=30)).date(),
+            "cycle_end_on": (now + timedelta(days=394)).date(),
+        },
+        now=created,
+    )
+    item = batches.add_item(
+        session,
+        bureau,
+        batch.id,
+        data={
+            "generic_name": generic_name,
+            "dosage_form_group": DosageFormGroup.ORAL_SOLID,
+            "rep_strength_value": "10",
+            "rep_strength_unit": "mg",
+            "ratio_kind": RatioKind.CONTENT,
+            "allowed_strengths": ["10"],
+            "ceiling_e4": e4("1.0000"),
+            "volume_ratio_override": None,
+        },
+        now=created,
+    )
+    return World(session=session, bureau=bureau, batch=batch, items=[item])

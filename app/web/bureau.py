@@ -181,6 +181,11 @@ def bureau_listing_status(listing_id: int) -> ResponseReturnValue:
     """Suspend, delist or restore one listing. The listing is the URL's: the form carries only
     the new status and the reason (a hidden listing_id field made every submit fail)."""
     back = {"status": request.args["status"]} if request.args.get("status") else {}  # the list's filter
+    return change_listing_status(listing_id, "web.bureau_listings", back)
+
+
+def change_listing_status(listing_id: int, endpoint: str, back: dict[str, str]) -> ResponseReturnValue:
+    """The posted move (to, reason) of one listing, audited; then back to the list it came from."""
     try:
         data = load(ListingStatusSchema(), form_dict(request.form))
         attempt(
@@ -189,9 +194,9 @@ def bureau_listing_status(listing_id: int) -> ResponseReturnValue:
             )
         )
     except FormFailed:
-        return redirect(url_for("web.bureau_listings", **back))
+        return redirect(url_for(endpoint, **back))
     message = _("Listing %(id)s is now %(status)s.", id=listing_id, status=label(data["to"]))
-    return done(message, "web.bureau_listings", **back)
+    return done(message, endpoint, **back)
 
 
 # --- settlement runs ----------------------------------------------------------------------------

@@ -10,16 +10,13 @@ POST /listings/{id}/status.
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from app.web.bureau_pickers import region_options
-from app.web.common import WRITERS, FormFailed, actor, attempt, done, form_dict, label, load, page, paged, web
-from core import clock
+from app.web.common import WRITERS, actor, page, paged, web
 from core.actors import OrgKind
 from ledger.models import Listing, ListingMode, ListingStatus
-from ledger.schemas import ListingStatusSchema
 from ledger.services import listings
 
 #: What the review offers from each status (the service refuses anything else as well).
@@ -59,14 +56,6 @@ def bureau_price_linked() -> ResponseReturnValue:
 def bureau_price_linked_decide(listing_id: int) -> ResponseReturnValue:
     """One decision on one price-linked listing, with its reason (recorded in the audit trail)."""
     back = {"region_code": request.args["region_code"]} if request.args.get("region_code") else {}
-    try:
-        data = load(ListingStatusSchema(), form_dict(request.form))
-        attempt(
-            lambda db: listings.change_listing_status(
-                db, actor(), listing_id, to=data["to"], reason=data["reason"], now=clock.now()
-            )
-        )
-    except FormFailed:
-        return redirect(url_for("web.bureau_price_linked", **back))
-    message = _("Listing %(id)s is now %(status)s.", id=listing_id, status=label(data["to"]))
-    return done(message, "web.bureau_price_linked", **back)
+    from app.web.bureau import change_listing_status
+
+    return change_listing_status(listing_id, "web.bureau_price_linked", back)

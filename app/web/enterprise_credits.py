@@ -9,14 +9,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, render_template, request
+from flask import flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.db import request_session
 from app.web.common import WRITERS, FormFailed, actor, ascii_int, attempt, done, form_dict, load, page, web
-from app.web.enterprise_forms import attempt_rows, load_rows
+from app.web.enterprise_forms import load_rows
+from app.web.enterprise_invoices import record_from_form
 from core import clock
 from core.actors import Actor, OrgKind
 from core.money import fen_to_str
@@ -216,28 +217,7 @@ def enterprise_credits() -> ResponseReturnValue:
             "lines": lines,
         }
         data = load_rows(InvoiceCreateSchema(), payload, numbers)
-        invoice = attempt_rows(
-            lambda db: invoicing.record_invoice(
-                db,
-                who,
-                hospital_id=data["hospital_id"],
-                invoice_code=data["invoice_code"],
-                invoice_number=data["invoice_number"],
-                issued_on=data["issued_on"],
-                tax_rate=data["tax_rate"],
-                kind=data["kind"],
-                original_invoice_id=data["original_invoice_id"],
-                lines=[
-                    invoicing.InvoiceLineRequest(
-                        x["receipt_line_id"], x["quantity"], x["amount"], x["credited_line_id"]
-                    )
-                    for x in data["lines"]
-                ],
-                now=clock.now(),
-                terms=current_app.config["VBP"].payment_terms(),
-            ),
-            numbers,
-        )
+        invoice = record_from_form(who, data, numbers)
     except FormFailed:
         request_session().expire_all()
         return _page(who, 422)

@@ -19,7 +19,7 @@ from core import clock
 from core.actors import Actor, OrgKind
 from core.money import fen_to_str
 from ledger import flows
-from ledger.models import InvoiceLine, OrderLine, ReceiptLine, ShipmentLine
+from ledger.models import Invoice, InvoiceLine, OrderLine, ReceiptLine, ShipmentLine
 from ledger.schemas import InvoiceCreateSchema
 from ledger.services import invoicing
 
@@ -106,24 +106,33 @@ def enterprise_invoice_form() -> ResponseReturnValue:
             flash(_("One invoice is for one hospital: choose lines of a single hospital."), "error")
             raise FormFailed
         data = load_rows(InvoiceCreateSchema(), payload, numbers)
-        invoice = attempt_rows(
-            lambda db: invoicing.record_invoice(
-                db,
-                who,
-                hospital_id=data["hospital_id"],
-                invoice_code=data["invoice_code"],
-                invoice_number=data["invoice_number"],
-                issued_on=data["issued_on"],
-                tax_rate=data["tax_rate"],
-                lines=[
-                    invoicing.InvoiceLineRequest(x["receipt_line_id"], x["quantity"], x["amount"])
-                    for x in data["lines"]
-                ],
-                now=clock.now(),
-                terms=current_app.config["VBP"].payment_terms(),
-            ),
-            numbers,
-        )
+        invoice = record_from_form(who, data, numbers)
     except FormFailed:
         return form_page(422, chosen)
     return done(_("Invoice %(number)s recorded.", number=invoice.invoice_number), "web.invoices")
+
+
+def record_from_form(who: Actor, data: dict[str, Any], numbers: list[int]) -> Invoice:
+    """A loaded invoice form (blue, or red-letter with the lines it credits) recorded as one unit of
+    work; a refused line is named by its row on the form."""
+    return attempt_rows(
+        lambda db: invoicing.record_invoice(
+            db,
+            who,
+            hospital_id=data["hospital_id"],
+            invoice_code=data["invoice_code"],
+            invoice_number=data["invoice_number"],
+            issued_on=data["issued_on"],
+            tax_rate=data["tax_rate"],
+            lines=[
+                invoicing.InvoiceLineRequest(
+                    x["receipt_line_id"], x["quantity"], x["amount"], x.get("credited_line_id")
+                )
+                for x in data["lines"]
+            ],
+            now=clock.now(),
+            terms=current_app.config["VBP"].payment_terms(),
+            **{k: data[k] for k in ("kind", "original_invoice_id") if data.get(k) is not None},
+        ),
+        numbers,
+    )

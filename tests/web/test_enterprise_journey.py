@@ -20,15 +20,15 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from bidding import batches, demand
-from bidding.models import BatchStatus, Bid, Category, DosageFormGroup, RatioKind, Scope
+from bidding import demand
+from bidding.models import BatchStatus, Bid
 from core import clock
 from core.actors import OrgKind, Role
 from ledger.models import Invoice, InvoiceKind, InvoiceLine, ReceiptLine, SettlementApplication, ShipmentLine
 from ledger.services import invoicing, ordering
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import NOW, make_market
-from tests.tendering import World, e4
+from tests.tendering import live_batch
 from tests.web.conftest import Site, needs_browser, serve, zh
 
 pytestmark = [
@@ -74,42 +74,8 @@ def _seed(db: Database) -> dict[str, Any]:
 
         now = clock.now()
         bureau = actor_of(make_user(session, make_org(session, OrgKind.BUREAU), Role.ADMIN))
-        batch = batches.create_batch(
-            session,
-            bureau,
-            name="企业旅程投标批次",
-            category=Category.DRUG,
-            scope=Scope.PROVINCIAL,
-            rule_version="batch_4_9",
-            rule_overrides=None,
-            timeline={
-                "demand_opens_at": now - timedelta(days=10),
-                "demand_closes_at": now - timedelta(days=5),
-                "bid_opens_at": now - timedelta(days=1),
-                "bid_closes_at": now + timedelta(days=5),
-                "opening_at": now + timedelta(days=5, hours=1),
-                "cycle_start_on": (now + timedelta(days=30)).date(),
-                "cycle_end_on": (now + timedelta(days=394)).date(),
-            },
-            now=now - timedelta(days=11),
-        )
-        item = batches.add_item(
-            session,
-            bureau,
-            batch.id,
-            data={
-                "generic_name": "旅程测试药",
-                "dosage_form_group": DosageFormGroup.ORAL_SOLID,
-                "rep_strength_value": "10",
-                "rep_strength_unit": "mg",
-                "ratio_kind": RatioKind.CONTENT,
-                "allowed_strengths": ["10"],
-                "ceiling_e4": e4("1.0000"),
-                "volume_ratio_override": None,
-            },
-            now=now - timedelta(days=11),
-        )
-        world = World(session=session, bureau=bureau, batch=batch, items=[item])
+        world = live_batch(session, bureau, name="企业旅程投标批次", generic_name="旅程测试药")
+        batch, item = world.batch, world.items[0]
         maker = world.manufacturer("旅程")
         product_id = world.product("旅程", item)
         make_user(session, maker, Role.OPERATOR, username="ent-manufacturer")

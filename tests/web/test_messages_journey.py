@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 
 from app.db import Database
-from bidding import batches
-from bidding.models import BatchStatus, Category, DosageFormGroup, RatioKind, Scope
+from bidding.models import BatchStatus
 from core import clock
 from core.actors import OrgKind, Role
 from tests import flows
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import make_market
-from tests.tendering import World, e4
+from tests.tendering import live_batch
 from tests.web.conftest import Site, needs_browser, serve, zh
 
 pytestmark = needs_browser
@@ -40,43 +39,14 @@ def _seed(db: Database) -> dict[str, int]:
         bureau_org = make_org(session, OrgKind.BUREAU, name="待办测试医保局")
         bureau = actor_of(make_user(session, bureau_org, Role.ADMIN, username="home-bureau"))
         now = clock.now()
-        timeline = {
-            "demand_opens_at": now - timedelta(days=10),
-            "demand_closes_at": now - timedelta(days=5),
-            "bid_opens_at": now - timedelta(days=1),
-            "bid_closes_at": now + timedelta(days=3, hours=4),
-            "opening_at": now + timedelta(days=3, hours=5),
-            "cycle_start_on": (now + timedelta(days=30)).date(),
-            "cycle_end_on": (now + timedelta(days=394)).date(),
-        }
-        batch = batches.create_batch(
+        world = live_batch(
             session,
             bureau,
             name="待办测试投标批次",
-            category=Category.DRUG,
-            scope=Scope.PROVINCIAL,
-            rule_version="batch_4_9",
-            rule_overrides=None,
-            timeline=timeline,
-            now=now - timedelta(days=11),
+            generic_name="待办测试药",
+            bid_closes_in=timedelta(days=3, hours=4),
         )
-        item = batches.add_item(
-            session,
-            bureau,
-            batch.id,
-            data={
-                "generic_name": "待办测试药",
-                "dosage_form_group": DosageFormGroup.ORAL_SOLID,
-                "rep_strength_value": "10",
-                "rep_strength_unit": "mg",
-                "ratio_kind": RatioKind.CONTENT,
-                "allowed_strengths": ["10"],
-                "ceiling_e4": e4("1.0000"),
-                "volume_ratio_override": None,
-            },
-            now=now - timedelta(days=11),
-        )
-        world = World(session=session, bureau=bureau, batch=batch, items=[item])
+        batch = world.batch
         maker = world.manufacturer("待办")
         make_user(session, maker, Role.OPERATOR, username="home-manufacturer")
         world.to(BatchStatus.DEMAND_COLLECTION, now - timedelta(days=9))
