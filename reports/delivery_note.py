@@ -29,6 +29,7 @@ from core.actors import Actor
 from core.errors import NotFound
 from core.money import fen_to_display
 from core.organizations import Organization
+from core.regions import full_name
 from ledger.models import OrderLine, Shipment
 from ledger.scoping import party_scope
 from reports.pdf import cjk_font, metadata, numbered_canvas, style, table_style
@@ -159,7 +160,12 @@ def render_delivery_note(note: DeliveryNote) -> bytes:
         [
             ["配送企业", note.distributor, "发货单号", note.number],
             ["收货医院", note.hospital, "订单号", note.order_number],
-            ["收货地区", note.hospital_region, "配送单号", note.delivery_note or "—"],
+            [
+                "收货地区",
+                f"{full_name(note.hospital_region)}（{note.hospital_region}）",
+                "配送单号",
+                note.delivery_note or "—",
+            ],
             [
                 "发货时间",
                 note.shipped_at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M"),

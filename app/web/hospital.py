@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import abort, flash, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from app.api.files import uploaded_table, validated_rows
 from app.db import request_session
@@ -154,9 +155,17 @@ def hospital_demand() -> ResponseReturnValue:
     from app.web.hospital_demand_form import item_label
 
     names = {item.id: item_label(item) for b in open_batches if b.id == chosen for item in b.items}
+    from bidding.models import Product
+
+    brand_ids = {r.brand_product_id for r in reports if r.brand_product_id}
+    brands = {
+        p.id: f"{p.generic_name} {p.spec_text}"
+        for p in request_session().scalars(select(Product).where(Product.id.in_(brand_ids or {0})))
+    }
     return render_template(
         "web/hospital_demand.html",
         item_names=names,
+        brand_names=brands,
         batches=open_batches,
         chosen=chosen,
         pager=paged_list(reports),

@@ -82,6 +82,7 @@ def test_the_pdf_reads_back_with_parties_lines_totals_and_signature_lines(sessio
         "发货人签字",
         "收货人签字",
         "合计",
+        "成都市锦江区（510104）",  # the region by its name, the code beside it
     ):
         assert expected in text, expected
     assert fen_to_display(note.total_fen) in text

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actors import Role
+from core.regions import full_name
 from ledger.models import Order
 from tests.factories import make_user
 from tests.ordering import NOW, make_market
@@ -151,3 +152,5 @@ def test_demand_is_reported_by_picking_items_by_name_never_by_id(
     assert (report.item_id, report.quantity) == (item.id, 1200)
     listed = client.get(response.headers["Location"]).get_data(as_text=True)
     assert item.generic_name in listed
+    assert f"<td>{full_name(report.region_code)}</td>" in listed  # the region by its name, not its code
+    assert f"<td>{report.region_code}</td>" not in listed
