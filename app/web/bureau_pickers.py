@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import abort, jsonify, request, session
+from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db import request_session
-from app.web.common import actor, ascii_int, page, web
+from app.web.common import actor, ascii_int, page, page_lang, web
 from bidding import batches, catalogue
 from bidding.models import BatchItem, Product
 from core import regions
@@ -38,10 +38,6 @@ class Option(NamedTuple):
 def region(code: str | None) -> str:
     """510100 → 成都市, 510104 → 成都市锦江区; an unknown code shows as itself."""
     return regions.full_name(code)
-
-
-def lang() -> str:
-    return "en" if session.get("lang") == "en" else "zh"
 
 
 def _like(text: str) -> str:
@@ -122,7 +118,7 @@ def item_options(db: Session, who: Actor, batch_id: int, query: str = "") -> lis
 
 
 def _group(item: BatchItem) -> str:
-    return term(item.dosage_form_group, lang())
+    return term(item.dosage_form_group, page_lang())
 
 
 KINDS = {

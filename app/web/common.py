@@ -43,9 +43,14 @@ ENTERPRISES = (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR)
 WRITERS = (Role.ADMIN, Role.OPERATOR)
 
 
+def page_lang() -> str:
+    """The language the pages are shown in: "en" when chosen, Chinese otherwise."""
+    return "en" if session.get("lang") == "en" else "zh"
+
+
 def label(value: Any) -> str:
     """The glossary's word for a code, in the page's language (core/glossary.py)."""
-    return term(value, "en" if session.get("lang") == "en" else "zh")
+    return term(value, page_lang())
 
 
 # --- who may see a page -------------------------------------------------------------------------
@@ -124,7 +129,7 @@ def localized(text: str | None) -> str:
     """A bilingual domain text, "中文 (English)", in the page's language (app/web/messages.py)."""
     from app.web.form_messages import message_text
 
-    return "" if text is None else message_text(text, "en" if session.get("lang") == "en" else "zh")
+    return "" if text is None else message_text(text, page_lang())
 
 
 @web.app_template_filter("when")
@@ -280,7 +285,7 @@ def attempt(work: Callable[[Any], T]) -> T:
     except DomainError as exc:
         from app.web.form_messages import message_text
 
-        flash(message_text(exc.message, "en" if session.get("lang") == "en" else "zh"), "error")
+        flash(message_text(exc.message, page_lang()), "error")
         _flash_fields(exc.fields)
         raise FormFailed from exc
 
@@ -289,7 +294,7 @@ def _flash_fields(fields: Mapping[str, list[str]] | None) -> None:
     """Each field's messages, named as people see them (app/web/messages.py: 第 3 行 · 数量：必填)."""
     from app.web.form_messages import field_error
 
-    lang = "en" if session.get("lang") == "en" else "zh"
+    lang = page_lang()
     for name, messages in (fields or {}).items():
         for message in messages:
             flash(field_error(name, message, lang), "error")

@@ -4,7 +4,7 @@ orders, invoices, statements and indicators are shared pages."""
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, session
+from flask import abort, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from app.web.common import (
     form_dict,
     load,
     page,
+    page_lang,
     paged_list,
     web,
 )
@@ -39,11 +40,6 @@ from core.spreadsheets import SpreadsheetError
 from ledger import queries
 from ledger.schemas import ReceiptLineCreateSchema
 from ledger.services import ordering
-
-
-def _lang() -> str:
-    return "en" if session.get("lang") == "en" else "zh"
-
 
 # --- deliveries ---------------------------------------------------------------------------------
 
@@ -133,13 +129,13 @@ def hospital_demand() -> ResponseReturnValue:
             )
             flash(_("%(n)s demand lines saved.", n=len(saved)), "success")
         except SpreadsheetError as exc:
-            row_errors = [row_error(err.row, err.column, err.message, _lang()) for err in exc.errors]
+            row_errors = [row_error(err.row, err.column, err.message, page_lang()) for err in exc.errors]
             status = 422
         except ValidationFailed as exc:
             fields = exc.fields.items()
-            row_errors = [field_error(name, m, _lang()) for name, messages in fields for m in messages] or [
-                exc.message
-            ]
+            row_errors = [
+                field_error(name, m, page_lang()) for name, messages in fields for m in messages
+            ] or [exc.message]
             status = 422
         except FormFailed:
             status = 422

@@ -9,14 +9,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, render_template, request, session
+from flask import current_app, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
 from app.db import request_session, unit_of_work
-from app.web.common import WRITERS, FormFailed, actor, ascii_int, done, form_dict, org_name, page, web
+from app.web.common import (
+    WRITERS,
+    FormFailed,
+    actor,
+    ascii_int,
+    done,
+    form_dict,
+    org_name,
+    page,
+    page_lang,
+    web,
+)
 from app.web.form_messages import field_error
 from bidding.models import Product
 from core import clock
@@ -139,7 +150,7 @@ def render(
 def flash_rows(fields: Mapping[str, list[str]], numbers: list[int]) -> None:
     """Errors on `lines.<i>.<field>` named by the row the form shows (第 3 行 · 数量：…), in the
     page's language (app/web/messages.py), others by their field's label."""
-    lang = "en" if session.get("lang") == "en" else "zh"
+    lang = page_lang()
     for name, messages in fields.items():
         parts = name.split(".")
         if parts[0] == "lines" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(numbers):
