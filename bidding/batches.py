@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bidding import rules
-from bidding.lifecycle import TRANSITIONS, check_transition
+from bidding.lifecycle import TRANSITIONS, allowed, check_transition
 from bidding.models import (
     BatchItem,
     BatchStatus,
@@ -22,6 +22,7 @@ from bidding.models import (
     ProcurementBatch,
     RatioKind,
     Scope,
+    SelectionSource,
 )
 from core import audit
 from core.actors import Actor, Role
@@ -219,9 +220,14 @@ def add_item(
 ACTION_STATES = frozenset({BatchStatus.OPENED, BatchStatus.RESULTS_PUBLISHED})
 
 
-def plain_transitions(status: BatchStatus) -> list[BatchStatus]:
+def plain_transitions(
+    status: BatchStatus, selection: SelectionSource = SelectionSource.LOCAL
+) -> list[BatchStatus]:
     """Where `transition` may move a batch from `status` (what a page offers as plain buttons)."""
-    return sorted(TRANSITIONS.get(status, frozenset()) - ACTION_STATES, key=lambda s: s.value)
+    return sorted(
+        (s for s in TRANSITIONS.get(status, frozenset()) - ACTION_STATES if allowed(status, s, selection)),
+        key=lambda s: s.value,
+    )
 
 
 def transition(
@@ -240,7 +246,7 @@ def transition(
 
 def move(session: Session, actor: Actor, batch: ProcurementBatch, to: BatchStatus, *, now: datetime) -> None:
     """Apply one checked transition with its guard, and audit it (used by the services)."""
-    check_transition(batch.status, to)
+    check_transition(batch.status, to, batch.selection)
     if to is BatchStatus.DEMAND_COLLECTION and not batch.items:
         raise RuleViolation("批次没有采购品种 (the batch has no items)", code="no_items")
     if to is BatchStatus.BIDDING and now < batch.demand_closes_at:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from bidding.models import BatchStatus as S
+from bidding.models import SelectionSource
 from core.errors import InvalidState
 from core.glossary import terms_of
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.DRAFT: frozenset({S.DEMAND_COLLECTION}),
-    S.DEMAND_COLLECTION: frozenset({S.BIDDING}),
+    # Results decided elsewhere (national, alliance lead) skip bidding and opening: demand closes
+    # and the imported results are executed (bidding/results_import.py). move() keeps each
+    # batch on its own path by its `selection`.
+    S.DEMAND_COLLECTION: frozenset({S.BIDDING, S.RESULTS_PUBLISHED}),
     S.BIDDING: frozenset({S.SEALED}),
     S.SEALED: frozenset({S.OPENED}),
     S.OPENED: frozenset({S.RESULTS_PUBLISHED}),
@@ -21,9 +25,24 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 LABELS = terms_of(S)
 
 
-def check_transition(current: S, target: S) -> None:
-    """Raise InvalidState unless `current → target` is in the table."""
+#: The states a batch passes only when selected here (bids, sealing, opening) and only when its
+#: results were decided elsewhere: the one table above, two paths through it.
+LOCAL_ONLY = frozenset({S.BIDDING, S.SEALED, S.OPENED})
+IMPORTED_ONLY_EDGES = frozenset({(S.DEMAND_COLLECTION, S.RESULTS_PUBLISHED)})
+
+
+def allowed(current: S, target: S, selection: SelectionSource = SelectionSource.LOCAL) -> bool:
+    """`current → target` is in the table and on the batch's path."""
     if target not in TRANSITIONS[current]:
+        return False
+    if selection is SelectionSource.IMPORTED:
+        return target not in LOCAL_ONLY
+    return (current, target) not in IMPORTED_ONLY_EDGES
+
+
+def check_transition(current: S, target: S, selection: SelectionSource = SelectionSource.LOCAL) -> None:
+    """Raise InvalidState unless `current → target` is in the table and on the batch's path."""
+    if not allowed(current, target, selection):
         raise InvalidState(
             f"批次状态不能从“{LABELS[current]}”变为“{LABELS[target]}” "
             f"(illegal batch transition {current.value} → {target.value})",

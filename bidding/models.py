@@ -63,7 +63,17 @@ class BatchStatus(enum.StrEnum):
 
 class Scope(enum.StrEnum):
     PROVINCIAL = "provincial"
+    #: 省际联盟: led here (selection over every member province) or executed from the lead's file.
     ALLIANCE = "alliance"
+    #: 国家组织: selected by the national joint procurement office; executed here from its results.
+    NATIONAL = "national"
+
+
+class SelectionSource(enum.StrEnum):
+    """Where a batch's winners were selected (supervision-and-interop.md §10)."""
+
+    LOCAL = "local"  #: bids opened and selected on this platform
+    IMPORTED = "imported"  #: results decided elsewhere (national office, alliance lead), imported
 
 
 class BidStatus(enum.StrEnum):
@@ -144,6 +154,20 @@ class ProcurementBatch(Base):
     cycle_end_on: Mapped[date] = mapped_column(Date)
     opened_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    #: Local selection, or results imported from a file decided elsewhere (national, alliance).
+    selection: Mapped[SelectionSource] = mapped_column(
+        str_enum(SelectionSource, "batch_selection"),
+        default=SelectionSource.LOCAL,
+        server_default=SelectionSource.LOCAL.value,
+    )
+    #: Where imported results came from: file name, format, SHA-256, issuer, reference, who and when.
+    results_source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Member provinces (6-digit codes) of an alliance batch led here, this province included.
+    member_provinces: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The expiring batch this one renews (续标); at most one renewal per batch.
+    renews_batch_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("procurement_batches.id"), unique=True
+    )
     created_by_org_id: Mapped[int] = mapped_column(BigId, ForeignKey("organizations.id"))
     created_at: Mapped[datetime]
 
@@ -240,6 +264,9 @@ class Bid(Base):
     digest: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]
+    #: Renewal (续标): the expiring award whose price this bid carries over instead of a new price.
+    #: (No foreign key: awards already point at bids, and a cycle would complicate every DDL.)
+    carried_over_award_id: Mapped[int | None] = mapped_column(BigInteger)
     replaced_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("bids.id"))
 
     product: Mapped[Product] = relationship()
@@ -302,7 +329,8 @@ class Award(Base):
     id: Mapped[IdPK]
     batch_id: Mapped[int] = mapped_column(BigId, ForeignKey("procurement_batches.id"), index=True)
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("batch_items.id"), index=True)
-    bid_id: Mapped[int] = mapped_column(BigId, ForeignKey("bids.id"), unique=True)
+    #: The winning bid; NULL for a winner imported from results decided elsewhere.
+    bid_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("bids.id"), unique=True)
     manufacturer_id: Mapped[int] = mapped_column(BigId, ForeignKey("organizations.id"), index=True)
     product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"))
     rank: Mapped[int] = mapped_column(Integer)
@@ -354,6 +382,33 @@ class VolumeAllocation(Base):
     brand_specific: Mapped[bool] = mapped_column(Boolean)
 
     award: Mapped[Award] = relationship()
+
+
+class MemberDemand(Base):
+    """报量 of a member province's hospital in an alliance batch led here, imported per province
+    (the hospital does not use this platform, so it is named by its USCC, not an organization)."""
+
+    __tablename__ = "member_demand"
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_non_negative"),
+        UniqueConstraint(
+            "item_id", "hospital_uscc", "region_code", "brand_key", name="member_demand_one_per_key"
+        ),
+    )
+
+    id: Mapped[IdPK]
+    batch_id: Mapped[int] = mapped_column(BigId, ForeignKey("procurement_batches.id"), index=True)
+    item_id: Mapped[int] = mapped_column(BigId, ForeignKey("batch_items.id"), index=True)
+    province_code: Mapped[str] = mapped_column(String(6))
+    hospital_uscc: Mapped[str] = mapped_column(String(18))
+    hospital_name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(String(6))
+    brand_product_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("products.id"))
+    brand_key: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    #: SHA-256 of the file it came from.
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime]
 
 
 class CreditRating(Base):

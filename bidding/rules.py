@@ -42,6 +42,22 @@ class AllocationStrategy(enum.StrEnum):
     SEEDED_RANDOM = "seeded_random"  #: draw by lot with a recorded seed (batches 2–6, §1.7)
 
 
+class RenewalCeiling(enum.StrEnum):
+    """Ceiling of a renewed item (续标), from the expiring batch."""
+
+    HIGHEST_WINNING = "highest_winning"  #: the highest winning unit comparable price
+    LOWEST_WINNING = "lowest_winning"  #: the lowest winning unit comparable price
+    ORIGINAL = "original"  #: the expiring batch's own ceiling
+
+
+class CarryOver(enum.StrEnum):
+    """Which incumbents of an expiring batch may carry their price over into its renewal."""
+
+    ALL = "all"
+    NONE = "none"
+    WITHIN_SPREAD = "within_spread"  #: price ≤ spread_multiplier × the item's lowest winning price
+
+
 class Route(enum.StrEnum):
     SPREAD = "spread"  #: ≤ multiplier × anchor
     LOW_PRICE_EXEMPTION = "low_price_exemption"  #: ≤ the dosage form's low-price threshold
@@ -88,6 +104,16 @@ class RuleSet:
     shared_backup_regions: bool = True  #: E7: backup regions may be shared (configurable)
     allocation_strategy: AllocationStrategy = AllocationStrategy.LARGEST_REMAINING
     allocation_seed: int = 0
+    # Renewal (续标, supervision-and-interop.md §10): no national formula was found, so these are
+    # per-batch parameters; they matter only for a batch that renews another (bidding/renewal.py).
+    #: Ceiling of a renewed item: by default the expiring batch's winning price (its highest
+    #: winning unit comparable price, so no incumbent is priced out), or its lowest, or the
+    #: expiring batch's own ceiling.
+    renewal_ceiling: RenewalCeiling = RenewalCeiling.HIGHEST_WINNING
+    #: Which incumbents may carry over their expiring price instead of bidding again: all, none,
+    #: or those within `spread_multiplier` × the item's lowest expiring winning price (the same
+    #: "too high" line the selection draws; higher prices must fall, §10 "too high keep falling").
+    renewal_carry_over: CarryOver = CarryOver.WITHIN_SPREAD
 
     def max_shortlisted(self, n: int) -> int:
         """M for N eligible bidders; beyond the table its last value applies."""
@@ -140,6 +166,10 @@ class RuleSet:
                 d[name] = _positive_decimal(d[name], name)
         if "anchor_rule" in d:
             d["anchor_rule"] = AnchorRule(d["anchor_rule"])
+        if "renewal_ceiling" in d:
+            d["renewal_ceiling"] = RenewalCeiling(d["renewal_ceiling"])
+        if "renewal_carry_over" in d:
+            d["renewal_carry_over"] = CarryOver(d["renewal_carry_over"])
         if "allocation_strategy" in d:
             d["allocation_strategy"] = AllocationStrategy(d["allocation_strategy"])
         if "tie_breakers" in d:

@@ -113,7 +113,7 @@ def render_batch(
         items=items,
         results=results,
         allocations=allocations,
-        next_states=batches.plain_transitions(batch.status),
+        next_states=batches.plain_transitions(batch.status, batch.selection),
         can_write=who.role in WRITERS,
         item_names={i.id: f"{i.generic_name} {i.rep_strength_value}{i.rep_strength_unit}" for i in items},
         item_form=item_form or {},
