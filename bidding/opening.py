@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bidding import rules
-from bidding.allocation import region_agreed_volume, split_by_largest_remainder
 from bidding.batches import get_batch, move, require_bureau_writer
 from bidding.models import (
     Award,
@@ -25,17 +24,24 @@ from bidding.models import (
     BidStatus,
     DemandReport,
     ItemResult,
+    MemberDemand,
     ProcurementBatch,
+    Product,
     RegionAssignment,
+    Scope,
+    SelectionSource,
     VolumeAllocation,
 )
 from bidding.pricing import comparable_of
 from bidding.sealing import BidContent, BidSealer, SealBroken, receipt_digest
+from bidding.volumes import Demand, agreed_volumes
 from core import audit
 from core.actors import Actor
 from core.db import bulk_insert
 from core.errors import InvalidState, RuleViolation
 from core.money import E4_PER_YUAN, e4_to_decimal, quantize, to_e4, to_fen, unit_price_e4_from_pack
+from core.organizations import Organization
+from core.regions import province_of
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,11 @@ class _BatchData:
     bids: dict[int, list[Bid]]
     brand_volume: dict[tuple[int, int], int]
     demand: dict[int, list[tuple[int, str, int | None, int]]]
+    #: Hospital id → USCC and product id → code: the keys agreed volumes are split by.
+    usccs: dict[int, str]
+    product_codes: dict[int, str]
+    #: Alliance led here: item → member region → imported demand (bidding/alliance.py).
+    member_bases: dict[int, dict[str, int]]
 
 
 def _load(session: Session, batch: ProcurementBatch) -> _BatchData:
@@ -84,7 +95,34 @@ def _load(session: Session, batch: ProcurementBatch) -> _BatchData:
         ).where(DemandReport.batch_id == batch.id)
     ):
         demand[item_id].append((hospital_id, region, brand, qty))
-    return _BatchData(bids, brand_volume, demand)
+    hospitals = {h for rows in demand.values() for h, *_ in rows}
+    usccs = dict(
+        session.execute(
+            select(Organization.id, Organization.uscc).where(Organization.id.in_(hospitals))
+        ).all()
+    )
+    products = {b.product_id for rows in bids.values() for b in rows} | {
+        brand for rows in demand.values() for _, _, brand, _ in rows if brand
+    }
+    product_codes = dict(
+        session.execute(select(Product.id, Product.code).where(Product.id.in_(products))).all()
+    )
+    member_bases: dict[int, dict[str, int]] = defaultdict(dict)
+    for item_id, region, qty in session.execute(
+        select(MemberDemand.item_id, MemberDemand.region_code, func.sum(MemberDemand.quantity))
+        .where(MemberDemand.batch_id == batch.id)
+        .group_by(MemberDemand.item_id, MemberDemand.region_code)
+    ):
+        member_bases[item_id][region] = int(qty)
+    brand_volume_members = session.execute(
+        select(MemberDemand.item_id, MemberDemand.brand_product_id, func.sum(MemberDemand.quantity))
+        .where(MemberDemand.batch_id == batch.id, MemberDemand.brand_product_id.is_not(None))
+        .group_by(MemberDemand.item_id, MemberDemand.brand_product_id)
+    )
+    for item_id, product_id, qty in brand_volume_members:
+        key = (item_id, product_id)
+        brand_volume[key] = brand_volume.get(key, 0) + int(qty)
+    return _BatchData(bids, brand_volume, demand, usccs, product_codes, member_bases)
 
 
 def open_bids(
@@ -232,9 +270,7 @@ def _finish_item(
     ratio = _volume_ratio(ruleset, item, winner_count)
     allocation_log, rows = None, []
     if awards:
-        allocation_log, rows = _allocate(
-            batch, item, ruleset, awards, ratio, data.demand[item.id], assignments
-        )
+        allocation_log, rows = _allocate(batch, item, ruleset, awards, ratio, data, assignments)
     item_results.append(
         ItemResult(
             batch_id=batch.id,
@@ -316,73 +352,65 @@ def _allocate(
     ruleset: rules.RuleSet,
     awards: list[Award],
     ratio: Decimal,
-    demand: list[tuple[int, str, int | None, int]],
+    data: _BatchData,
     assignments: list[dict[str, object]],
 ) -> tuple[list[object], list[dict[str, object]]]:
+    """Regions picked by the winners, then agreed volumes. A provincial batch's regions are its
+    prefectures; an alliance led here allocates its member provinces (§1.7), and its bases count
+    the members' imported demand too."""
+    demand = data.demand[item.id]
+    alliance = batch.scope is Scope.ALLIANCE
+    unit = province_of if alliance else (lambda region: region)
     bases: dict[str, int] = defaultdict(int)
+    for province in (batch.member_provinces or []) if alliance else []:
+        bases[province] += 0
     for _, region, _, qty in demand:
-        bases[region] += qty
+        bases[unit(region)] += qty
+    for region, qty in data.member_bases.get(item.id, {}).items():
+        bases[unit(region)] += qty
     pickers = sorted((a for a in awards if a.picks_regions), key=lambda a: a.rank)
     by_key = {str(a.id): a for a in awards}
     regions = rules.allocate_regions([str(a.id) for a in pickers], bases, ruleset)
     primary_of: dict[str, Award] = {}
-    for award_key, region_codes in regions.primary.items():
-        for region in region_codes:
-            primary_of[region] = by_key[award_key]
-            assignments.append(
-                {
-                    "item_id": item.id,
-                    "award_id": int(award_key),
-                    "region_code": region,
-                    "kind": "primary",
-                    "pick_round": regions.round_of(region, award_key),
-                }
-            )
-    for award_key, region_codes in regions.backup.items():
-        for region in region_codes:
-            assignments.append(
-                {
-                    "item_id": item.id,
-                    "award_id": int(award_key),
-                    "region_code": region,
-                    "kind": "backup",
-                    "pick_round": 0,
-                }
-            )
-    award_by_product = {a.product_id: a for a in awards}
-
-    # Demand per region and (hospital, supplier): brand demand goes to the named brand if it won,
-    # otherwise to the region's primary supplier (§1.5.4 按厂牌报量).
-    weights: dict[str, dict[tuple[int, int, bool], int]] = defaultdict(lambda: defaultdict(int))
-    for hospital_id, region, brand_product_id, qty in demand:
-        named = award_by_product.get(brand_product_id) if brand_product_id else None
-        supplier = named or primary_of.get(region)
-        if supplier is None:
-            continue
-        weights[region][(hospital_id, supplier.id, named is not None)] += qty
-    rows: list[dict[str, object]] = []
-    for region, parts in sorted(weights.items()):
-        total = region_agreed_volume(sum(parts.values()), ratio)
-        agreed = split_by_largest_remainder(total, parts, ratio)
-        merged: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-        for (hospital_id, award_id, brand), qty in parts.items():
-            entry = merged[(hospital_id, award_id)]
-            entry[0] += qty
-            entry[1] += agreed[(hospital_id, award_id, brand)]
-            entry[2] |= int(brand)
-        for (hospital_id, award_id), (base, qty, brand) in sorted(merged.items()):
-            rows.append(
-                {
-                    "batch_id": batch.id,
-                    "item_id": item.id,
-                    "hospital_id": hospital_id,
-                    "region_code": region,
-                    "award_id": award_id,
-                    "base_quantity": base,
-                    "agreed_quantity": qty,
-                    "brand_specific": bool(brand),
-                }
-            )
+    for kind, picked in (("primary", regions.primary), ("backup", regions.backup)):
+        for award_key, region_codes in picked.items():
+            for region in region_codes:
+                if kind == "primary":
+                    primary_of[region] = by_key[award_key]
+                assignments.append(
+                    {
+                        "item_id": item.id,
+                        "award_id": int(award_key),
+                        "region_code": region,
+                        "kind": kind,
+                        "pick_round": regions.round_of(region, award_key) if kind == "primary" else 0,
+                    }
+                )
+    code_of = {a.id: data.product_codes[a.product_id] for a in awards}
+    award_of_code = {code_of[a.id]: a for a in awards}
+    volumes = agreed_volumes(
+        (
+            Demand(data.usccs[hospital_id], region, data.product_codes.get(brand) if brand else None, qty)
+            for hospital_id, region, brand, qty in demand
+        ),
+        ratio,
+        primary_of=lambda region: code_of[a.id] if (a := primary_of.get(unit(region))) else None,
+        winners=award_of_code,
+    )
+    hospital_of = {uscc: hospital_id for hospital_id, uscc in data.usccs.items()}
+    rows = [
+        {
+            "batch_id": batch.id,
+            "item_id": item.id,
+            "hospital_id": hospital_of[v.hospital],
+            "region_code": v.region,
+            "award_id": award_of_code[v.supplier].id,
+            "base_quantity": v.base_quantity,
+            "agreed_quantity": v.agreed_quantity,
+            "brand_specific": v.brand_specific,
+        }
+        for v in volumes
+    ]
     return regions.log_as_json(), rows
 
 
@@ -404,6 +432,12 @@ def rederive_item(session: Session, item_id: int) -> list[str]:
     bid flags, brand volumes) and list every decision that comes out differently; [] = reproducible."""
     stored = session.scalars(select(ItemResult).where(ItemResult.item_id == item_id)).one()
     item = session.get_one(BatchItem, item_id)
+    if item.batch.selection is SelectionSource.IMPORTED:
+        # Nothing to re-run: the winners were decided elsewhere (bidding/results_import.py).
+        raise RuleViolation(
+            "该品种的中选结果来自导入文件，不在本平台选择 (selection was not done here: imported results)",
+            code="selected_elsewhere",
+        )
     ruleset = rules.RuleSet.from_dict(stored.rules)
     brand = dict(
         session.execute(

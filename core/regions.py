@@ -48,11 +48,37 @@ REGIONS: dict[str, str] = {
 }
 
 
+#: The 31 provincial-level divisions on the mainland (GB/T 2260): the provinces a national or
+#: alliance batch assigns to winners (vbp-rules.md §1.7).
+PROVINCES: dict[str, str] = {
+    "110000": "北京市", "120000": "天津市", "130000": "河北省", "140000": "山西省",
+    "150000": "内蒙古自治区", "210000": "辽宁省", "220000": "吉林省", "230000": "黑龙江省",
+    "310000": "上海市", "320000": "江苏省", "330000": "浙江省", "340000": "安徽省",
+    "350000": "福建省", "360000": "江西省", "370000": "山东省", "410000": "河南省",
+    "420000": "湖北省", "430000": "湖南省", "440000": "广东省", "450000": "广西壮族自治区",
+    "460000": "海南省", "500000": "重庆市", "510000": "四川省", "520000": "贵州省",
+    "530000": "云南省", "540000": "西藏自治区", "610000": "陕西省", "620000": "甘肃省",
+    "630000": "青海省", "640000": "宁夏回族自治区", "650000": "新疆维吾尔自治区",
+}  # fmt: skip
+
+
+def province_of(region_code: str) -> str:
+    """The province a 6-digit region code belongs to (510104 → 510000)."""
+    return region_code[:2] + "0000"
+
+
+def province_code_error(code: str) -> str | None:
+    """Why `code` is not one of the provinces, or None."""
+    if code not in PROVINCES:
+        return "不是省级行政区划代码 (not a province code, e.g. 510000)"
+    return None
+
+
 def region_name(code: str | None) -> str:
     """The name of a region code; an unknown code is shown as the code itself, None as ""."""
     if code is None:
         return ""
-    return REGIONS.get(code, code)
+    return REGIONS.get(code) or PROVINCES.get(code, code)
 
 
 def full_name(code: str | None) -> str:
