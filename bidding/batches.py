@@ -84,8 +84,10 @@ def create_batch(
     rule_overrides: Mapping[str, Any] | None,
     timeline: Mapping[str, datetime | date],
     now: datetime,
+    imported: bool = False,
 ) -> ProcurementBatch:
-    """Create a draft batch with the preset rule set `rule_version`, optionally adjusted."""
+    """Create a draft batch with the preset rule set `rule_version`, optionally adjusted.
+    `imported`: its results come from a file (bidding/results_import.py), not from bids here."""
     require_bureau_writer(actor)
     try:
         base = rules.preset(rule_version).to_dict()
@@ -94,6 +96,12 @@ def create_batch(
             fields={"rule_version": [f"未知规则版本 (unknown rule set) {rule_version}"]}
         ) from exc
     ruleset = _apply_overrides(base, rule_overrides or {})
+    if scope is Scope.NATIONAL and not imported:
+        raise ValidationFailed(
+            fields={
+                "scope": ["国家组织批次由导入中选结果文件创建 (a national batch comes from its results file)"]
+            }
+        )
     if problems := _timeline_problems(timeline):
         raise ValidationFailed(fields=problems)
     batch = ProcurementBatch(
@@ -103,6 +111,7 @@ def create_batch(
         status=BatchStatus.DRAFT,
         rule_version=rule_version,
         rules=ruleset,
+        selection=SelectionSource.IMPORTED if imported else SelectionSource.LOCAL,
         created_by_org_id=actor.org_id,
         created_at=now,
         **timeline,

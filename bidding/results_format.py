@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.spreadsheets import Column, Sheet, SpreadsheetError, read_table, write_csv, write_xlsx
+from core.spreadsheets import Column, Sheet, SpreadsheetError, error_fields, read_table, write_csv, write_xlsx
 
 FORMAT = "vbp-results/1"
 
@@ -145,12 +145,7 @@ def read(data: bytes, filename: str) -> ResultsFile:
     try:
         table = read_table(data, filename=filename, columns=COLUMNS)
     except SpreadsheetError as exc:
-        raise ResultsFileError(
-            {
-                (f"row {e.row}" if e.row else "file") + (f".{e.column}" if e.column else ""): [e.message]
-                for e in exc.errors
-            }
-        ) from exc
+        raise ResultsFileError(error_fields(exc)) from exc
     return _from_rows(
         (f"row {row.number}", {k: _text(v) for k, v in row.values.items()}) for row in table.rows
     )

@@ -57,7 +57,6 @@ ITEM_REQUIRED = (
     "rep_strength_unit",
     "ratio_kind",
     "ceiling",
-    "volume_ratio",
 )
 ROLES = {"primary": "primary", "主供": "primary", "backup": "backup", "备供": "backup"}
 SCOPES = {
@@ -212,6 +211,10 @@ def _plan(session: Session, results: ResultsFile, *, category_hint: Category | N
                     "volume_ratio",
                     "约定采购量比例须在 (0, 1] 之间，如 0.8 或 80% (a ratio in (0, 1], §1.6)",
                 )
+        if item.winners and not v.get("volume_ratio"):
+            c.add(
+                w, "volume_ratio", "有中选企业的品种须填约定采购量比例 (an item with winners needs its ratio)"
+            )
         if batch.get("category") is Category.CONSUMABLE and fields.get("ratio_kind") not in (
             None,
             RatioKind.NONE,
@@ -410,8 +413,8 @@ def import_results(
             "cycle_end_on": b["cycle_end_on"],
         },
         now=now,
+        imported=True,
     )
-    batch.selection = SelectionSource.IMPORTED
     batch.results_source = {
         "filename": filename[-200:],
         "sha256": sha,

@@ -186,6 +186,15 @@ class SpreadsheetError(Exception):
         super().__init__(summary)
 
 
+def error_fields(exc: SpreadsheetError) -> dict[str, list[str]]:
+    """The errors as a service's ValidationFailed fields: "row 3.quantity", "file"."""
+    fields: dict[str, list[str]] = {}
+    for e in exc.errors:
+        key = (f"row {e.row}" if e.row else "file") + (f".{e.column}" if e.column else "")
+        fields.setdefault(key, []).append(e.message)
+    return fields
+
+
 class RowValidationError(Exception):
     """Raised by a row validator; `messages` maps field keys ("_schema" = whole row) to messages."""
 

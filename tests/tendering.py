@@ -136,6 +136,7 @@ def make_world(
     rule_version: str = "batch_4_9",
     overrides: dict[str, Any] | None = None,
     items: Sequence[dict[str, Any]] = ({},),
+    scope: Scope = Scope.PROVINCIAL,
 ) -> World:
     """A draft batch with items (default: one oral-solid item, representative 10 mg, ceiling 1.0000)."""
     bureau = actor_of(make_user(session, make_org(session, OrgKind.BUREAU), Role.OPERATOR))
@@ -144,7 +145,7 @@ def make_world(
         bureau,
         name="测试批次",
         category=Category.DRUG,
-        scope=Scope.PROVINCIAL,
+        scope=scope,
         rule_version=rule_version,
         rule_overrides=overrides,
         timeline=TIMELINE,
