@@ -173,8 +173,20 @@ def demo(out_dir: Path | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app.cli_batches import batch_cli
     from app.cli_reports import reconcile_command, report_cli
     from app.scheduler import scheduler_cli
 
-    for cmd in (db_cli, audit_cli, ledger_cli, bootstrap, demo, reconcile_command, report_cli, scheduler_cli):
+    commands = (
+        db_cli,
+        audit_cli,
+        ledger_cli,
+        bootstrap,
+        demo,
+        reconcile_command,
+        report_cli,
+        scheduler_cli,
+        batch_cli,
+    )
+    for cmd in commands:
         app.cli.add_command(cmd)

@@ -56,7 +56,7 @@ DEMAND_COLUMNS = [
 ]
 
 
-def _lead_batch(
+def lead_batch(
     session: Session, actor: Actor, batch_id: int, *, for_update: bool = False
 ) -> ProcurementBatch:
     batch = get_batch(session, actor, batch_id, for_update=for_update)
@@ -78,7 +78,7 @@ def set_member_provinces(
 ) -> ProcurementBatch:
     """The alliance's members (this province always among them); fixed once bidding starts."""
     require_bureau_writer(actor)
-    batch = _lead_batch(session, actor, batch_id, for_update=True)
+    batch = lead_batch(session, actor, batch_id, for_update=True)
     if batch.status not in (BatchStatus.DRAFT, BatchStatus.DEMAND_COLLECTION):
         raise InvalidState(
             "投标开始后不能再改联盟成员 (members are fixed once bidding starts)", code="members_frozen"
@@ -120,7 +120,7 @@ def import_member_demand(
 ) -> int:
     """Replace a member province's imported demand with the file's rows (all or nothing)."""
     require_bureau_writer(actor)
-    batch = _lead_batch(session, actor, batch_id, for_update=True)
+    batch = lead_batch(session, actor, batch_id, for_update=True)
     if batch.status not in MEMBER_DEMAND_OPEN:
         raise InvalidState(
             "开标前才能导入成员省报量 (member demand only before the bids are sealed)", code="demand_closed"
@@ -241,7 +241,7 @@ class ProvinceVolume:
 def province_volumes(session: Session, actor: Actor, batch_id: int, province: str) -> list[ProvinceVolume]:
     """A member province's agreed volumes as the lead works them out (its own hospitals' figures
     are the stored allocations; the same function gives both)."""
-    batch = _lead_batch(session, actor, batch_id)
+    batch = lead_batch(session, actor, batch_id)
     if batch.opened_at is None:
         raise InvalidState("开标后才有约定采购量 (agreed volumes exist after the opening)", code="not_opened")
     demand: dict[int, list[Demand]] = {}
@@ -319,7 +319,7 @@ def results_for_member(
 ) -> ResultsFile:
     """The results a member province executes: every item and winner (a hospital's named brand is
     honoured anywhere), and the supply rows of that province."""
-    batch = _lead_batch(session, actor, batch_id)
+    batch = lead_batch(session, actor, batch_id)
     if batch.status not in (BatchStatus.RESULTS_PUBLISHED, BatchStatus.EXECUTING, BatchStatus.CLOSED):
         raise InvalidState(
             "结果公布后才能导出 (export after the results are published)", code="not_published"

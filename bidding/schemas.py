@@ -6,7 +6,15 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from bidding.models import BatchStatus, BidStatus, Category, DosageFormGroup, RatioKind, Scope
+from bidding.models import (
+    BatchStatus,
+    BidStatus,
+    Category,
+    DosageFormGroup,
+    RatioKind,
+    Scope,
+    SelectionSource,
+)
 from core.validation import BaseSchema, Ratio, UnitPrice, Yuan
 
 #: Strengths and volumes: plain ASCII decimals of bounded length ("\d" would admit "１０").
@@ -124,6 +132,19 @@ class BatchSchema(BaseSchema):
     cycle_end_on = fields.Date()
     opened_at = fields.DateTime(allow_none=True)
     published_at = fields.DateTime(allow_none=True)
+    selection = fields.Enum(
+        SelectionSource,
+        by_value=True,
+        metadata={"description": "local: selected here; imported: decided elsewhere"},
+    )
+    results_source = fields.Method("_results_source", allow_none=True)
+    member_provinces = fields.List(fields.String(), allow_none=True)
+
+    @staticmethod
+    def _results_source(batch: Any) -> dict[str, Any] | None:
+        """Where imported results came from (the stored file itself is served by its own route)."""
+        source = batch.results_source
+        return None if source is None else {k: v for k, v in source.items() if k != "content"}
 
 
 class TransitionSchema(BaseSchema):

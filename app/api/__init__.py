@@ -58,6 +58,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         payments,
         reconciliation,
         reports,
+        results,
         tendering,
     )
 
@@ -66,6 +67,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         organizations,
         audit,
         tendering,
+        results,
         ordering,
         delivery,
         payments,
