@@ -17,7 +17,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bidding.batches import get_batch
-from bidding.models import Award, BatchStatus, Bid, BidResult, ItemResult, VolumeAllocation
+from bidding.models import Award, BatchStatus, Bid, BidResult, ItemResult, SelectionSource, VolumeAllocation
 from core.actors import Actor, OrgKind
 
 PUBLIC_STATES = (BatchStatus.RESULTS_PUBLISHED, BatchStatus.EXECUTING, BatchStatus.CLOSED)
@@ -35,8 +35,10 @@ class Results:
 def results_for(session: Session, actor: Actor, batch_id: int) -> Results:
     """The opening results the actor may see (empty lists where nothing is visible yet)."""
     batch = get_batch(session, actor, batch_id)
-    opened = batch.status in (BatchStatus.OPENED, *PUBLIC_STATES)
-    public = batch.status in PUBLIC_STATES
+    # Results decided elsewhere were published there: their winners are public from the import.
+    imported = batch.selection is SelectionSource.IMPORTED and batch.status is not BatchStatus.DRAFT
+    opened = imported or batch.status in (BatchStatus.OPENED, *PUBLIC_STATES)
+    public = imported or batch.status in PUBLIC_STATES
     if not opened or (not public and not actor.is_bureau):
         return Results(batch.id, batch.status.value, [], [], [])
     items = list(

@@ -146,6 +146,10 @@ TERMS: dict[str, tuple[str, str]] = {
     "consumable": ("医用耗材", "Medical consumable"),
     "provincial": ("省级集采", "Provincial"),
     "alliance": ("省际联盟集采", "Inter-provincial alliance"),
+    "national": ("国家组织集采", "National (state-organized)"),
+    # where a batch's winners were selected (issue 22)
+    "local": ("本平台开标选择", "Selected on this platform"),
+    "imported": ("外部中选结果（导入）", "Decided elsewhere (imported)"),
     "tertiary": ("三级", "Tertiary"),
     "secondary": ("二级", "Secondary"),
     "primary": ("一级", "Primary"),

@@ -38,6 +38,7 @@ def init_web(app: Flask) -> None:
     from app.web import (  # noqa: F401
         audit,
         bureau,
+        bureau_results,
         enterprise,
         home,
         hospital,

@@ -26,7 +26,15 @@ from app.web.common import (
     web,
 )
 from bidding import batches, opening, queries, rules
-from bidding.models import BatchItem, Category, DosageFormGroup, ProcurementBatch, RatioKind, VolumeAllocation
+from bidding.models import (
+    BatchItem,
+    Category,
+    DosageFormGroup,
+    ProcurementBatch,
+    RatioKind,
+    SelectionSource,
+    VolumeAllocation,
+)
 from bidding.schemas import BatchCreateSchema, TransitionSchema
 from core import clock
 from core.actors import OrgKind
@@ -100,12 +108,14 @@ def render_batch(
 ) -> str:
     """The batch page; after a failed item form or import, with what was typed and the bad rows."""
     from app.web.bureau_pickers import generic_name_options
+    from app.web.bureau_results import batch_context
 
     who = actor()
     db = request_session()
     batch = batches.get_batch(db, who, batch_id)
     items = list(db.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id)))
-    results = queries.results_for(db, who, batch.id) if batch.opened_at else None
+    imported = batch.selection is SelectionSource.IMPORTED
+    results = queries.results_for(db, who, batch.id) if batch.opened_at or imported else None
     allocations = paged(queries.allocations_visible_to(db, who, batch.id).order_by(VolumeAllocation.id))
     return render_template(
         "web/bureau_batch.html",
@@ -121,6 +131,7 @@ def render_batch(
         generic_names=generic_name_options(db, who) if batch.status.value == "draft" else [],
         dosage_form_groups=list(DosageFormGroup),
         ratio_kinds=list(RatioKind),
+        **batch_context(db, batch),
     )
 
 
