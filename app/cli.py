@@ -169,6 +169,7 @@ def demo(out_dir: Path | None) -> None:
         sealer=bid_sealer(),
         terms=current_app.config["VBP"].payment_terms(),
         verify_url_base=verify_base(),
+        province_code=current_app.config["VBP"].province_code,
     )
 
 

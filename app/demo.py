@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Database, unit_of_work
 from app.demo_documents import run_documents
+from app.demo_national import run_national
 from app.demo_ordering import run_invoicing, run_ordering
 from app.demo_tendering import run_tendering, write_results
 from bidding.sealing import BidSealer
@@ -164,6 +165,7 @@ def run_demo(
     sealer: BidSealer,
     terms: PaymentTerms,
     verify_url_base: str = "http://localhost:5000/verify",
+    province_code: str = "510000",
 ) -> DemoWorld:
     """Run every demo step in order; each step is one unit of work."""
     with unit_of_work(db.sessionmaker()) as session:
@@ -175,6 +177,17 @@ def run_demo(
             session, orgs=world.orgs, users=world.users, sealer=sealer, now=clock.now(), echo=echo
         )
         write_results(session, batch, out_dir, echo)
+    with unit_of_work(db.sessionmaker()) as session:
+        world = build_organizations(session)
+        run_national(
+            session,
+            orgs=world.orgs,
+            users=world.users,
+            province_code=province_code,
+            now=clock.now(),
+            out_dir=out_dir,
+            echo=echo,
+        )
     with unit_of_work(db.sessionmaker()) as session:
         world = build_organizations(session)
         batch = session.merge(batch)

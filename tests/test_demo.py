@@ -84,3 +84,25 @@ def _code_in(pdf: Path) -> str:
     match = re.search(r"verify/([0-9a-f]{64})", text.replace("\n", ""))
     assert match, text[-500:]
     return match.group(1)
+
+
+def test_the_demo_executes_a_national_batch_next_to_its_local_one(
+    app: Flask, db: Database, session: Session, tmp_path: Path
+) -> None:
+    from bidding.models import Award, ProcurementBatch, Scope, SelectionSource, VolumeAllocation
+    from bidding.results_import import rederive_batch
+    from ledger.models import Listing
+
+    result = app.test_cli_runner().invoke(args=["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    kinds = {(b.scope, b.selection, b.status.value): b.id for b in session.scalars(select(ProcurementBatch))}
+    national = kinds[(Scope.NATIONAL, SelectionSource.IMPORTED, "executing")]
+    assert (Scope.PROVINCIAL, SelectionSource.LOCAL, "executing") in kinds
+    agreed = session.scalar(
+        select(func.sum(VolumeAllocation.agreed_quantity)).where(VolumeAllocation.batch_id == national)
+    )
+    assert (agreed or 0) > 0
+    listed = select(func.count(Listing.id)).join(Award, Award.id == Listing.award_id)
+    assert session.scalar(listed.where(Award.batch_id == national))
+    assert not rederive_batch(session, national).selected_here
+    assert (tmp_path / "national-results.xlsx").exists()  # the file it was executed from
