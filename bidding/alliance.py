@@ -45,6 +45,8 @@ from core.uscc import uscc_error
 #: Member demand may arrive until the bids are sealed (it weighs in the allocation and, for
 #: brand reports, in batch 11's revival order, both worked out at the opening).
 MEMBER_DEMAND_OPEN = (BatchStatus.DRAFT, BatchStatus.DEMAND_COLLECTION, BatchStatus.BIDDING)
+#: A year's demand of one hospital in minimum units: far above any real figure, inside BIGINT.
+MAX_QUANTITY = 10**12
 DEMAND_COLUMNS = [
     Column("hospital_uscc", ("医疗机构统一社会信用代码", "hospital_uscc")),
     Column("hospital_name", ("医疗机构名称", "hospital_name")),
@@ -178,8 +180,8 @@ def import_member_demand(
                 ]
                 continue
         try:
-            quantity = int(v["quantity"])
-            if quantity < 0:
+            quantity = int(v["quantity"]) if v["quantity"].isascii() else -1
+            if not 0 <= quantity <= MAX_QUANTITY:
                 raise ValueError
         except ValueError:
             problems[f"{at}.quantity"] = ["须为非负整数 (a whole number, not negative)"]

@@ -154,8 +154,8 @@ def read(data: bytes, filename: str) -> ResultsFile:
 def _read_json(data: bytes) -> ResultsFile:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsFileError({"file": [f"不是有效的 JSON (not valid JSON): {exc}"]}) from exc
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ResultsFileError({"file": [f"不是有效的 JSON (not valid JSON): {str(exc)[:200]}"]}) from exc
     if (
         not isinstance(doc, dict)
         or not isinstance(doc.get("batch"), dict)
@@ -171,7 +171,7 @@ def _read_json(data: bytes) -> ResultsFile:
         if not isinstance(item, dict):
             problems[f"items[{i}]"] = ["须为对象 (must be an object)"]
             continue
-        base = {**batch, **{k: _json_text(item.get(k)) for k in ITEM_FIELDS}}
+        base = {**batch, **{k: _json_text(item.get(k)) for k in ITEM_FIELDS}, "__item": f"items[{i}]"}
         winners = item.get("winners") or []
         if not isinstance(winners, list):
             problems[f"items[{i}].winners"] = ["须为列表 (must be a list)"]
@@ -183,6 +183,7 @@ def _read_json(data: bytes) -> ResultsFile:
                 problems[f"items[{i}].winners[{j}]"] = ["须为对象 (must be an object)"]
                 continue
             wbase = {**base, **{k: _text(winner.get(k)) for k in WINNER_FIELDS}}
+            wbase["__winner"] = f"items[{i}].winners[{j}]"
             supply = winner.get("supply") or []
             if not isinstance(supply, list):
                 problems[f"items[{i}].winners[{j}].supply"] = ["须为列表 (must be a list)"]
@@ -235,6 +236,8 @@ def _from_rows(rows: Iterable[tuple[str, dict[str, str]]]) -> ResultsFile:
                 f"与前面的“{target[key]}”不一致 (differs from “{target[key]}” above)"
             )
 
+    # A JSON row also carries its item's and winner's own paths ("__item", "__winner"), so a
+    # problem of the winner is named items[3].winners[1], not by its first supply entry.
     for where, values in rows:
         any_row = True
         for key in BATCH_FIELDS:
@@ -245,7 +248,7 @@ def _from_rows(rows: Iterable[tuple[str, dict[str, str]]]) -> ResultsFile:
             continue
         item = items.get(item_no)
         if item is None:
-            item = items[item_no] = Item({k: "" for k in ITEM_FIELDS}, where=where)
+            item = items[item_no] = Item({k: "" for k in ITEM_FIELDS}, where=values.get("__item", where))
         for key in ITEM_FIELDS:
             agree(item.values, None, key, values.get(key, ""), where)
         uscc = values.get("winner_uscc", "")
@@ -257,7 +260,9 @@ def _from_rows(rows: Iterable[tuple[str, dict[str, str]]]) -> ResultsFile:
             continue
         winner = winners.get((item_no, uscc))
         if winner is None:
-            winner = winners[(item_no, uscc)] = Winner({k: "" for k in WINNER_FIELDS}, where=where)
+            winner = winners[(item_no, uscc)] = Winner(
+                {k: "" for k in WINNER_FIELDS}, where=values.get("__winner", where)
+            )
             item.winners.append(winner)
         for key in WINNER_FIELDS:
             agree(winner.values, None, key, values.get(key, ""), where)

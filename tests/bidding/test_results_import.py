@@ -4,6 +4,8 @@ equal a hand computation; a bad row imports nothing and is named."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -235,3 +237,23 @@ def test_the_same_file_twice_is_a_conflict_and_execution_waits_for_demand_to_clo
         batches.transition(
             platform.session, platform.bureau, batch.id, to=BatchStatus.BIDDING, now=IMPORTED_AT
         )
+
+
+def test_a_bad_json_winner_is_named_by_its_path_and_hostile_files_are_refused(platform):
+    rows = national_rows(platform)
+    doc = json.loads(json_bytes(rows))
+    doc["items"][3]["winners"][1]["winning_pack_price"] = "-1"
+    with pytest.raises(ValidationFailed) as caught:
+        platform.import_file(json.dumps(doc).encode(), "r.json")
+    assert set(caught.value.fields) == {"items[3].winners[1].winning_pack_price"}
+    hostile = {
+        "deep.json": b"[" * 100_000 + b"]" * 100_000,
+        "not-json.json": b"\xff\xfe{",
+        "empty.csv": b"",
+        "long.csv": csv_bytes([{**r, "batch_name": "批" * 201} for r in rows]),
+        "rank.csv": csv_bytes([{**r, "rank": "99999999999"} for r in rows]),
+    }
+    for name, data in hostile.items():
+        with pytest.raises(ValidationFailed) as caught:
+            platform.import_file(data, name)
+        assert caught.value.fields, name
