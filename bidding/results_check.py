@@ -178,10 +178,6 @@ def plan(session: Session, results: ResultsFile, *, category_hint: Category | No
                     "volume_ratio",
                     "约定采购量比例须在 (0, 1] 之间，如 0.8 或 80% (a ratio in (0, 1], §1.6)",
                 )
-        if item.winners and not v.get("volume_ratio"):
-            c.add(
-                w, "volume_ratio", "有中选企业的品种须填约定采购量比例 (an item with winners needs its ratio)"
-            )
         if batch.get("category") is Category.CONSUMABLE and fields.get("ratio_kind") not in (
             None,
             RatioKind.NONE,

@@ -43,7 +43,11 @@ ITEM_FIELDS = (
 )
 WINNER_FIELDS = ("winner_uscc", "winner_name", "product_code", "winning_pack_price", "rank")
 SUPPLY_FIELDS = ("province_code", "supply_role")
-OPTIONAL = frozenset({"rule_version", "reference", "issuer", "allowed_strengths", "winner_name", "rank"})
+#: Optional columns. A blank volume ratio takes the batch rule set's ratio for the item's number
+#: of winners (vbp-rules.md §1.6 table), as for a batch selected here.
+OPTIONAL = frozenset(
+    {"rule_version", "reference", "issuer", "allowed_strengths", "volume_ratio", "winner_name", "rank"}
+)
 
 #: Headers, Chinese first; the template and the export write the first one.
 HEADERS: dict[str, tuple[str, ...]] = {

@@ -257,3 +257,12 @@ def test_a_bad_json_winner_is_named_by_its_path_and_hostile_files_are_refused(pl
         with pytest.raises(ValidationFailed) as caught:
             platform.import_file(data, name)
         assert caught.value.fields, name
+
+
+def test_a_blank_ratio_takes_the_rule_sets_ratio_for_the_number_of_winners(platform):
+    rows = [r | {"volume_ratio": ""} for r in national_rows(platform)]
+    batch = run(platform, csv_bytes(rows), "no-ratio.csv")
+    platform.execute(batch.id)
+    # batch_11's table (vbp-rules.md §1.6): 1 winner 50 %, 2 → 60 %, 3 → 70 %, ≥ 4 → 80 %: the same
+    # ratios the file gave, so the same hand figures.
+    assert agreed(platform, batch) == EXPECTED
