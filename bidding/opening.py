@@ -34,7 +34,7 @@ from bidding.models import (
 )
 from bidding.pricing import comparable_of
 from bidding.sealing import BidContent, BidSealer, SealBroken, receipt_digest
-from bidding.volumes import Demand, agreed_volumes
+from bidding.volumes import Demand, agreed_volumes, allocation_rows
 from core import audit
 from core.actors import Actor
 from core.db import bulk_insert
@@ -398,19 +398,7 @@ def _allocate(
         winners=award_of_code,
     )
     hospital_of = {uscc: hospital_id for hospital_id, uscc in data.usccs.items()}
-    rows = [
-        {
-            "batch_id": batch.id,
-            "item_id": item.id,
-            "hospital_id": hospital_of[v.hospital],
-            "region_code": v.region,
-            "award_id": award_of_code[v.supplier].id,
-            "base_quantity": v.base_quantity,
-            "agreed_quantity": v.agreed_quantity,
-            "brand_specific": v.brand_specific,
-        }
-        for v in volumes
-    ]
+    rows = allocation_rows(batch.id, item.id, volumes, hospital_of=hospital_of, award_of=award_of_code)
     return regions.log_as_json(), rows
 
 

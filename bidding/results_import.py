@@ -33,7 +33,7 @@ from bidding.models import (
 )
 from bidding.opening import rederive_item
 from bidding.results_format import ResultsFileError, read
-from bidding.volumes import Demand, agreed_volumes
+from bidding.volumes import Demand, agreed_volumes, allocation_rows
 from core import audit
 from core.actors import Actor
 from core.db import bulk_insert
@@ -246,17 +246,7 @@ def execute_results(session: Session, actor: Actor, batch_id: int, *, now: datet
             winners=item_awards,
         )
         rows.extend(
-            {
-                "batch_id": batch.id,
-                "item_id": item.id,
-                "hospital_id": hospital_of[v.hospital],
-                "region_code": v.region,
-                "award_id": item_awards[v.supplier].id,
-                "base_quantity": v.base_quantity,
-                "agreed_quantity": v.agreed_quantity,
-                "brand_specific": v.brand_specific,
-            }
-            for v in volumes
+            allocation_rows(batch.id, item.id, volumes, hospital_of=hospital_of, award_of=item_awards)
         )
         results.append(
             ItemResult(

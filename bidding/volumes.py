@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from bidding.allocation import region_agreed_volume, split_by_largest_remainder
 
@@ -72,3 +73,27 @@ def agreed_volumes(
         for (hospital, supplier), (base, qty, brand) in sorted(merged.items()):
             out.append(AgreedVolume(hospital, region, supplier, base, qty, bool(brand)))
     return out
+
+
+def allocation_rows(
+    batch_id: int,
+    item_id: int,
+    volumes: Iterable[AgreedVolume],
+    *,
+    hospital_of: Mapping[str, int],
+    award_of: Mapping[str, Any],
+) -> list[dict[str, object]]:
+    """The volume_allocations rows of an item's agreed volumes (USCC and product code back to ids)."""
+    return [
+        {
+            "batch_id": batch_id,
+            "item_id": item_id,
+            "hospital_id": hospital_of[v.hospital],
+            "region_code": v.region,
+            "award_id": award_of[v.supplier].id,
+            "base_quantity": v.base_quantity,
+            "agreed_quantity": v.agreed_quantity,
+            "brand_specific": v.brand_specific,
+        }
+        for v in volumes
+    ]

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
 from app.web.bureau import CHINA_OFFSET
 from app.web.common import WRITERS, FormFailed, actor, attempt, done, page, web
@@ -47,7 +48,7 @@ def batch_context(db: Session, batch: ProcurementBatch) -> dict[str, Any]:
     """What the batch page shows of imported results or of an alliance led here."""
     context: dict[str, Any] = {
         "provinces": PROVINCES,
-        "own_province": current_app.config["VBP"].province_code,
+        "own_province": _province(),
     }
     if batch.selection is SelectionSource.IMPORTED:
         context["rederivation"] = results_import.rederive_batch(db, batch.id)
@@ -61,6 +62,15 @@ def batch_context(db: Session, batch: ProcurementBatch) -> dict[str, Any]:
             ).all()
         )
     return context
+
+
+def _read(upload: FileStorage) -> bytes:
+    """The upload, read one byte past the limit (the readers refuse what is too big)."""
+    return upload.read(current_app.config["VBP"].spreadsheet_limits().max_bytes + 1)
+
+
+def _province() -> str:
+    return str(current_app.config["VBP"].province_code)
 
 
 def _moment(text: str) -> str:
@@ -85,8 +95,7 @@ def bureau_import_results() -> ResponseReturnValue:
         if upload is None or not upload.filename:
             errors.append(_("Choose the results file (xlsx, csv or json)."))
         if not errors and upload is not None:
-            limits = current_app.config["VBP"].spreadsheet_limits()
-            data, name = upload.read(limits.max_bytes + 1), upload.filename or "results.xlsx"
+            data, name = _read(upload), upload.filename or "results.xlsx"
             try:
                 summary = attempt(
                     lambda db: results_import.import_results(
@@ -94,7 +103,7 @@ def bureau_import_results() -> ResponseReturnValue:
                         actor(),
                         data=data,
                         filename=name,
-                        province_code=current_app.config["VBP"].province_code,
+                        province_code=_province(),
                         demand_opens_at=opens,
                         demand_closes_at=closes,
                         now=clock.now(),
@@ -153,7 +162,7 @@ def bureau_members(batch_id: int) -> ResponseReturnValue:
                 actor(),
                 batch_id,
                 provinces,
-                own_province=current_app.config["VBP"].province_code,
+                own_province=_province(),
                 now=clock.now(),
             )
         )
@@ -171,8 +180,7 @@ def bureau_member_demand(batch_id: int) -> ResponseReturnValue:
     province = request.form.get("province", "")
     if upload is None or not upload.filename:
         return render_batch(batch_id, row_errors=[_("Choose the member province's demand file.")]), 422
-    limits = current_app.config["VBP"].spreadsheet_limits()
-    data, name = upload.read(limits.max_bytes + 1), upload.filename
+    data, name = _read(upload), upload.filename
     try:
         rows = attempt(
             lambda db: alliance.import_member_demand(
@@ -180,7 +188,7 @@ def bureau_member_demand(batch_id: int) -> ResponseReturnValue:
                 actor(),
                 batch_id,
                 province=province,
-                own_province=current_app.config["VBP"].province_code,
+                own_province=_province(),
                 data=data,
                 filename=name,
                 now=clock.now(),
