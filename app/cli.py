@@ -173,8 +173,10 @@ def demo(out_dir: Path | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app.cli_renewal import batch_cli
     from app.cli_reports import reconcile_command, report_cli
     from app.scheduler import scheduler_cli
 
     for cmd in (db_cli, audit_cli, ledger_cli, bootstrap, demo, reconcile_command, report_cli, scheduler_cli):
         app.cli.add_command(cmd)
+    app.cli.add_command(batch_cli)

@@ -57,6 +57,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         organizations,
         payments,
         reconciliation,
+        renewal,
         reports,
         tendering,
     )
@@ -66,6 +67,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         organizations,
         audit,
         tendering,
+        renewal,
         ordering,
         delivery,
         payments,
