@@ -36,9 +36,11 @@ def init_web(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     # The views register themselves on the blueprint when imported.
     from app.web import (  # noqa: F401
+        agreements,
         audit,
         bureau,
         enterprise,
+        enterprise_renewal,
         home,
         hospital,
         lists,
