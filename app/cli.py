@@ -175,6 +175,7 @@ def demo(out_dir: Path | None) -> None:
 
 def init_app(app: Flask) -> None:
     from app.cli_batches import batch_cli
+    from app.cli_renewal import renew  # noqa: F401  (registers `flask batch renew` on batch_cli)
     from app.cli_reports import reconcile_command, report_cli
     from app.scheduler import scheduler_cli
 

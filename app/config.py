@@ -96,6 +96,9 @@ class Config:
     upload_max_unpacked_bytes: int = 256 * 1024 * 1024
     upload_max_compression_ratio: int = 100
     upload_max_cell_chars: int = 32_767
+    #: Agreements are flagged on the to-do lists this many days before their cycle year ends, and
+    #: the bureau's batches without a renewal this many days before their cycle ends (provincial).
+    agreement_notice_days: int = 90
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -143,6 +146,7 @@ class Config:
                 env.get("VBP_UPLOAD_MAX_COMPRESSION_RATIO", str(cls.upload_max_compression_ratio))
             ),
             upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
+            agreement_notice_days=int(env.get("VBP_AGREEMENT_NOTICE_DAYS", str(cls.agreement_notice_days))),
         )
 
     def payment_terms(self) -> Any:
@@ -234,6 +238,8 @@ class Config:
             raise ConfigError(f"VBP_HOLIDAYS_FILE not found: {self.holidays_file}")
         if self.token_ttl_days < 1:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
+        if not 1 <= self.agreement_notice_days <= 366:
+            raise ConfigError("VBP_AGREEMENT_NOTICE_DAYS must be between 1 and 366")
         self._check_public_url()
         self._check_sessions_and_logins()
         try:

@@ -45,7 +45,7 @@ class Receipt:
     salt: str
 
 
-def _require_manufacturer_writer(actor: Actor) -> None:
+def require_manufacturer_writer(actor: Actor) -> None:
     if actor.org_kind is not OrgKind.MANUFACTURER or actor.role not in (Role.ADMIN, Role.OPERATOR):
         raise PermissionDenied("仅生产企业可投标 (only manufacturers bid)")
 
@@ -120,9 +120,13 @@ def submit_bid(
     province: str,
     sealer: BidSealer,
     now: datetime,
+    carried_over_award_id: int | None = None,
 ) -> Receipt:
-    """Submit a sealed bid for an item, replacing the manufacturer's active bid for it."""
-    _require_manufacturer_writer(actor)
+    """Submit a sealed bid for an item, replacing the manufacturer's active bid for it.
+
+    `carried_over_award_id`: a renewal's carried-over price (bidding/renewal.py carry_over, which
+    checks the incumbent first); the bid is sealed and checked like any other."""
+    require_manufacturer_writer(actor)
     batch = get_batch(session, actor, batch_id, for_update=True)
     _window_open(batch, now)
     item = get_item(session, actor, batch, item_id)
@@ -197,6 +201,7 @@ def submit_bid(
         sealed=sealed.blob,
         digest=sealed.digest,
         submitted_at=now,
+        carried_over_award_id=carried_over_award_id,
     )
     session.add(bid)
     session.flush()
@@ -215,6 +220,7 @@ def submit_bid(
             "product_id": product.id,
             "digest": sealed.digest,
             "replaces": previous.id if previous else None,
+            **({"carried_over_award_id": carried_over_award_id} if carried_over_award_id else {}),
         },
         now=now,
     )
@@ -233,7 +239,7 @@ def _spec_allowed(item: BatchItem, product: Product) -> bool:
 
 def withdraw_bid(session: Session, actor: Actor, bid_id: int, *, now: datetime) -> Bid:
     """Withdraw an active bid before the deadline."""
-    _require_manufacturer_writer(actor)
+    require_manufacturer_writer(actor)
     bid = session.scalars(bids_visible_to(actor).where(Bid.id == bid_id).with_for_update()).first()
     if bid is None:
         raise NotFound("投标不存在 (bid not found)")

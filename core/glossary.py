@@ -132,6 +132,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "confirmation_due": ("医院确认时限（5个工作日）", "Hospital confirmation window (5 working days)"),
     "delivery_deadline": ("配送时限", "Delivery deadline"),
     "payment_due": ("回款到期", "Payment due"),
+    "agreement_expiring": ("采购协议即将到期", "Agreement expiring"),
     # organizations and roles
     "bureau": ("医疗保障局", "Medical insurance bureau"),
     "hospital": ("医疗机构", "Hospital"),
@@ -172,6 +173,15 @@ TERMS: dict[str, tuple[str, str]] = {
     "lottery": ("抽签", "Lottery"),
     "largest_remaining": ("依次选最大剩余地区", "Largest remaining region"),
     "seeded_random": ("随机抽取（记录种子）", "Seeded draw"),
+    # renewal (续标): ceiling basis, carry-over of incumbents' prices, why one must bid again
+    "highest_winning": ("原批次最高中选价", "Highest winning price of the expiring batch"),
+    "lowest_winning": ("原批次最低中选价", "Lowest winning price of the expiring batch"),
+    "original": ("原批次最高有效申报价", "Ceiling of the expiring batch"),
+    "within_spread": ("原中选价在价差线内的可续约", "Those within the spread line carry over"),
+    "not_incumbent": ("非原中选企业", "Not an incumbent"),
+    "carry_over_none": ("不允许沿用原中选价", "No carry-over"),
+    "above_spread_line": ("原中选价高于价差线", "Expiring price above the spread line"),
+    "already_renewed": ("已有续标批次", "Already renewed"),
     # credit ratings (医药价格和招采信用评价)
     "shixin": ("失信", "Untrustworthy"),
     "serious": ("严重失信", "Seriously untrustworthy"),
@@ -235,6 +245,8 @@ QUALIFIED: dict[str, tuple[str, str]] = {
     "InvoiceKind.red": ("红字发票", "Red-letter invoice"),
     "RatioKind.none": ("不比价", "No ratio"),
     "DosageFormGroup.other": ("其他剂型", "Other dosage forms"),
+    "CarryOver.all": ("原中选企业均可按原中选价续约", "Every incumbent may carry over"),
+    "CarryOver.none": ("原中选企业均须重新报价", "Every incumbent bids again"),
 }
 
 

@@ -5,7 +5,8 @@ by when, read from the records and rules that own each deadline, never recompute
 * filing by the 5th: ledger.services.settlement_deadlines.filing_reminders (vbp-rules.md §4.3);
 * the hospital's 5-working-day confirmation window: SettlementApplication.confirm_by, set at filing;
 * deliveries: Order.deadline_at, set at ordering by the urgency's delivery time;
-* payments: the one payment clock, ledger.figures.payments.invoice_line_clock (due, overdue).
+* payments: the one payment clock, ledger.figures.payments.invoice_line_clock (due, overdue);
+* expiring agreements: the cycle years of ledger/agreements.py, flagged N days ahead (a setting).
 
 Every list is scoped by the domain's own visibility queries, so a deadline names only records the
 caller may open.
@@ -24,6 +25,7 @@ from bidding.batches import batches_visible_to
 from bidding.models import BatchStatus, ProcurementBatch
 from core import clock
 from core.actors import Actor, OrgKind
+from ledger.agreements import batches_to_renew, expiring_agreements
 from ledger.figures.payments import invoice_line_clock
 from ledger.models import ApplicationStatus, InvoiceLine, Order, OrderStatus, SettlementApplication
 from ledger.services.invoicing import invoice_lines_visible_to
@@ -35,6 +37,8 @@ from ledger.services.settlement_deadlines import filing_reminders
 UNDELIVERED = (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED)
 #: How far ahead the home looks for payments falling due.
 PAYMENT_HORIZON = timedelta(days=30)
+#: How many days before a cycle year ends its agreements are flagged (VBP_AGREEMENT_NOTICE_DAYS).
+AGREEMENT_NOTICE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,45 @@ def payment_deadlines(session: Session, actor: Actor, *, now: datetime) -> list[
     ]
 
 
-def deadlines_for(session: Session, actor: Actor, *, now: datetime) -> list[Deadline]:
+def agreement_deadlines(
+    session: Session, actor: Actor, *, now: datetime, notice_days: int = AGREEMENT_NOTICE_DAYS
+) -> list[Deadline]:
+    """Agreements ending within `notice_days`: the bureau's batches to renew (their last cycle year
+    ending, no renewal yet), a hospital's or manufacturer's agreements whose cycle year ends."""
+    today = clock.business_date(now)
+    if actor.is_bureau:
+        return [
+            Deadline(
+                "agreement_expiring",
+                end_of(b.cycle_end_on),
+                "batch",
+                b.id,
+                data={"name": b.name, "action": "renew"},
+                due_on=b.cycle_end_on,
+            )
+            for b in batches_to_renew(session, today=today, notice_days=notice_days)
+        ]
+    if actor.org_kind not in (OrgKind.HOSPITAL, OrgKind.MANUFACTURER):
+        return []
+    return [
+        Deadline(
+            "agreement_expiring",
+            end_of(e.last_day),
+            "agreements",
+            e.batch.id,
+            data={"name": e.batch.name, "cycle_year": e.cycle_year, "agreements": e.agreements},
+            due_on=e.last_day,
+        )
+        for e in expiring_agreements(session, actor, today=today, notice_days=notice_days)
+    ]
+
+
+def deadlines_for(
+    session: Session, actor: Actor, *, now: datetime, agreement_notice_days: int = AGREEMENT_NOTICE_DAYS
+) -> list[Deadline]:
     """Everything due for the caller's organization, soonest (most overdue) first."""
     found = [
+        *agreement_deadlines(session, actor, now=now, notice_days=agreement_notice_days),
         *batch_deadlines(session, actor),
         *filing_deadlines(session, actor, now=now),
         *confirmation_deadlines(session, actor),

@@ -36,10 +36,12 @@ def init_web(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     # The views register themselves on the blueprint when imported.
     from app.web import (  # noqa: F401
+        agreements,
         audit,
         bureau,
         bureau_results,
         enterprise,
+        enterprise_renewal,
         home,
         hospital,
         lists,

@@ -276,4 +276,4 @@ def bureau_jobs() -> ResponseReturnValue:
     return render_template("web/bureau_jobs.html", pager=paged(stmt), jobs=list(JOBS.values()), job=job)
 
 
-from app.web import bureau_items, bureau_money, bureau_pickers, bureau_review  # noqa: E402, F401  (their views register on the blueprint)
+from app.web import bureau_items, bureau_money, bureau_pickers, bureau_renewal, bureau_review  # noqa: E402, F401  (their views register on the blueprint)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -36,7 +36,8 @@ Tile = tuple[str, int | None, str]
 @page()
 def dashboard() -> ResponseReturnValue:
     who, now = actor(), clock.now()
-    found = deadlines.deadlines_for(request_session(), who, now=now)
+    notice_days = current_app.config["VBP"].agreement_notice_days
+    found = deadlines.deadlines_for(request_session(), who, now=now, agreement_notice_days=notice_days)
     rows = [(d, deadline_link(d, who), time_left(d.due_at, now)) for d in found]
     latest = messages.inbox(request_session(), who, limit=5, offset=0, unread_only=True)
     return render_template(
@@ -108,6 +109,8 @@ def deadline_link(deadline: deadlines.Deadline, who: Actor) -> str | None:
     """Where the reader acts on a deadline: the same addresses as messages about the same records."""
     if deadline.link_kind == "settlement_filing":
         return url_for("web.enterprise_settlement") if not who.is_bureau else url_for("web.bureau_settlement")
+    if deadline.link_kind == "agreements":
+        return url_for("web.agreements_page", batch_id=deadline.link_id)
     if deadline.link_kind == "settlement_application" and who.is_bureau:
         return url_for("web.bureau_settlement")
     if deadline.link_kind == "invoice" and who.org_kind is not OrgKind.HOSPITAL and not who.is_bureau:
