@@ -17,7 +17,6 @@ from core.actors import Actor
 from core.errors import DomainError
 
 
-
 def _moment(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo is not None else value.replace(tzinfo=clock.zone())

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from app.api.files import XLSX, download, file_responses
@@ -30,6 +31,10 @@ MIMETYPES = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8", "json": "applicatio
 PROVINCE = fields.String(
     required=True, validate=validate.OneOf(sorted(PROVINCES)), metadata={"example": "500000"}
 )
+
+
+class ResultsFileSchema(BaseSchema):
+    file = Upload(required=True, metadata={"description": "xlsx, csv or json"})
 
 
 class ResultsImportSchema(BaseSchema):
@@ -114,11 +119,13 @@ def _file(data: bytes, fmt: str, filename: str) -> Response:
 
 @blp.route("/batches/import-results", methods=["POST"])
 @requires(OrgKind.BUREAU, roles=BUREAU_WRITERS)
-@blp.arguments(ResultsImportSchema, location="form")
+@blp.arguments(ResultsFileSchema, location="files")
+@blp.arguments(ResultsImportSchema, location="query")
 @blp.response(201, ImportSummarySchema)
-def import_results(data: dict[str, Any]) -> Any:
+def import_results(_files: dict[str, Any], data: dict[str, Any]) -> Any:
     """Create a national or alliance batch from its results file (xlsx, csv or json; multipart
-    field `file`). All rows or none: every bad row is named (`row 7.product_code`)."""
+    field `file`), with this province's demand window in the query string. All rows or none:
+    every bad row is named (`row 7.product_code`)."""
     content, filename = _upload()
     with unit_of_work() as session:
         summary = results_import.import_results(
@@ -195,9 +202,10 @@ def set_members(data: dict[str, Any], batch_id: int) -> Any:
 
 @blp.route("/batches/<int:batch_id>/member-demand", methods=["POST"])
 @requires(OrgKind.BUREAU, roles=BUREAU_WRITERS)
+@blp.arguments(ResultsFileSchema, location="files")
 @blp.arguments(ProvinceQuerySchema, location="query")
 @blp.response(200, MemberDemandSummarySchema)
-def member_demand(query: dict[str, Any], batch_id: int) -> Any:
+def member_demand(_files: dict[str, Any], query: dict[str, Any], batch_id: int) -> Any:
     """Replace a member province's demand with an xlsx/CSV (all rows or none)."""
     content, filename = _upload()
     with unit_of_work() as session:

@@ -17,15 +17,14 @@ from tests.bidding.test_results_import import EXPECTED, national_rows
 from tests.factories import make_user
 from tests.national import AFTER, DEMAND_CLOSES, DEMAND_OPENS, DURING, IMPORTED_AT, csv_bytes, new_platform
 
+WINDOW = {"demand_opens_at": DEMAND_OPENS.isoformat(), "demand_closes_at": DEMAND_CLOSES.isoformat()}
+URL = f"/api/v1/batches/import-results?{urlencode(WINDOW)}"
+
 
 def _upload(data: bytes, name: str) -> dict[str, object]:
     import io
 
-    return {
-        "file": (io.BytesIO(data), name),
-        "demand_opens_at": DEMAND_OPENS.isoformat(),
-        "demand_closes_at": DEMAND_CLOSES.isoformat(),
-    }
+    return {"file": (io.BytesIO(data), name)}
 
 
 @pytest.fixture
@@ -54,14 +53,10 @@ def test_import_report_execute_and_rederive_over_http(
     clock_at(IMPORTED_AT)
     bad = [dict(r) for r in rows]
     bad[3]["province_code"] = "123456"
-    response = api.call(
-        "POST", "/api/v1/batches/import-results", 422, data=_upload(csv_bytes(bad), "bad.csv")
-    )
+    response = api.call("POST", URL, 422, data=_upload(csv_bytes(bad), "bad.csv"))
     assert "row 5.province_code" in str(response.get_json())
     assert session.scalar(select(func.count()).select_from(ProcurementBatch)) == 0
-    body = api.call(
-        "POST", "/api/v1/batches/import-results", 201, data=_upload(csv_bytes(rows), "国采.csv")
-    ).get_json()
+    body = api.call("POST", URL, 201, data=_upload(csv_bytes(rows), "国采.csv")).get_json()
     batch_id = body["batch"]["id"]
     assert (body["items"], body["batch"]["scope"], body["batch"]["selection"]) == (10, "national", "imported")
     assert "content" not in body["batch"]["results_source"]
