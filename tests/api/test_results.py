@@ -4,6 +4,7 @@ demand, execution, rederive; an alliance's member demand and results export; who
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
