@@ -31,7 +31,15 @@ from app.web.common import (
 )
 from app.web.enterprise_forms import attempt_rows, load_rows
 from bidding import batches, bids, queries
-from bidding.models import BatchItem, BatchStatus, Bid, ProcurementBatch, Product, VolumeAllocation
+from bidding.models import (
+    BatchItem,
+    BatchStatus,
+    Bid,
+    ProcurementBatch,
+    Product,
+    SelectionSource,
+    VolumeAllocation,
+)
 from bidding.schemas import BidSubmitSchema
 from core import clock
 from core.actors import OrgKind
@@ -172,7 +180,8 @@ def _batch_page(batch_id: int, receipt: Any, status: int) -> ResponseReturnValue
     batch = batches.get_batch(db, who, batch_id)
     items = list(db.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id)))
     mine = list(db.scalars(bids.bids_visible_to(who).where(Bid.batch_id == batch.id).order_by(Bid.id.desc())))
-    results = queries.results_for(db, who, batch.id) if batch.opened_at else None
+    imported = batch.selection is SelectionSource.IMPORTED  # winners public from the import
+    results = queries.results_for(db, who, batch.id) if batch.opened_at or imported else None
     products = _own_products(db, who, items, {b.product_id for b in mine})
     return render_template(
         "web/enterprise_batch.html",

@@ -78,6 +78,9 @@ def test_import_execute_and_the_source_on_the_batch_page(app: Flask, session: Se
     client.post(
         f"/bureau/batches/{batch.id}/transition", data={"csrf_token": csrf(client), "to": "demand_collection"}
     )
+    maker = _client(app, session, p.manufacturer("B"))
+    seen = maker.get(f"/enterprise/batches/{batch.id}").get_data(as_text=True)
+    assert "101.50" in seen  # its winning pack price for item 01: public from the import
     clock_at(DURING)
     web_login(client, client.username)  # days later: a new sign-in
     page = client.get(f"/bureau/batches/{batch.id}").get_data(as_text=True)
