@@ -61,7 +61,7 @@ def get_item(session: Session, actor: Actor, batch: ProcurementBatch, item_id: i
     return item
 
 
-def _timeline_problems(t: Mapping[str, Any]) -> dict[str, list[str]]:
+def timeline_problems(t: Mapping[str, Any]) -> dict[str, list[str]]:
     order = ("demand_opens_at", "demand_closes_at", "bid_opens_at", "bid_closes_at", "opening_at")
     problems: dict[str, list[str]] = {}
     for earlier, later in itertools.pairwise(order):
@@ -95,14 +95,14 @@ def create_batch(
         raise ValidationFailed(
             fields={"rule_version": [f"未知规则版本 (unknown rule set) {rule_version}"]}
         ) from exc
-    ruleset = _apply_overrides(base, rule_overrides or {})
+    ruleset = apply_overrides(base, rule_overrides or {})
     if scope is Scope.NATIONAL and not imported:
         raise ValidationFailed(
             fields={
                 "scope": ["国家组织批次由导入中选结果文件创建 (a national batch comes from its results file)"]
             }
         )
-    if problems := _timeline_problems(timeline):
+    if problems := timeline_problems(timeline):
         raise ValidationFailed(fields=problems)
     batch = ProcurementBatch(
         name=name,
@@ -130,7 +130,7 @@ def create_batch(
     return batch
 
 
-def _apply_overrides(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def apply_overrides(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(overrides) - set(base))
     if unknown:
         raise ValidationFailed(
@@ -154,7 +154,7 @@ def update_rules(
     if batch.status is not BatchStatus.DRAFT:
         raise InvalidState("规则仅能在草稿状态修改 (rules can change only in draft)", code="rules_frozen")
     before = batch.rules
-    batch.rules = _apply_overrides(batch.rules, overrides)
+    batch.rules = apply_overrides(batch.rules, overrides)
     session.flush()
     audit.record(
         session,

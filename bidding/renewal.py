@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bidding import bids, rules
-from bidding.batches import _apply_overrides, _timeline_problems, get_batch, get_item, require_bureau_writer
+from bidding.batches import apply_overrides, get_batch, get_item, require_bureau_writer, timeline_problems
 from bidding.models import (
     Award,
     BatchItem,
@@ -146,11 +146,11 @@ def create_renewal(
                 **{k: ["必填 (required)"] for k in missing},
             }
         )
-    ruleset = _apply_overrides(old.rules, rule_overrides or {})
+    ruleset = apply_overrides(old.rules, rule_overrides or {})
     cycle_start = old.cycle_end_on + ONE_DAY  # the day after the old agreements end: no gap, no overlap
     cycle_end = cycle_end_on or renewal_cycle_end(old.cycle_start_on, old.cycle_end_on)
     full = {**timeline, "cycle_start_on": cycle_start, "cycle_end_on": cycle_end}
-    if problems := _timeline_problems(full):
+    if problems := timeline_problems(full):
         raise ValidationFailed(fields=problems)
     # A national batch's renewal is run by the province itself (§10: the province runs renewal of
     # national batches whose agreements expire), so it defaults to provincial scope; an alliance
