@@ -162,6 +162,8 @@ class ProcurementBatch(Base):
     )
     #: Where imported results came from: file name, format, SHA-256, issuer, reference, who and when.
     results_source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: SHA-256 of that file: one batch per results file, even when two imports race (409).
+    results_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: Member provinces (6-digit codes) of an alliance batch led here, this province included.
     member_provinces: Mapped[list[str] | None] = mapped_column(JSON)
     #: The expiring batch this one renews (续标); at most one renewal per batch.

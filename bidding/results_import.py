@@ -80,15 +80,11 @@ def import_results(
             "导入失败，未写入任何数据 (import failed; nothing was written)", fields=exc.fields
         ) from exc
     sha = hashlib.sha256(data).hexdigest()
-    for batch_id, source in session.execute(
-        select(ProcurementBatch.id, ProcurementBatch.results_source).where(
-            ProcurementBatch.selection == SelectionSource.IMPORTED
+    existing = session.scalar(select(ProcurementBatch.id).where(ProcurementBatch.results_sha256 == sha))
+    if existing is not None:
+        raise Conflict(
+            f"该结果文件已导入为批次 {existing} (this file was already imported as batch {existing})"
         )
-    ):
-        if source and source.get("sha256") == sha:
-            raise Conflict(
-                f"该结果文件已导入为批次 {batch_id} (this file was already imported as batch {batch_id})"
-            )
     plan = results_check.plan(session, results, category_hint=None)
     b = plan.batch
     batch = create_batch(
@@ -111,6 +107,7 @@ def import_results(
         now=now,
         imported=True,
     )
+    batch.results_sha256 = sha  # unique: a racing second import of the same file is a 409
     batch.results_source = {
         "filename": filename[-200:],
         "sha256": sha,

@@ -80,6 +80,10 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("results_source", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("results_sha256", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_procurement_batches_results_sha256"), ["results_sha256"]
+        )
         batch_op.add_column(sa.Column("member_provinces", sa.JSON(), nullable=True))
         batch_op.add_column(
             sa.Column("renews_batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
@@ -103,6 +107,8 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("uq_procurement_batches_renews_batch_id"), type_="unique")
         batch_op.drop_column("renews_batch_id")
         batch_op.drop_column("member_provinces")
+        batch_op.drop_constraint(batch_op.f("uq_procurement_batches_results_sha256"), type_="unique")
+        batch_op.drop_column("results_sha256")
         batch_op.drop_column("results_source")
         batch_op.drop_constraint(batch_op.f("ck_procurement_batches_batch_selection"), type_="check")
         batch_op.drop_column("selection")
