@@ -71,6 +71,13 @@ class ProvinceQuerySchema(BaseSchema):
     province = PROVINCE
 
 
+class MemberDemandQuerySchema(BaseSchema):
+    #: Checked when given; its absence is reported after the file's (see member_demand).
+    province = fields.String(
+        load_default=None, validate=validate.OneOf(sorted(PROVINCES)), metadata={"example": "500000"}
+    )
+
+
 class ProvinceExportSchema(ProvinceQuerySchema):
     format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv", "json"]))
 
@@ -202,11 +209,13 @@ def set_members(data: dict[str, Any], batch_id: int) -> Any:
 
 @blp.route("/batches/<int:batch_id>/member-demand", methods=["POST"])
 @requires(OrgKind.BUREAU, roles=BUREAU_WRITERS)
+@blp.arguments(MemberDemandQuerySchema, location="query")
 @blp.arguments(ResultsFileSchema, location="files")
-@blp.arguments(ProvinceQuerySchema, location="query")
 @blp.response(200, MemberDemandSummarySchema)
-def member_demand(_files: dict[str, Any], query: dict[str, Any], batch_id: int) -> Any:
+def member_demand(query: dict[str, Any], _files: dict[str, Any], batch_id: int) -> Any:
     """Replace a member province's demand with an xlsx/CSV (all rows or none)."""
+    if query["province"] is None:
+        raise ValidationFailed(fields={"province": ["必填字段 (Missing data for required field.)"]})
     content, filename = _upload()
     with unit_of_work() as session:
         rows = alliance.import_member_demand(

@@ -245,7 +245,7 @@ def test_the_api_documentation_works_from_the_platform_alone(journey: Any, site:
     # "Try it out" on a GET, with the browser session: the API answers inside the page.
     page.locator(".opblock-summary-path", has_text="/api/v1/auth/me").first.click()
     page.get_by_role("button", name="Try it out").click()
-    page.get_by_role("button", name="Execute").click()
+    page.get_by_role("button", name="Execute", exact=True).click()
     body = page.locator(".responses-wrapper .live-responses-table .response-col_description pre").first
     assert "web-bureau" in body.inner_text()
     j.shot("docs-try-it-out")
