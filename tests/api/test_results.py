@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bidding.models import ProcurementBatch, VolumeAllocation
 from core.actors import Role
+from core.organizations import Organization
 from tests.api.test_tendering import Api, Clock
 from tests.bidding.test_results_import import EXPECTED, national_rows
 from tests.factories import make_user
@@ -40,9 +41,7 @@ def scene(session: Session):
     p = new_platform(session)
     rows = national_rows(p)
     p.product("F", "XN07F", "落地药07")
-    bureau_user = make_user(
-        session, session.get_one(type(p.manufacturer("A")), p.bureau.org_id), Role.OPERATOR
-    )
+    bureau_user = make_user(session, session.get_one(Organization, p.bureau.org_id), Role.OPERATOR)
     return p, rows, bureau_user
 
 
