@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ledger.supervision.settings import SupervisionSettings
+
 #: Where development and test documents point when VBP_PUBLIC_URL is unset (`flask run`'s address).
 DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
 WEAK_SECRETS = frozenset({"", "dev", "secret", "changeme", "change-me", "you-will-never-guess", "test"})
@@ -99,6 +101,8 @@ class Config:
     #: Agreements are flagged on the to-do lists this many days before their cycle year ends, and
     #: the bureau's batches without a renewal this many days before their cycle ends (provincial).
     agreement_notice_days: int = 90
+    #: Supervision thresholds (VBP_SUP_*; ledger/supervision/settings.py).
+    supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -147,6 +151,7 @@ class Config:
             ),
             upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
             agreement_notice_days=int(env.get("VBP_AGREEMENT_NOTICE_DAYS", str(cls.agreement_notice_days))),
+            supervision=_supervision(env),
         )
 
     def payment_terms(self) -> Any:
@@ -311,6 +316,13 @@ def _development_secret(path: Path, make: Callable[[], str] = lambda: secrets.to
         finally:
             os.unlink(tmp)
     return path.read_text().strip()
+
+
+def _supervision(env: Mapping[str, str]) -> SupervisionSettings:
+    try:
+        return SupervisionSettings.from_env(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _hours(text: str) -> dict[str, int]:

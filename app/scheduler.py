@@ -199,6 +199,14 @@ def forget_login_records(session: Session, tick: datetime, ctx: JobContext) -> d
 #: Ended sessions stay this long (who was logged in when, for an investigation), then go.
 SESSION_RECORDS_KEPT_DAYS = 90
 
+
+def supervision_warnings(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """The daily warnings (预警): idempotent within a day, so a re-run creates nothing new."""
+    from ledger.supervision.warnings import compute_warnings
+
+    return compute_warnings(session, now=tick, settings=ctx.config.supervision).as_dict()
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -225,6 +233,12 @@ JOBS: dict[str, Job] = {
             "每晚账簿不变量检查 (nightly ledger invariants)",
             {"hour": 2, "minute": 30},
             verify_ledger,
+        ),
+        Job(
+            "supervision_warnings",
+            "每日监督预警计算 (daily supervision warnings)",
+            {"hour": 3, "minute": 30},
+            supervision_warnings,
         ),
         Job(
             "monthly_documents",

@@ -57,6 +57,13 @@ TERMS: dict[str, tuple[str, str]] = {
     "active": ("有效", "Active"),
     "replaced": ("已替换", "Replaced"),
     "withdrawn": ("已撤回", "Withdrawn"),
+    # warnings (预警, ledger/supervision)
+    "raised": ("待处理", "Open"),
+    "acknowledged": ("已知悉", "Acknowledged"),
+    "resolved": ("已处理", "Resolved"),
+    "low": ("提示", "Low"),
+    "medium": ("关注", "Medium"),
+    "high": ("严重", "High"),
     # listings
     "applied": ("已申请", "Applied"),
     "listed": ("已挂网", "Listed"),
@@ -231,6 +238,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "forget_login_records": ("清理过期登录记录", "Forget old login records"),
     "settlement_reminders": ("结算申请提醒", "Settlement filing reminders"),
     "confirmation_window": ("医院确认时限提醒", "Hospital confirmation window"),
+    "supervision_warnings": ("每日监督预警", "Daily supervision warnings"),
 }
 
 #: Where one code means different things in different kinds of record: "EnumName.code" → words,

@@ -12,4 +12,5 @@ import core.messages
 import core.notices
 import core.organizations
 import core.sessions  # noqa: F401
-import ledger.models  # noqa: F401
+import ledger.models
+import ledger.supervision.models  # noqa: F401
