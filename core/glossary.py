@@ -58,7 +58,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "replaced": ("已替换", "Replaced"),
     "withdrawn": ("已撤回", "Withdrawn"),
     # warnings (预警, ledger/supervision)
-    "raised": ("待处理", "Open"),
+    "raised": ("待处理", "Open warning"),
     "acknowledged": ("已知悉", "Acknowledged"),
     "resolved": ("已处理", "Resolved"),
     "low": ("提示", "Low"),
