@@ -1,0 +1,1 @@
+"""Supervision (issue 18): supply guarantee, price governance, use monitoring, warnings."""
