@@ -36,6 +36,9 @@ class OrderView:
     deadline_at: datetime
     submitted_at: datetime
     refusal_reason: str | None
+    #: When the distributor first opened it and when it accepted or refused (supervision §1).
+    first_read_at: datetime | None
+    decided_at: datetime | None
     #: The hospital's note to its distributor; None for a manufacturer.
     note: str | None
     lines: list[OrderLine]
@@ -47,6 +50,13 @@ class OrderView:
     @property
     def amount_fen(self) -> int:
         return sum(line.amount_fen for line in self.lines)
+
+    @property
+    def response_minutes(self) -> int | None:
+        """Response time (响应时间): accepted or refused minus submitted, whole minutes (floor)."""
+        if self.decided_at is None:
+            return None
+        return int((self.decided_at - self.submitted_at).total_seconds() // 60)
 
 
 def sees_whole_order(actor: Actor) -> bool:
@@ -77,6 +87,8 @@ def _view(actor: Actor, order: Order, lines: list[OrderLine]) -> OrderView:
         deadline_at=order.deadline_at,
         submitted_at=order.submitted_at,
         refusal_reason=order.refusal_reason,
+        first_read_at=order.first_read_at,
+        decided_at=order.decided_at,
         note=order.note if whole else None,
         lines=lines,
     )

@@ -163,6 +163,16 @@ class OrderSchema(BaseSchema):
     submitted_at = fields.DateTime()
     refusal_reason = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    first_read_at = fields.DateTime(
+        allow_none=True, metadata={"description": "首次阅读 (first read by the distributor)"}
+    )
+    decided_at = fields.DateTime(
+        allow_none=True, metadata={"description": "接单或拒单时间 (accepted/refused at)"}
+    )
+    response_minutes = fields.Integer(
+        allow_none=True,
+        metadata={"description": "响应时间，分钟 (response time: decided − submitted, minutes)"},
+    )
     lines = fields.List(fields.Nested(OrderLineSchema))
 
 

@@ -145,6 +145,10 @@ class Order(Base):
     deadline_at: Mapped[datetime]
     submitted_at: Mapped[datetime] = mapped_column(index=True)
     decided_at: Mapped[datetime | None]
+    #: When a user of the distributor first opened the order, and who (supervision §1); later
+    #: reads and the hospital's reads change nothing.
+    first_read_at: Mapped[datetime | None]
+    first_read_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     refusal_reason: Mapped[str | None] = mapped_column(String(500))
     note: Mapped[str | None] = mapped_column(String(500))
 

@@ -345,6 +345,22 @@ def _refresh_order(order: Order) -> None:
     states.ORDER.derive(order, status_from_lines(order.status, rows))
 
 
+def cancel_remaining(order: Order, lines: Sequence[OrderLine]) -> dict[int, int]:
+    """Cancel what remains to ship on `lines` of `order` (whose lock the caller holds), through the
+    order-line and order tables; returns packs cancelled per line. The hospital's cancellation and
+    the platform's void (作废, ledger/supervision/supply.py) both end a line this way."""
+    per_line = {}
+    for line in lines:
+        remaining = remaining_to_ship(line)
+        if remaining <= 0:
+            continue
+        line.cancelled_quantity += remaining
+        per_line[line.id] = remaining
+        _refresh_line(line)
+    _refresh_order(order)
+    return per_line
+
+
 def cancel_order(
     session: Session,
     actor: Actor,
@@ -370,16 +386,8 @@ def cancel_order(
         remaining_to_ship(line) > 0 for line in chosen
     ):
         raise InvalidState("订单已无可取消的数量 (nothing left to cancel)", code="illegal_transition")
-    cancelled, per_line = 0, {}
-    for line in chosen:
-        remaining = remaining_to_ship(line)
-        if remaining <= 0:
-            continue
-        line.cancelled_quantity += remaining
-        cancelled += remaining
-        per_line[line.id] = remaining
-        _refresh_line(line)
-    _refresh_order(order)
+    per_line = cancel_remaining(order, chosen)
+    cancelled = sum(per_line.values())
     session.flush()
     audit.record(
         session,
