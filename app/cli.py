@@ -192,3 +192,6 @@ def init_app(app: Flask) -> None:
     )
     for cmd in commands:
         app.cli.add_command(cmd)
+    from app import cli_supervision_supply
+
+    cli_supervision_supply.init_app(app)

@@ -207,6 +207,15 @@ def supervision_warnings(session: Session, tick: datetime, ctx: JobContext) -> d
     return compute_warnings(session, now=tick, settings=ctx.config.supervision).as_dict()
 
 
+def void_unshipped_lines(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """作废: lines with packs left to ship `void_after_days` after ordering (supervision §1)."""
+    from core.actors import Actor
+    from ledger.supervision.supply import void_unshipped_lines as void
+
+    days = ctx.config.supervision.void_after_days
+    return void(session, Actor.system(), now=tick, days=days).as_dict()
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -233,6 +242,12 @@ JOBS: dict[str, Job] = {
             "每晚账簿不变量检查 (nightly ledger invariants)",
             {"hour": 2, "minute": 30},
             verify_ledger,
+        ),
+        Job(
+            "void_unshipped_lines",
+            "下单N日未配送的订单行作废 (void lines not shipped N days after ordering)",
+            {"hour": 3, "minute": 15},
+            void_unshipped_lines,
         ),
         Job(
             "supervision_warnings",

@@ -239,6 +239,15 @@ TERMS: dict[str, tuple[str, str]] = {
     "settlement_reminders": ("结算申请提醒", "Settlement filing reminders"),
     "confirmation_window": ("医院确认时限提醒", "Hospital confirmation window"),
     "supervision_warnings": ("每日监督预警", "Daily supervision warnings"),
+    # supply guarantee (供应保障, issue 18): the void job, its warning rules and messages
+    "void_unshipped_lines": ("超期未配送订单行作废", "Void lines not shipped in time"),
+    "order_unanswered": ("订单超时未响应", "Order not answered in time"),
+    "line_out_of_stock": ("订单行缺货", "Order line out of stock"),
+    "delivery_rate_low": ("配送率偏低", "Delivery rate below the floor"),
+    "stock_out_marked": ("订单行已标记缺货", "Line marked out of stock"),
+    "lines_voided": ("订单行已作废", "Order lines voided"),
+    "supply_failure_recorded": ("已记录断供", "Supply failure recorded"),
+    "backup_activated": ("备供已启用", "Backup supply activated"),
 }
 
 #: Where one code means different things in different kinds of record: "EnumName.code" → words,

@@ -45,6 +45,7 @@ from ledger.schemas import (
     ReferencePriceSchema,
 )
 from ledger.services import listings, ordering, purchases
+from ledger.supervision import supply
 
 PREFIX = ""
 blp = Blueprint("ordering", __name__, description="挂网与订单 (listings and orders)")
@@ -282,9 +283,13 @@ def list_orders(query: dict[str, Any], pagination_parameters: PaginationParamete
 @blp.response(200, OrderSchema)
 def get_order(order_id: int) -> Any:
     """One order with the lines the caller is a party to (a manufacturer: its products' lines only;
-    404 for another organization's order)."""
+    404 for another organization's order). The distributor's first open is recorded (first read)."""
     session, actor = request_session(), current_actor()
-    return order_view(session, actor, ordering.get_order(session, actor, order_id))
+    order = ordering.get_order(session, actor, order_id)
+    if actor.org_kind is OrgKind.DISTRIBUTOR and order.first_read_at is None:
+        with unit_of_work(session):
+            supply.note_first_read(session, actor, order, now=clock.now())
+    return order_view(session, actor, order)
 
 
 # --- agreed-volume progress and off-platform purchases -----------------------------------------
