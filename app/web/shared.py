@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from marshmallow import fields, validate
 
 from app.auth import LoginThrottled, login_session, logout_session, optional_actor, password_login
-from app.db import request_session
+from app.db import request_session, unit_of_work
 from app.web.common import (
     LANGUAGES,
     WRITERS,
@@ -35,6 +35,7 @@ from ledger.models import OrderStatus
 from ledger.order_views import order_view
 from ledger.schemas import StatementDecisionSchema
 from ledger.services import invoicing, ordering
+from ledger.supervision import supply
 
 
 class LoginForm(BaseSchema):
@@ -104,8 +105,12 @@ def language() -> ResponseReturnValue:
 @page()
 def order_detail(order_id: int) -> ResponseReturnValue:
     who = actor()
+    found = ordering.get_order(request_session(), who, order_id)
+    if who.org_kind is OrgKind.DISTRIBUTOR and found.first_read_at is None:
+        with unit_of_work(request_session()) as db:  # the distributor's first read (supervision §1)
+            supply.note_first_read(db, who, found, now=clock.now())
     # A manufacturer sees only its products' lines of a shared order (ledger/order_views.py).
-    order = order_view(request_session(), who, ordering.get_order(request_session(), who, order_id))
+    order = order_view(request_session(), who, found)
     shipments = list(
         request_session().scalars(
             ordering.shipment_lines_visible_to(who)
@@ -126,6 +131,10 @@ def order_detail(order_id: int) -> ResponseReturnValue:
         and who.role in WRITERS
         and order.status == OrderStatus.SUBMITTED,
         can_ship=can_ship,
+        can_mark_stock_out=can_ship,
+        stock_outs=supply.stock_outs_of(request_session(), order.id)
+        if who.is_bureau or who.org_kind in (OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR)
+        else {},
         can_cancel=who.org_kind is OrgKind.HOSPITAL
         and who.role in WRITERS
         and order.status in (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_SHIPPED),

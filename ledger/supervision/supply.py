@@ -8,6 +8,7 @@ Plain Python + SQLAlchemy; services flush, the caller commits.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -175,12 +176,15 @@ class VoidSummary:
         return {"day": self.day.isoformat(), "orders": self.orders, "lines": self.lines, "packs": self.packs}
 
 
-def void_unshipped_lines(session: Session, actor: Actor, *, now: datetime, days: int) -> VoidSummary:
+def void_unshipped_lines(
+    session: Session, actor: Actor, *, now: datetime, days: int, order_ids: Collection[int] | None = None
+) -> VoidSummary:
     """Void what remains to ship on lines ordered `days` or more days before today (a line ordered
     on day D is voided on day D + days: "at" triggers), through the ordering service's own
     cancel path (ordering.cancel_remaining, the order-line and order tables). One audit event per
     order (both parties hear of it); one `line_voids` row per line. Running it twice on a day voids
-    nothing more. Orders refused, cancelled or completed have nothing left and are skipped."""
+    nothing more. Orders refused, cancelled or completed have nothing left and are skipped.
+    `order_ids`: only these orders (the demo's); default every order."""
     require_bureau_writer(actor)
     today = clock.business_date(now)
     summary = VoidSummary(today)
@@ -196,6 +200,7 @@ def void_unshipped_lines(session: Session, actor: Actor, *, now: datetime, days:
             Order.status.not_in((OrderStatus.REFUSED, OrderStatus.CANCELLED, OrderStatus.COMPLETED)),
             remaining_expr() > 0,
         )
+        .where(True if order_ids is None else OrderLine.order_id.in_(list(order_ids)))
         .order_by(OrderLine.order_id, OrderLine.id)
     ).all()
     by_order: dict[int, list[int]] = defaultdict(list)
