@@ -174,7 +174,11 @@ def _switch_listings(
         subject_id=primary.id,
         subject_org_id=primary.manufacturer_id,
         before={"status": before, "supply_role": "primary"},
-        after={"status": primary.status, "supply_role": primary.supply_role, "reason": ACTIVATION_REASON},
+        after={
+            "status": primary.status,
+            "supply_role": primary.supply_role,
+            "reason": REVERSAL_REASON if reversal else ACTIVATION_REASON,
+        },
         now=now,
     )
     target = _region_listing(session, to_award.id, region_code, lock=True)

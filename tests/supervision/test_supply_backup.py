@@ -19,7 +19,7 @@ from ledger.models import Listing, ListingStatus
 from ledger.services import ordering
 from ledger.supervision import backup
 from ledger.supervision.supply_models import BackupActivation, VolumeMove
-from tests.ordering import EXPIRY, NOW, Market, make_market
+from tests.ordering import NOW, Market, make_market
 
 
 @pytest.fixture
@@ -196,6 +196,3 @@ def test_hospitals_order_the_backup_at_its_winning_price_after_activation(market
     assert order.lines[0].pack_price_fen == b.pack_price_fen  # type: ignore[attr-defined]
     with pytest.raises(ValidationFailed):
         market.order(3)  # the suspended primary takes no new orders
-
-
-_ = EXPIRY

@@ -5,7 +5,7 @@ failures (断供) and the delivery rate; each rule just below, at and above its 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import ledger.supervision.supply_messages  # noqa: F401  (registers the messages)
 from core import clock
-from core.actors import OrgKind, Role
+from core.actors import Role
 from core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.messages import Message
 from ledger.models import Listing, Order, OrderLineStatus, OrderStatus
@@ -368,4 +368,15 @@ def test_bad_supply_failures_name_the_field(market: Market, change: dict[str, ob
         )
 
 
-_ = (date, OrgKind)
+def test_the_daily_job_voids_with_the_configured_days(market: Market, tmp_path: object) -> None:
+    from app.config import Config
+    from app.scheduler import JOBS, JobContext
+
+    order = _order(market, 6)
+    config = Config(env="testing", supervision=replace(DEFAULTS, void_after_days=3))
+    ctx = JobContext(config=config, instance_path=tmp_path, sealer_factory=lambda: None)  # type: ignore[arg-type]
+    job = JOBS["void_unshipped_lines"]
+    assert job.run(market.session, NOW + timedelta(days=2), ctx)["packs"] == 0
+    assert job.run(market.session, NOW + timedelta(days=3), ctx)["packs"] == 6
+    market.session.refresh(order)
+    assert order.status is OrderStatus.CANCELLED
