@@ -18,7 +18,7 @@ from core import clock
 from core.actors import OrgKind
 from core.validation import MULTILINE, PLAUSIBLE_DATE, BaseSchema
 from ledger.scoping import party_scope
-from ledger.supervision import backup, supply
+from ledger.supervision import backup, delivery, supply
 from ledger.supervision.supply_models import BackupActivation, StockOut, SupplyFailure
 
 PREFIX = ""
@@ -86,7 +86,7 @@ class SupplyFailureSchema(BaseSchema):
     recorded_at = fields.DateTime()
 
     def _rate(self, failure: SupplyFailure) -> str | None:
-        rate = supply.delivery_rate_pct(failure.ordered_packs, failure.delivered_packs)
+        rate = delivery.delivery_rate_pct(failure.ordered_packs, failure.delivered_packs)
         return None if rate is None else f"{rate:.2f}"
 
 

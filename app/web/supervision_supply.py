@@ -20,7 +20,7 @@ from app.web.common import WRITERS, FormFailed, actor, attempt, done, form_dict,
 from bidding.models import Award, BatchItem, RegionAssignment
 from core import clock
 from core.actors import OrgKind
-from ledger.supervision import backup, supply
+from ledger.supervision import backup, delivery, supply
 from ledger.supervision.supply_models import BackupActivation, SupplyFailure
 
 
@@ -80,7 +80,7 @@ def bureau_supply() -> ResponseReturnValue:
         failures=failures,
         activations=activations,
         reversed_ids=reversed_ids,
-        rate=supply.delivery_rate_pct,
+        rate=delivery.delivery_rate_pct,
         today=clock.business_date(clock.now()),
         void_days=current_app.config["VBP"].supervision.void_after_days,
         **_choices(),

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from bidding.models import Award
 from core import clock
 from ledger.models import Order, OrderLine, OrderStatus
+from ledger.supervision.delivery import delivery_by_award_region
 from ledger.supervision.models import Severity
 from ledger.supervision.settings import SupervisionSettings
-from ledger.supervision.supply import delivery_by_award_region, live_stock_outs
+from ledger.supervision.supply import live_stock_outs
 from ledger.supervision.supply_models import StockOut
 from ledger.supervision.warnings import Finding, rule
 

@@ -18,7 +18,7 @@ from core.errors import InvalidState, NotFound, PermissionDenied, ValidationFail
 from core.messages import Message
 from ledger.models import Listing, Order, OrderLineStatus, OrderStatus
 from ledger.services import listings, ordering
-from ledger.supervision import supply
+from ledger.supervision import delivery, supply
 from ledger.supervision.settings import DEFAULTS
 from ledger.supervision.supply_models import LineVoid, StockOut
 from ledger.supervision.warnings import compute_warnings
@@ -290,7 +290,7 @@ def test_delivery_rate_low_fires_below_the_floor_only(market: Market, delivered:
 def test_voided_packs_count_against_the_delivery_rate(market: Market) -> None:
     _delivered(market, 100, 50)
     supply.void_unshipped_lines(market.session, market.world.bureau, now=NOW + timedelta(days=7), days=7)
-    ev = supply.delivery_evidence(
+    ev = delivery.delivery_evidence(
         market.session, award_id=market.award.id, region_code="510100", first_day=TODAY, last_day=TODAY
     )
     assert (ev.ordered_packs, ev.delivered_packs, ev.voided_lines) == (100, 50, 1)
