@@ -96,7 +96,7 @@ def test_a_listed_shortage_product_is_flagged_and_listed_directly_above_the_cap(
     assert (listing.status, listing.shortage, listing.shortage_direct) == ("listed", True, True)
     actions = session.scalars(
         select(AuditEvent.action).where(
-            AuditEvent.subject_type == "listing", AuditEvent.subject_id == listing.id
+            AuditEvent.subject_type == "listing", AuditEvent.subject_id == str(listing.id)
         )
     ).all()
     assert "listing.shortage_direct" in actions
