@@ -69,7 +69,11 @@ def red_line_fen(session: Session, listing: Listing, *, settings: SupervisionSet
     """The listing's red-line price per pack, or None (volume-based, or no winner of the variety)."""
     if listing.mode is ListingMode.VOLUME_BASED:
         return None
-    product = session.get_one(Product, listing.product_id)
+    return product_red_line_fen(session, session.get_one(Product, listing.product_id), settings=settings)
+
+
+def product_red_line_fen(session: Session, product: Product, *, settings: SupervisionSettings) -> int | None:
+    """The red-line price per pack of `product`, or None when its variety has no winner."""
     base = winning_base(session, product)
     if base is None:
         return None

@@ -7,8 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bidding.models import Product
+from core.actors import OrgKind
 from core.audit import AuditEvent
 from core.errors import Conflict, RuleViolation, ValidationFailed
+from core.organizations import Organization
 from ledger.models import Listing, OrderLine
 from ledger.services import listings, ordering
 from ledger.supervision.models import Severity
@@ -160,3 +162,30 @@ def test_shortage_watch_sees_refused_lines(market: Market) -> None:
     line_ids = session.scalars(select(OrderLine.id).where(OrderLine.listing_id == market.listing.id)).all()
     assert {r["id"] for r in found[0].evidence["records"] if r["kind"] == "order_line"} == set(line_ids)
     assert found[0].severity is Severity.LOW
+
+
+def test_demo_seed_makes_every_price_rule_fire_and_runs_once(market: Market) -> None:
+    import dataclasses
+
+    from app import demo_supervision_price
+    from core.organizations import User
+    from tests.factories import make_org, make_user
+
+    session, world = market.session, market.world
+    bureau = session.get_one(Organization, world.bureau.org_id)
+    orgs = {
+        "bureau": bureau,
+        "mfr1": world.manufacturer("A"),
+        "mfr2": world.manufacturer("B"),
+        "mfr3": make_org(session, OrgKind.MANUFACTURER),
+        "mfr4": make_org(session, OrgKind.MANUFACTURER),
+    }
+    users: dict[str, User] = {f"{k}-op": make_user(session, org) for k, org in orgs.items()}
+    lines: list[str] = []
+    demo_supervision_price.seed(session, orgs=orgs, users=users, now=NOW, echo=lines.append)
+    settings = dataclasses.replace(DEFAULTS, price_max_increase_pct=20)
+    summary = compute_warnings(session, now=NOW, settings=settings)
+    for rule in ("price_risk", "price_increase", "non_winner_red_line", "shortage_watch"):
+        assert summary.seen[rule] >= 1, (rule, summary.as_dict())
+    demo_supervision_price.seed(session, orgs=orgs, users=users, now=NOW, echo=lines.append)
+    assert "跳过" in lines[-1]
