@@ -49,6 +49,7 @@ def init_web(app: Flask) -> None:
         public,
         reconciliation,
         shared,
+        supervision_prices,
     )
 
     app.register_blueprint(web)

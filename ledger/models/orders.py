@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from bidding.models import Product
 from core.db import Base, BigId, IdPK, str_enum
 from core.organizations import Organization
+from ledger.supervision.price_models import PriceRisk
 
 
 class ListingMode(enum.StrEnum):
@@ -122,6 +123,11 @@ class Listing(Base):
     updated_at: Mapped[datetime]
 
     product: Mapped[Product] = relationship()
+
+    @property
+    def risk(self) -> PriceRisk | None:
+        """The stored price-risk level as its enum (for its words in the glossary)."""
+        return PriceRisk(self.price_risk) if self.price_risk else None
 
 
 class DistributionAuthorization(Base):

@@ -89,3 +89,35 @@ def test_shortage_list_and_direct_listing_over_http(client: FlaskClient, session
     assert (listing["shortage"], listing["shortage_direct"], listing["status"]) == (True, True, "listed")
     mine = api.call("GET", f"/api/v1/listings?product_id={p.product_id}", 200).get_json()
     assert all(x["shortage"] for x in mine)
+
+
+def test_price_governance_page_imports_and_sorts_by_level(client: FlaskClient, session: Session) -> None:
+    from tests.web.test_pages import csrf, web_login
+
+    p = priced(session)
+    world = p.market.world
+    bureau = make_user(session, session.get_one(Organization, world.bureau.org_id), Role.OPERATOR)
+    maker = make_user(session, world.manufacturer("C"), Role.OPERATOR)
+    web_login(client, maker.username)
+    assert client.get("/bureau/price-governance").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    web_login(client, bureau.username)
+    data = p.rows(("440000", "24.00", "2026-04-01"))
+    response = client.post(
+        "/bureau/price-governance/prices",
+        data={"csrf_token": csrf(client), **_file(data)},
+        follow_redirects=True,
+    )
+    assert "已导入 1 行" in response.get_data(as_text=True)
+    again = client.post(
+        "/bureau/price-governance/prices",
+        data={"csrf_token": csrf(client), **_file(data)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已导入" in again  # the same file: the import refused, said so on the page
+    page = client.get("/bureau/price-governance?sort=level").get_data(as_text=True)
+    assert "红色风险" in page  # C's listing, first (red sorts first)
+    assert page.index("红色风险") < page.index("无可比价格")
+    assert "30.00" in page  # the red line
+    assert "红色风险" in client.get("/bureau/listings").get_data(as_text=True)
+    assert client.get("/bureau/price-governance?sort=<x>&level=<y>").status_code == 200
