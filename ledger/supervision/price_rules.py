@@ -142,8 +142,14 @@ def shortage_watch(session: Session, now: datetime, settings: SupervisionSetting
     """A listing of a shortage-prone product priced above the median elsewhere by more than
     `shortage_price_watch_pct` % ("at" does not trigger), or with order lines refused or cancelled
     in the last `window_days` days (supply trouble)."""
+    from ledger.supervision.shortage import on_shortage_list
+
     since = now - timedelta(days=settings.window_days)
+    short: dict[int, bool] = {}
     for listing in _listed(session):
+        if listing.product_id not in short:
+            short[listing.product_id] = on_shortage_list(session, listing.product_id)
+        listing.shortage = listing.shortage_direct or short[listing.product_id]
         if not listing.shortage:
             continue
         voided = list(

@@ -38,7 +38,7 @@ from core.organizations import Organization
 from core.regions import PROVINCES, province_code_error, province_of
 from core.spreadsheets import Column, SpreadsheetError, error_fields, read_table, template_xlsx
 from core.uscc import uscc_error
-from ledger.models import Listing, ListingStatus
+from ledger.models import Listing, ListingMode, ListingStatus
 from ledger.supervision.price_models import ImportKind, OtherProvincePrice, PriceImport, PriceRisk
 from ledger.supervision.settings import SupervisionSettings
 
@@ -325,9 +325,17 @@ def peer_prices(session: Session, listing: Listing) -> list[PeerPrice]:
     ]
 
 
-def compare(session: Session, listing: Listing, *, settings: SupervisionSettings, today: date) -> None:
+def compare(
+    session: Session,
+    listing: Listing,
+    *,
+    settings: SupervisionSettings,
+    today: date,
+    peers: list[int] | None = None,
+) -> None:
     """Store the listing's four-same comparison and risk level."""
-    peers = [p.pack_price_fen for p in peer_prices(session, listing)]
+    if peers is None:
+        peers = [p.pack_price_fen for p in peer_prices(session, listing)]
     lowest = min(peers) if peers else None
     median = median_fen(peers) if peers else None
     listing.peer_lowest_fen, listing.peer_median_fen, listing.peer_count = lowest, median, len(peers)
@@ -337,16 +345,28 @@ def compare(session: Session, listing: Listing, *, settings: SupervisionSettings
 
 def refresh_listings(session: Session, *, settings: SupervisionSettings, now: datetime) -> int:
     """Recompute every compared listing's price risk, red line and shortage flag (after an import
-    and in the daily warnings run)."""
+    and in the daily warnings run). The group's prices, the red line and the shortage entry
+    depend on the product (and the listing's province), so each is looked up once per run."""
     from ledger.supervision.red_line import red_line_fen
     from ledger.supervision.shortage import on_shortage_list
 
     today = clock.business_date(now)
+    peers: dict[tuple[int, int, str], list[int]] = {}
+    lines: dict[tuple[int, bool], int | None] = {}
+    short: dict[int, bool] = {}
     count = 0
     for listing in session.scalars(select(Listing).where(Listing.status.in_(COMPARED)).order_by(Listing.id)):
-        compare(session, listing, settings=settings, today=today)
-        listing.red_line_fen = red_line_fen(session, listing, settings=settings)
-        listing.shortage = listing.shortage_direct or on_shortage_list(session, listing.product_id)
+        key = (listing.product_id, listing.manufacturer_id, province_of(listing.region_code))
+        if key not in peers:
+            peers[key] = [p.pack_price_fen for p in peer_prices(session, listing)]
+        compare(session, listing, settings=settings, today=today, peers=peers[key])
+        volume = listing.mode is ListingMode.VOLUME_BASED
+        if (listing.product_id, volume) not in lines:
+            lines[(listing.product_id, volume)] = red_line_fen(session, listing, settings=settings)
+        listing.red_line_fen = lines[(listing.product_id, volume)]
+        if listing.product_id not in short:
+            short[listing.product_id] = on_shortage_list(session, listing.product_id)
+        listing.shortage = listing.shortage_direct or short[listing.product_id]
         count += 1
     session.flush()
     return count

@@ -253,3 +253,29 @@ def test_price_change_keeps_the_cap_and_refuses_others(session: Session) -> None
             session, world.actor(world.manufacturer("A")), p.listing.id, pack_price_fen=100, now=NOW
         )
     assert session.get_one(Listing, p.listing.id).pack_price_fen == 2000
+
+
+def test_english_headers_and_a_unit_price_are_read(session: Session) -> None:
+    # A unit price of 0.2500 × 100 tablets = 25.00 per pack; the USCC names the manufacturer.
+    p = priced(session)
+    product, maker = p.listing.product, p.market.world.manufacturer("C")
+    header = "generic_name,manufacturer_uscc,dosage_form,spec,province_code,unit_price,price_on,source"
+    data = csv_bytes(
+        [
+            [
+                product.generic_name,
+                maker.uscc,
+                "片剂",
+                product.spec_text,
+                "440000",
+                "0.2500",
+                "2026-04-01",
+                "GD",
+            ]
+        ],
+        header=header,
+    )
+    import_other_province_prices(
+        session, p.market.world.bureau, data=data, filename="p.csv", settings=DEFAULTS, now=NOW
+    )
+    assert [x.pack_price_fen for x in peer_prices(session, p.listing)] == [2500]
