@@ -187,10 +187,13 @@ def price_comparison(listing_id: int) -> Any:
 @blp.response(200, ListingSchema)
 def change_price(data: dict[str, Any], listing_id: int) -> Any:
     """调价: change the price of one's own price-linked listing (history kept, audited)."""
+    now = clock.now()
     with unit_of_work() as session:
-        return listings.change_listing_price(
-            session, current_actor(), listing_id, pack_price_fen=data["pack_price"], now=clock.now()
+        listing = listings.change_listing_price(
+            session, current_actor(), listing_id, pack_price_fen=data["pack_price"], now=now
         )
+        prices.refresh_listing(session, listing, settings=_settings(), now=now)
+        return listing
 
 
 # --- shortage list ------------------------------------------------------------------------------
@@ -240,13 +243,16 @@ def shortage_template() -> Response:
 def apply_shortage(data: dict[str, Any]) -> Any:
     """短缺药品直接挂网: list a product on the shortage list at a self-set price (no price-linked
     cap; flagged `shortage`, audited). A product not on the list: 422 naming product_id."""
+    now = clock.now()
     with unit_of_work() as session:
-        return listings.apply_price_linked(
+        listing = listings.apply_price_linked(
             session,
             current_actor(),
             product_id=data["product_id"],
             region_code=data["region_code"],
             pack_price_fen=data["pack_price"],
-            now=clock.now(),
+            now=now,
             shortage=True,
         )
+        prices.refresh_listing(session, listing, settings=_settings(), now=now)
+        return listing

@@ -343,6 +343,19 @@ def compare(
     listing.price_risk_on = today
 
 
+def refresh_listing(
+    session: Session, listing: Listing, *, settings: SupervisionSettings, now: datetime
+) -> None:
+    """Recompute one listing's comparison, red line and shortage flag (after its price is set)."""
+    from ledger.supervision.red_line import red_line_fen
+    from ledger.supervision.shortage import on_shortage_list
+
+    compare(session, listing, settings=settings, today=clock.business_date(now))
+    listing.red_line_fen = red_line_fen(session, listing, settings=settings)
+    listing.shortage = listing.shortage_direct or on_shortage_list(session, listing.product_id)
+    session.flush()
+
+
 def refresh_listings(session: Session, *, settings: SupervisionSettings, now: datetime) -> int:
     """Recompute every compared listing's price risk, red line and shortage flag (after an import
     and in the daily warnings run). The group's prices, the red line and the shortage entry

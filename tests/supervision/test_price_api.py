@@ -60,6 +60,8 @@ def test_price_governance_over_http(client: FlaskClient, session: Session) -> No
     api.as_(maker_c).call("POST", f"/api/v1/listings/{p.listing.id}/price", 422, json={"pack_price": "-1"})
     changed = api.call("POST", f"/api/v1/listings/{p.listing.id}/price", 200, json={"pack_price": "28.80"})
     assert changed.get_json()["pack_price"] == "28.80"
+    # Compared again at once: 28.80 = the lowest 24.00 × 1.20, not above it, so yellow.
+    assert changed.get_json()["price_risk"] == "yellow"
 
 
 def test_shortage_list_and_direct_listing_over_http(client: FlaskClient, session: Session) -> None:
