@@ -24,6 +24,7 @@ from core import clock
 from core.money import fen_to_str
 from core.organizations import Organization, User, actor_for_user
 from ledger.services import listings
+from ledger.supervision import price_changes
 from ledger.supervision.prices import import_other_province_prices
 from ledger.supervision.red_line import PUBLISHED, product_red_line_fen
 from ledger.supervision.settings import DEFAULTS
@@ -107,7 +108,7 @@ def seed(
         pack_price_fen=line,
         now=now - timedelta(days=20),
     )
-    listings.change_listing_price(
+    price_changes.change_listing_price(
         session, maker_actor, listing.id, pack_price_fen=line * 2, now=now - timedelta(days=5)
     )
 

@@ -26,7 +26,7 @@ from core.regions import PROVINCES
 from core.validation import BaseSchema, Yuan
 from ledger.schemas import ListingSchema, PriceLinkedApplySchema
 from ledger.services import listings
-from ledger.supervision import prices, shortage
+from ledger.supervision import price_changes, prices, shortage
 from ledger.supervision.price_models import OtherProvincePrice, ShortageEntry, ShortageListKind
 
 PREFIX = ""
@@ -189,7 +189,7 @@ def change_price(data: dict[str, Any], listing_id: int) -> Any:
     """调价: change the price of one's own price-linked listing (history kept, audited)."""
     now = clock.now()
     with unit_of_work() as session:
-        listing = listings.change_listing_price(
+        listing = price_changes.change_listing_price(
             session, current_actor(), listing_id, pack_price_fen=data["pack_price"], now=now
         )
         prices.refresh_listing(session, listing, settings=_settings(), now=now)

@@ -163,7 +163,7 @@ def reference_price_fen(
     return min(prices) if prices else None
 
 
-def _check_linkage_cap(session: Session, product_id: int, pack_price_fen: int) -> None:
+def check_linkage_cap(session: Session, product_id: int, pack_price_fen: int) -> None:
     award_price = session.scalar(select(func.min(Award.pack_price_fen)).where(Award.product_id == product_id))
     if award_price is not None and pack_price_fen * 10 > award_price * NON_ASSIGNED_MULTIPLE_TENTHS:
         raise RuleViolation(
@@ -237,7 +237,7 @@ def apply_price_linked(
             now=now,
         )
         return listing
-    _check_linkage_cap(session, product_id, pack_price_fen)
+    check_linkage_cap(session, product_id, pack_price_fen)
     flagged = reference is not None and pack_price_fen > reference
     hold = HOLD_FLAGGED_FOR_REVIEW if hold_flagged is None else hold_flagged
     return _new_listing(
@@ -253,45 +253,6 @@ def apply_price_linked(
         reference_price_fen=reference,
         price_flagged=flagged,
     )
-
-
-def change_listing_price(
-    session: Session, actor: Actor, listing_id: int, *, pack_price_fen: int, now: datetime
-) -> Listing:
-    """调价: the manufacturer changes the price of its own price-linked listing (the cap applies,
-    except on a shortage direct listing). Recorded in the listing's price history (listing_prices)
-    that the abnormal price-change rule reads; audited. The same price again changes nothing."""
-    if actor.org_kind is not OrgKind.MANUFACTURER or actor.role not in (Role.ADMIN, Role.OPERATOR):
-        raise PermissionDenied("仅生产企业可调价 (manufacturers only)")
-    listing = get_listing(session, actor, listing_id, for_update=True)
-    if pack_price_fen <= 0:
-        raise ValidationFailed(fields={"pack_price": ["须大于0 (must be positive)"]})
-    if listing.mode is not ListingMode.PRICE_LINKED:
-        raise InvalidState("仅价格联动挂网可调价 (only price-linked listings)", code="not_price_linked")
-    if listing.status not in (ListingStatus.APPLIED, ListingStatus.LISTED):
-        raise InvalidState("挂网已暂停或撤销 (the listing is suspended or delisted)", code="not_listed")
-    if pack_price_fen == listing.pack_price_fen:
-        return listing
-    if not listing.shortage_direct:
-        _check_linkage_cap(session, listing.product_id, pack_price_fen)
-    before = listing.pack_price_fen
-    listing.pack_price_fen, listing.updated_at = pack_price_fen, now
-    session.add(
-        ListingPrice(listing_id=listing.id, pack_price_fen=pack_price_fen, effective_at=now, reason="change")
-    )
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "listing.price",
-        subject_type="listing",
-        subject_id=listing.id,
-        subject_org_id=listing.manufacturer_id,
-        before={"pack_price_fen": before},
-        after={"pack_price_fen": pack_price_fen},
-        now=now,
-    )
-    return listing
 
 
 def file_purchase(

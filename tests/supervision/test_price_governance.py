@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from ledger.models import Listing
 from ledger.services import listings
+from ledger.supervision import price_changes
 from ledger.supervision.models import Severity, SupervisionWarning
 from ledger.supervision.price_models import PriceRisk
 from ledger.supervision.prices import (
@@ -208,7 +209,7 @@ def test_red_line_follows_the_setting(session: Session) -> None:
 def test_price_increase_is_off_by_default(session: Session) -> None:
     p = priced(session, pack_price_fen=2000)
     maker = p.market.world.actor(p.market.world.manufacturer("C"))
-    listings.change_listing_price(
+    price_changes.change_listing_price(
         session, maker, p.listing.id, pack_price_fen=2900, now=NOW + timedelta(days=1)
     )
     compute_warnings(session, now=NOW + timedelta(days=2), settings=DEFAULTS, rules=["price_increase"])
@@ -220,7 +221,7 @@ def test_price_increase_boundary(session: Session, new_price: int, fires: bool) 
     # Lowest in the window 20.00, +10 %: 22.00 is at the threshold.
     p = priced(session, pack_price_fen=2000)
     maker = p.market.world.actor(p.market.world.manufacturer("C"))
-    listings.change_listing_price(
+    price_changes.change_listing_price(
         session, maker, p.listing.id, pack_price_fen=new_price, now=NOW + timedelta(days=1)
     )
     settings = dataclasses.replace(DEFAULTS, price_max_increase_pct=10, price_window_days=30)
@@ -231,7 +232,7 @@ def test_price_increase_boundary(session: Session, new_price: int, fires: bool) 
 def test_an_increase_outside_the_window_is_not_abnormal(session: Session) -> None:
     p = priced(session, pack_price_fen=2000)
     maker = p.market.world.actor(p.market.world.manufacturer("C"))
-    listings.change_listing_price(
+    price_changes.change_listing_price(
         session, maker, p.listing.id, pack_price_fen=3000, now=NOW + timedelta(days=1)
     )
     settings = dataclasses.replace(DEFAULTS, price_max_increase_pct=10, price_window_days=30)
@@ -243,13 +244,13 @@ def test_price_change_keeps_the_cap_and_refuses_others(session: Session) -> None
     p = priced(session, pack_price_fen=2000)
     world = p.market.world
     with pytest.raises(ValidationFailed):
-        listings.change_listing_price(
+        price_changes.change_listing_price(
             session, world.actor(world.manufacturer("C")), p.listing.id, pack_price_fen=0, now=NOW
         )
     from core.errors import NotFound
 
     with pytest.raises(NotFound):
-        listings.change_listing_price(
+        price_changes.change_listing_price(
             session, world.actor(world.manufacturer("A")), p.listing.id, pack_price_fen=100, now=NOW
         )
     assert session.get_one(Listing, p.listing.id).pack_price_fen == 2000
