@@ -64,6 +64,12 @@ TERMS: dict[str, tuple[str, str]] = {
     "low": ("提示", "Low"),
     "medium": ("关注", "Medium"),
     "high": ("严重", "High"),
+    # price governance (ledger/supervision/price_models.py)
+    "red": ("红色风险", "Red risk"),
+    "yellow": ("黄色风险", "Yellow risk"),
+    "green": ("绿色（无风险）", "Green"),
+    "other_province_prices": ("外省挂网价", "Other provinces' listed prices"),
+    "shortage_list": ("短缺药品清单", "Shortage list"),
     # listings
     "applied": ("已申请", "Applied"),
     "listed": ("已挂网", "Listed"),
@@ -264,6 +270,9 @@ QUALIFIED: dict[str, tuple[str, str]] = {
     "DosageFormGroup.other": ("其他剂型", "Other dosage forms"),
     "CarryOver.all": ("原中选企业均可按原中选价续约", "Every incumbent may carry over"),
     "CarryOver.none": ("原中选企业均须重新报价", "Every incumbent bids again"),
+    "PriceRisk.none": ("无可比价格", "Nothing to compare"),
+    "ShortageListKind.national": ("国家短缺药品清单", "National shortage list"),
+    "ShortageListKind.provincial": ("省级短缺药品清单", "Provincial shortage list"),
 }
 
 

@@ -47,6 +47,15 @@ class ListingSchema(BaseSchema):
     reference_price = Yuan(attribute="reference_price_fen", allow_none=True)
     price_flagged = fields.Boolean()
     status_reason = fields.String(allow_none=True)
+    #: Four-same comparison with other provinces (ledger/supervision/prices.py), as stored.
+    price_risk = fields.String(allow_none=True, metadata={"description": "red | yellow | green | none"})
+    peer_lowest_price = Yuan(attribute="peer_lowest_fen", allow_none=True)
+    peer_median_price = Yuan(attribute="peer_median_fen", allow_none=True)
+    peer_count = fields.Integer(allow_none=True)
+    price_risk_on = fields.Date(allow_none=True)
+    red_line_price = Yuan(attribute="red_line_fen", allow_none=True)
+    shortage = fields.Boolean()
+    shortage_direct = fields.Boolean()
 
 
 class ListingQuerySchema(BaseSchema):

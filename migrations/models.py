@@ -15,3 +15,4 @@ import core.sessions  # noqa: F401
 import ledger.models
 import ledger.supervision.models
 import ledger.supervision.supply_models  # noqa: F401
+import ledger.supervision.price_models  # noqa: F401

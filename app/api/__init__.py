@@ -61,6 +61,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         reports,
         results,
         supervision_supply,
+        supervision_prices,
         tendering,
     )
 
@@ -80,6 +81,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         jobs,
         messages,
         supervision_supply,
+        supervision_prices,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

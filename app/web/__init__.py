@@ -50,6 +50,7 @@ def init_web(app: Flask) -> None:
         reconciliation,
         shared,
         supervision_supply,
+        supervision_prices,
     )
 
     app.register_blueprint(web)

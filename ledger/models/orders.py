@@ -15,12 +15,14 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bidding.models import Product
 from core.db import Base, BigId, IdPK, str_enum
 from core.organizations import Organization
+from ledger.supervision.price_models import PriceRisk
 
 
 class ListingMode(enum.StrEnum):
@@ -102,10 +104,30 @@ class Listing(Base):
     #: True when the price is above the reference: a high-price risk warning (§3, S26).
     price_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     status_reason: Mapped[str | None] = mapped_column(String(200))
+    #: Four-same comparison with other provinces (ledger/supervision/prices.py), stored so pages
+    #: and the API read one figure: risk level (PriceRisk), the lowest and median of the latest
+    #: price per province elsewhere (fen per pack of this product), how many provinces, and when.
+    price_risk: Mapped[str | None] = mapped_column(String(8))
+    peer_lowest_fen: Mapped[int | None] = mapped_column(BigInteger)
+    peer_median_fen: Mapped[int | None] = mapped_column(BigInteger)
+    peer_count: Mapped[int | None] = mapped_column(Integer)
+    price_risk_on: Mapped[date | None] = mapped_column(Date)
+    #: Red-line price per pack for a non-volume-based listing of a variety with a winner
+    #: (vbp-rules.md §1.7, §8); NULL when the variety has no winner.
+    red_line_fen: Mapped[int | None] = mapped_column(BigInteger)
+    #: The product is on a shortage-prone list (短缺药品, vbp-rules.md §8); a listing made through
+    #: the shortage path was applied at a self-set price without the price-linked caps.
+    shortage: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    shortage_direct: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     product: Mapped[Product] = relationship()
+
+    @property
+    def risk(self) -> PriceRisk | None:
+        """The stored price-risk level as its enum (for its words in the glossary)."""
+        return PriceRisk(self.price_risk) if self.price_risk else None
 
 
 class DistributionAuthorization(Base):

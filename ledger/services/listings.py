@@ -16,6 +16,7 @@ from core.organizations import Organization
 from core.uscc import region_code_error
 from ledger.models import DistributionAuthorization, Listing, ListingMode, ListingStatus, ReferencePrice
 from ledger.states import LISTING
+from ledger.supervision.price_models import ListingPrice
 
 PUBLISHED = (BatchStatus.RESULTS_PUBLISHED, BatchStatus.EXECUTING)
 #: Batch 9 rule for winners outside their primary/backup regions (非主非备, §1.7, S25): at most
@@ -73,6 +74,11 @@ def _new_listing(session: Session, actor: Actor, *, now: datetime, **values: obj
     listing = Listing(created_at=now, updated_at=now, **values)
     session.add(listing)
     session.flush()
+    session.add(
+        ListingPrice(
+            listing_id=listing.id, pack_price_fen=listing.pack_price_fen, effective_at=now, reason="create"
+        )
+    )
     audit.record(
         session,
         actor,
@@ -157,6 +163,17 @@ def reference_price_fen(
     return min(prices) if prices else None
 
 
+def check_linkage_cap(session: Session, product_id: int, pack_price_fen: int) -> None:
+    award_price = session.scalar(select(func.min(Award.pack_price_fen)).where(Award.product_id == product_id))
+    if award_price is not None and pack_price_fen * 10 > award_price * NON_ASSIGNED_MULTIPLE_TENTHS:
+        raise RuleViolation(
+            "中选产品在非供应地区挂网价不得高于中选价的1.5倍 "
+            "(a winning product may list at ≤ 1.5 × its winning price)",
+            code="above_linkage_cap",
+            fields={"pack_price": ["超过联动上限 (above the cap)"]},
+        )
+
+
 def apply_price_linked(
     session: Session,
     actor: Actor,
@@ -166,11 +183,16 @@ def apply_price_linked(
     pack_price_fen: int,
     now: datetime,
     hold_flagged: bool | None = None,
+    shortage: bool = False,
 ) -> Listing:
     """价格联动挂网: a manufacturer applies with a price; refused above a winner's cap, flagged
     (high-price risk warning) above the lowest price the platform holds (§3, S25/S26). A flagged
     application stays `applied` until the bureau decides (`HOLD_FLAGGED_FOR_REVIEW`, or
-    `hold_flagged` for this call); any other is listed at once."""
+    `hold_flagged` for this call); any other is listed at once.
+
+    `shortage=True`: a product on the shortage-prone list is listed directly at its self-set price
+    (直接挂网, vbp-rules.md §8): no cap, no hold; the listing is flagged `shortage` and the path is
+    audited (`listing.shortage_direct`). A product not on the list is refused (422)."""
     if actor.org_kind is not OrgKind.MANUFACTURER or actor.role not in (Role.ADMIN, Role.OPERATOR):
         raise PermissionDenied("仅生产企业可申请挂网 (manufacturers only)")
     product = session.get(Product, product_id)
@@ -182,15 +204,40 @@ def apply_price_linked(
         raise ValidationFailed(fields={"region_code": [msg]})
     if pack_price_fen <= 0:
         raise ValidationFailed(fields={"pack_price": ["须大于0 (must be positive)"]})
-    award_price = session.scalar(select(func.min(Award.pack_price_fen)).where(Award.product_id == product_id))
-    if award_price is not None and pack_price_fen * 10 > award_price * NON_ASSIGNED_MULTIPLE_TENTHS:
-        raise RuleViolation(
-            "中选产品在非供应地区挂网价不得高于中选价的1.5倍 "
-            "(a winning product may list at ≤ 1.5 × its winning price)",
-            code="above_linkage_cap",
-            fields={"pack_price": ["超过联动上限 (above the cap)"]},
-        )
     reference = reference_price_fen(session, product_id)
+    if shortage:
+        from ledger.supervision.shortage import entries_for
+
+        entries = entries_for(session, product)
+        if not entries:
+            raise ValidationFailed(fields={"product_id": ["不在短缺药品清单上 (not on the shortage list)"]})
+        listing = _new_listing(
+            session,
+            actor,
+            now=now,
+            mode=ListingMode.PRICE_LINKED,
+            status=ListingStatus.LISTED,
+            product_id=product.id,
+            manufacturer_id=product.mah_id,
+            region_code=region_code,
+            pack_price_fen=pack_price_fen,
+            reference_price_fen=reference,
+            price_flagged=reference is not None and pack_price_fen > reference,
+            shortage=True,
+            shortage_direct=True,
+        )
+        audit.record(
+            session,
+            actor,
+            "listing.shortage_direct",
+            subject_type="listing",
+            subject_id=listing.id,
+            subject_org_id=listing.manufacturer_id,
+            after={"pack_price_fen": pack_price_fen, "shortage_entries": [e.id for e in entries]},
+            now=now,
+        )
+        return listing
+    check_linkage_cap(session, product_id, pack_price_fen)
     flagged = reference is not None and pack_price_fen > reference
     hold = HOLD_FLAGGED_FOR_REVIEW if hold_flagged is None else hold_flagged
     return _new_listing(

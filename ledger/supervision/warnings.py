@@ -93,6 +93,7 @@ RULES: dict[str, Rule] = {}
 #: Modules holding rules; imported once so their decorators register.
 RULE_MODULES: list[str] = [
     "ledger.supervision.supply_rules",
+    "ledger.supervision.price_rules",
 ]
 
 

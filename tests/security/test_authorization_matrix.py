@@ -56,6 +56,17 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("GET", "/batches/<int:batch_id>"): ("BDHM", READ),
     ("GET", "/agreements"): ("BHM", READ),
     ("POST", "/batches/import-results"): ("B", WRITE),
+    # Price governance (issue 18): other provinces' prices and the shortage list are public
+    # information; imports are the bureau's; a comparison is of a listing the caller may see.
+    ("POST", "/prices/other-provinces"): ("B", WRITE),
+    ("GET", "/prices/other-provinces"): ("BDHM", READ),
+    ("GET", "/prices/other-provinces/template"): ("B", READ),
+    ("GET", "/listings/<int:listing_id>/price-comparison"): ("BDHM", READ),
+    ("POST", "/listings/<int:listing_id>/price"): ("M", WRITE),
+    ("POST", "/shortage-list"): ("B", WRITE),
+    ("GET", "/shortage-list"): ("BDHM", READ),
+    ("GET", "/shortage-list/template"): ("B", READ),
+    ("POST", "/listings/shortage"): ("M", WRITE),
     ("GET", "/batches/results-template"): ("B", READ),
     ("GET", "/batches/member-demand-template"): ("B", READ),
     ("POST", "/batches/<int:batch_id>/execute"): ("B", WRITE),
