@@ -13,4 +13,5 @@ import core.notices
 import core.organizations
 import core.sessions  # noqa: F401
 import ledger.models
+import ledger.supervision.credit_models
 import ledger.supervision.models  # noqa: F401
