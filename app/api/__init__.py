@@ -60,6 +60,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         renewal,
         reports,
         results,
+        supervision_credit,
         tendering,
     )
 
@@ -78,6 +79,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         reports,
         jobs,
         messages,
+        supervision_credit,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from bidding import ratings
 from bidding.credit import CreditGrade
-from bidding.models import CreditRating
+from bidding.models import CreditRating, Product
 from core import audit
 from core.actors import Actor, OrgKind
 from core.audit import AuditEvent
-from core.errors import Conflict, InvalidState
+from core.errors import Conflict, InvalidState, ValidationFailed
 from core.messages import Delivery, register
 from core.organizations import Organization
 from ledger.models import DistributionAuthorization, Listing, ListingStatus, OrderLine
@@ -243,6 +243,7 @@ def record_rating(
     Idempotency-Key) is a 409, so nothing is applied twice.
     """
     products = sorted(set(product_ids))
+    _check_ids(session, enterprise_id, products)
     duplicate = session.scalar(
         select(CreditRating.id).where(
             CreditRating.enterprise_id == enterprise_id,
@@ -269,6 +270,21 @@ def record_rating(
         now=now,
     )
     return apply_rating(session, actor, rating, home=home_province, now=now)
+
+
+#: Ids beyond a BIGINT are nobody's (a hostile number must be a 422, not a database error).
+_MAX_ID = 2**63 - 1
+
+
+def _check_ids(session: Session, enterprise_id: int, products: list[int]) -> None:
+    if not 0 < enterprise_id <= _MAX_ID:
+        raise ValidationFailed(fields={"enterprise_id": ["不是已登记的企业 (not a registered enterprise)"]})
+    plausible = [p for p in products if 0 < p <= _MAX_ID]
+    found = set(session.scalars(select(Product.id).where(Product.id.in_(plausible)))) if plausible else set()
+    missing = [p for p in products if p not in found]
+    if missing:
+        shown = ", ".join(str(p) for p in missing[:5])
+        raise ValidationFailed(fields={"product_ids": [f"产品不存在 (unknown products: {shown})"]})
 
 
 def _products_of(session: Session, rating_id: int) -> list[int]:

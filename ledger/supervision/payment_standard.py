@@ -32,7 +32,7 @@ PUBLISHED = (BatchStatus.RESULTS_PUBLISHED, BatchStatus.EXECUTING)
 
 
 class StandardBasis(enum.StrEnum):
-    WINNER = "winner"  #: 中选产品：中选价
+    WINNER = "winning_price"  #: 中选产品：中选价
     WITHIN_MULTIPLE = "within_multiple"  #: 未中选，低于中选价2倍：中选价
     ABOVE_MULTIPLE = "above_multiple"  #: 未中选，达到中选价2倍及以上：原价降30%
     NOT_EVALUATED = "not_evaluated"  #: 未过一致性评价：不高于中选价
