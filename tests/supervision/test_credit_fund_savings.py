@@ -4,12 +4,16 @@ hospital and month; the bureau sees all, a hospital its own, nobody else."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
+from flask import Flask
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from core.errors import PermissionDenied
 from ledger.models import Listing
 from ledger.services import listings, ordering
@@ -71,3 +75,17 @@ def test_savings_are_standard_less_price_times_net_packs(market: Market, session
     assert "结余留用" in data["basis"]
     sheet = openpyxl.load_workbook(io.BytesIO(output.to_xlsx(report))).worksheets[0]
     assert sheet.cell(1, 10).value == "节约金额(元)"
+
+
+def test_the_cli_writes_the_month(app: Flask, db: Database, session: Session, tmp_path: Path) -> None:
+    market = make_market(session)
+    buy(market, 10, on=DAY, listing=priced_listing(market, 1500))
+    session.commit()
+    out = tmp_path / "savings.json"
+    result = app.test_cli_runner().invoke(
+        args=["report", "fund-savings", "--month", "2026-05", "--format", "json", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["total"]["savings"] == "50.00"
+    bad = app.test_cli_runner().invoke(args=["report", "fund-savings", "--month", "2026-13"])
+    assert bad.exit_code != 0
