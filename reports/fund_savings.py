@@ -9,6 +9,8 @@ from core.money import fen_to_decimal, fen_to_str
 from core.spreadsheets import Sheet, write_xlsx
 from ledger.supervision.fund_savings import REWARD_BASIS, FundSavingsReport
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 HEADERS = [
     "医疗机构ID",
     "医疗机构",

@@ -49,6 +49,7 @@ def init_web(app: Flask) -> None:
         public,
         reconciliation,
         shared,
+        supervision_credit,
     )
 
     app.register_blueprint(web)
