@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ColumnElement, Exists, and_, exists, select
 from sqlalchemy.orm import Session
 
 from bidding import ratings
@@ -55,8 +56,8 @@ def _same_province(code: str, home: str) -> bool:
     return code[:2] == home[:2]
 
 
-def _in_province(column: object, home: str):  # type: ignore[no-untyped-def]
-    return column.like(home[:2] + "%")  # type: ignore[attr-defined]
+def _in_province(column: Any, home: str) -> ColumnElement[bool]:
+    return column.like(home[:2] + "%")
 
 
 def covered_listings(session: Session, rating: CreditRating, home: str) -> list[Listing]:
@@ -67,6 +68,7 @@ def covered_listings(session: Session, rating: CreditRating, home: str) -> list[
         return []
     here = _same_province(rating.province_code, home)
     involved = Listing.product_id.in_(rating.product_ids or [-1])
+    which: ColumnElement[bool]
     if grade is CreditGrade.PARTICULARLY_SERIOUS and here:
         which = (Listing.manufacturer_id == rating.enterprise_id) | involved
     elif grade is CreditGrade.PARTICULARLY_SERIOUS or (grade is CreditGrade.SERIOUS and here):
@@ -95,9 +97,9 @@ def covered_authorizations(
     return list(session.scalars(stmt.order_by(da.id).with_for_update()))
 
 
-def _held(column: object, record_id: int, *, other_than: int | None = None):  # type: ignore[no-untyped-def]
+def _held(column: Any, record_id: int, *, other_than: int | None = None) -> Exists:
     cs = CreditSuspension
-    cond = and_(column == record_id, cs.restored_at.is_(None))  # type: ignore[operator]
+    cond = and_(column == record_id, cs.restored_at.is_(None))
     if other_than is not None:
         cond = and_(cond, cs.rating_id != other_than)
     return exists().where(cond)
@@ -348,7 +350,7 @@ def standings(session: Session, enterprise_ids: Iterable[int]) -> dict[int, Cred
 
 
 def _ids(value: object) -> list[int]:
-    return [int(i) for i in value] if isinstance(value, list) else []  # type: ignore[misc]
+    return [int(i) for i in value] if isinstance(value, list) else []
 
 
 def _recent_buyers(session: Session, listing_ids: list[int], at: datetime) -> list[int]:
