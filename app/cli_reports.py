@@ -222,3 +222,34 @@ def write_indicator_report(
     else:
         path.write_text(json.dumps(indicators.to_json(report), ensure_ascii=False, indent=2) + "\n")
     return path
+
+
+@report_cli.command("fund-savings")
+@click.option("--month", required=True, help="YYYY-MM: the month purchases were received")
+@click.option("--hospital-id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "json"]), default="xlsx", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="file to write (default: instance/reports/)",
+)
+def report_fund_savings(month: str, hospital_id: int | None, fmt: str, out: Path | None) -> None:
+    """基金节约: non-VBP purchases below their payment standard (可作为结余留用/激励依据)."""
+    from ledger.supervision.fund_savings import fund_savings
+    from reports import fund_savings as output
+
+    first = _month(month)
+    target = out or Path(current_app.instance_path) / "reports" / f"fund-savings-{first:%Y%m}.{fmt}"
+    with get_db().sessionmaker() as session:
+        report = fund_savings(
+            session, Actor.system(), month=first, hospital_id=hospital_id, settings=_config().supervision
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "xlsx":
+        target.write_bytes(output.to_xlsx(report))
+    else:
+        target.write_text(json.dumps(output.to_json(report), ensure_ascii=False, indent=2) + "\n")
+    click.echo(
+        f"基金节约 (fund savings) {first:%Y-%m}: {report.total_lines} 行, "
+        f"{fen_to_str(report.total_savings_fen)} 元 → {target}"
+    )

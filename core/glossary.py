@@ -137,6 +137,27 @@ TERMS: dict[str, tuple[str, str]] = {
     "batch_bidding_open": ("批次开始投标", "Batch open for bids"),
     "batch_published": ("批次结果已公布", "Batch results published"),
     "rating_changed": ("信用评价已变更", "Credit rating changed"),
+    # payment standard bases (支付标准, vbp-rules.md §1.9)
+    "winning_price": ("中选价", "Winning price"),
+    "within_multiple": ("未中选，低于中选价2倍：按中选价", "Non-winner below 2× the winning price"),
+    "above_multiple": ("未中选，达中选价2倍及以上：原价降30%", "Non-winner at or above 2×: price −30 %"),
+    "not_evaluated": (
+        "未通过一致性评价：不高于中选价",
+        "Not consistency-evaluated: at most the winning price",
+    ),
+    # credit linkage (信用评价联动, issue 18)
+    "credit_suspended": ("信用评价联动：挂网或配送已暂停", "Suspended by a credit rating"),
+    "credit_restored": ("信用修复：挂网或配送已恢复", "Restored by a credit repair"),
+    "credit_buy_elsewhere": (
+        "所购产品因信用评价暂停挂网，请改购其他产品",
+        "A product you buy was suspended: buy elsewhere",
+    ),
+    "credit_listing_restored": ("所购产品已恢复挂网", "A product you buy is listed again"),
+    "credit_distributor_suspended": (
+        "配送企业因信用评价暂停配送",
+        "Your distributor was suspended by a credit rating",
+    ),
+    "credit_distributor_restored": ("配送企业已恢复配送", "Your distributor was restored"),
     "notice_published": ("医保局发布新公告", "New notice from the bureau"),
     "published": ("已发布", "Published"),
     "demand_deadline": ("报量截止", "Demand deadline"),

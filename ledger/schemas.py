@@ -7,7 +7,16 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.validation import MULTILINE, PLAUSIBLE_DATE, PLAUSIBLE_MOMENT, BaseSchema, Month, Ratio, Yuan
+from core.validation import (
+    MULTILINE,
+    PLAUSIBLE_DATE,
+    PLAUSIBLE_MOMENT,
+    BaseSchema,
+    Month,
+    Ratio,
+    UnitPrice,
+    Yuan,
+)
 from ledger.models import (
     ApplicationStatus,
     InvoiceKind,
@@ -56,6 +65,11 @@ class ListingSchema(BaseSchema):
     red_line_price = Yuan(attribute="red_line_fen", allow_none=True)
     shortage = fields.Boolean()
     shortage_direct = fields.Boolean()
+    #: Shown beside the price in lists (ledger/supervision/listing_facts.py, issue 18).
+    credit_grade = fields.String(allow_none=True, dump_only=True)
+    credit_repaired = fields.Boolean(dump_only=True)
+    payment_standard = Yuan(attribute="payment_standard_fen", allow_none=True, dump_only=True)
+    payment_standard_unit = UnitPrice(attribute="payment_standard_unit_e4", allow_none=True, dump_only=True)
 
 
 class ListingQuerySchema(BaseSchema):

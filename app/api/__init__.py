@@ -62,6 +62,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         results,
         supervision_supply,
         supervision_prices,
+        supervision_credit,
         tendering,
     )
 
@@ -82,6 +83,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         messages,
         supervision_supply,
         supervision_prices,
+        supervision_credit,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

@@ -46,6 +46,7 @@ from ledger.schemas import (
 )
 from ledger.services import listings, ordering, purchases
 from ledger.supervision import supply
+from ledger.supervision.listing_facts import annotate
 
 PREFIX = ""
 blp = Blueprint("ordering", __name__, description="挂网与订单 (listings and orders)")
@@ -76,7 +77,9 @@ def list_listings(query: dict[str, Any], pagination_parameters: PaginationParame
     for name in ("mode", "status", "product_id", "region_code"):
         if name in query:
             stmt = stmt.where(getattr(Listing, name) == query[name])
-    return paginate(request_session(), stmt, pagination_parameters)
+    rows = paginate(request_session(), stmt, pagination_parameters)
+    annotate(request_session(), rows, current_app.config["VBP"].supervision)  # credit grade, 支付标准
+    return rows
 
 
 @blp.route("/batches/<int:batch_id>/listings", methods=["POST"])

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app import bid_sealer
 from app.api.common import PAGE, paginate
 from app.api.files import XLSX, download, file_responses, uploaded_table, validated_rows
+from app.api.supervision_credit import LinkedRatingSchema, home_province, linked
 from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
@@ -51,6 +52,7 @@ from core.money import e4_to_decimal, fen_to_decimal
 from core.organizations import Organization
 from core.spreadsheets import Column, template_xlsx
 from core.validation import BaseSchema
+from ledger.supervision import credit_linkage
 
 PREFIX = ""
 blp = Blueprint("tendering", __name__, description="招标采购 (tendering)")
@@ -515,14 +517,17 @@ def _product_name(product: Product) -> str:
 
 @blp.route("/credit-ratings", methods=["POST"])
 @requires(OrgKind.BUREAU, roles=BUREAU_WRITERS)
+@idempotent()
 @blp.arguments(CreditRatingCreateSchema)
-@blp.response(201, CreditRatingSchema)
+@blp.response(201, LinkedRatingSchema)
 def record_rating(data: dict[str, Any]) -> Any:
-    """Record a credit rating; the grade follows from cause and amount (2025 table)."""
+    """Record a credit rating; the grade follows from cause and amount (2025 table), and the
+    listings or distribution rights it requires are suspended at once (credit linkage, §7)."""
     with unit_of_work() as session:
-        return ratings.record_rating(
+        done = credit_linkage.record_rating(
             session,
             current_actor(),
+            home_province=home_province(),
             enterprise_id=data["enterprise_id"],
             province_code=data["province_code"],
             cause=data["cause"],
@@ -531,6 +536,7 @@ def record_rating(data: dict[str, Any]) -> Any:
             effective_on=data["effective_on"],
             now=clock.now(),
         )
+        return linked(done)
 
 
 @blp.route("/credit-ratings", methods=["GET"])

@@ -51,6 +51,7 @@ def init_web(app: Flask) -> None:
         shared,
         supervision_supply,
         supervision_prices,
+        supervision_credit,
     )
 
     app.register_blueprint(web)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -46,6 +46,7 @@ from ledger.models import (
 )
 from ledger.schemas import ListingStatusSchema, RunCreateSchema
 from ledger.services import listings, settlement
+from ledger.supervision.listing_facts import annotate
 
 CHINA_OFFSET = "+08:00"  # the form's datetime-local fields are China time
 
@@ -181,8 +182,10 @@ def bureau_listings() -> ResponseReturnValue:
         stmt = stmt.where(Listing.status == wanted)
     else:
         wanted = ""
+    pager = paged(stmt)
+    annotate(request_session(), pager.items, current_app.config["VBP"].supervision)  # credit, 支付标准
     return render_template(
-        "web/bureau_listings.html", pager=paged(stmt), status=wanted, statuses=list(ListingStatus)
+        "web/bureau_listings.html", pager=pager, status=wanted, statuses=list(ListingStatus)
     )
 
 

@@ -39,6 +39,7 @@ from ledger.models import DistributionAuthorization, Listing, ListingMode, Listi
 from ledger.schemas import OrderCreateSchema
 from ledger.services import ordering
 from ledger.services.listings import covers, listings_visible_to, prefecture, province
+from ledger.supervision.listing_facts import annotate
 
 #: Empty rows on a new form, rows added by "more rows", and the most a form carries.
 START_ROWS, MORE_ROWS, MAX_ROWS = 5, 5, 300
@@ -142,9 +143,15 @@ def render(
         total=sum(a for a in amounts if a is not None),
         form=fields,
         query=query,
-        found=search(choices, query),
+        found=_with_facts(search(choices, query)),
         recent=recent,
     ), status
+
+
+def _with_facts(found: list[Listing]) -> list[Listing]:
+    """Search results with their payment standard and their enterprise's credit grade (issue 18)."""
+    annotate(request_session(), found, current_app.config["VBP"].supervision)
+    return found
 
 
 def flash_rows(fields: Mapping[str, list[str]], numbers: list[int]) -> None:

@@ -54,6 +54,14 @@ class SupervisionSettings:
     #: Shortage-prone products: a price above the median elsewhere by more than this percentage is
     #: watched [provincial setting; vbp-rules.md §8].
     shortage_price_watch_pct: int = 30
+    # --- payment standard (支付标准, vbp-rules.md §1.9) -------------------------------------------
+    #: A non-winner priced at or above this multiple of the winning price is paid its own price
+    #: less `payment_standard_cut_pct` percent; below it, the winning price (4+7 measures, S23).
+    payment_standard_high_multiple: Decimal = Decimal("2")
+    payment_standard_cut_pct: int = 30
+    #: Which winner of a variety sets its standard when there are several: "lowest" (the published
+    #: rule sets one standard per generic name and dosage form, Shanghai batch 11) or "highest".
+    payment_standard_base: str = "lowest"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SupervisionSettings:
@@ -66,8 +74,12 @@ class SupervisionSettings:
                 continue
             raw = raw.strip()
             try:
-                if f.name == "non_winner_red_line_multiple":
-                    value: object = Decimal(raw)
+                if f.name == "payment_standard_base":
+                    if raw not in ("lowest", "highest"):
+                        raise ValueError
+                    value: object = raw
+                elif f.name in ("non_winner_red_line_multiple", "payment_standard_high_multiple"):
+                    value = Decimal(raw)
                     if not value.is_finite() or value < 1:  # type: ignore[union-attr]
                         raise ValueError
                 elif f.name == "price_max_increase_pct" and raw.lower() in ("off", "none"):
@@ -78,6 +90,8 @@ class SupervisionSettings:
                         raise ValueError
             except (ValueError, InvalidOperation) as exc:
                 raise ValueError(f"{name} must be a non-negative number, not {raw!r}") from exc
+            if f.name == "payment_standard_cut_pct" and value > 100:  # type: ignore[operator]
+                raise ValueError(f"{name} must be a percentage (0–100), not {raw!r}")
             values[f.name] = value
         return cls(**values)  # type: ignore[arg-type]
 
