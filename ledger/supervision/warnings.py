@@ -91,7 +91,9 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 #: Modules holding rules; imported once so their decorators register.
-RULE_MODULES: list[str] = []
+RULE_MODULES: list[str] = [
+    "ledger.supervision.use_rules",
+]
 
 
 def rule(code: str, label: str) -> Callable[[RuleFn], RuleFn]:
