@@ -61,6 +61,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         reports,
         results,
         tendering,
+        warnings,
     )
 
     modules = (
@@ -78,6 +79,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         reports,
         jobs,
         messages,
+        warnings,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
