@@ -49,6 +49,7 @@ def init_web(app: Flask) -> None:
         public,
         reconciliation,
         shared,
+        warnings,
     )
 
     app.register_blueprint(web)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bidding.models import Award, Product, VolumeAllocation
 from core.actors import Actor
 from core.errors import ValidationFailed
+from core.glossary import term
 from ledger.models import InvoiceLine, Listing, Order, OrderLine, ReceiptLine, Shipment, ShipmentLine
 from ledger.scoping import party_scope
 from ledger.services.listings import listings_visible_to
@@ -171,7 +172,7 @@ def _describe_order(session: Session, actor: Actor, ids: list[int]) -> dict[int,
         distributor=Order.distributor_id,
     )
     return {
-        i: f"订单{i}，{at:%Y-%m-%d %H:%M}提交，状态 {status} (order)"
+        i: f"订单{i}，{at:%Y-%m-%d %H:%M}提交，状态 {term(status)} (order)"
         for i, status, at in session.execute(stmt)
     }
 
@@ -197,7 +198,7 @@ def _describe_shipment_line(session: Session, actor: Actor, ids: list[int]) -> d
         distributor=sl.distributor_id,
     )
     return {
-        i: f"订单行{line}发货{qty}包，{day:%Y-%m-%d}，状态 {status} (shipment line)"
+        i: f"订单行{line}发货{qty}包，{day:%Y-%m-%d}，状态 {term(status)} (shipment line)"
         for i, line, qty, day, status in session.execute(stmt)
     }
 
@@ -239,7 +240,7 @@ def _describe_listing(session: Session, actor: Actor, ids: list[int]) -> dict[in
         .with_only_columns(Listing.id, Product.generic_name, Listing.region_code, Listing.status)
     )
     return {
-        i: f"{name} 挂网（{region}），状态 {status} (listing)"
+        i: f"{name} 挂网（{region}），状态 {term(status)} (listing)"
         for i, name, region, status in session.execute(stmt)
     }
 

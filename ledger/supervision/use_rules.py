@@ -46,7 +46,7 @@ def _generic_key(hospital_id: int, generic: str) -> str:
     return f"hospital_generic:{hospital_id}:{digest}"
 
 
-@rule("non_winner_share", "非中选产品使用占比偏高 (non-winner share high)")
+@rule("non_winner_share", "非中选产品使用占比偏高 (non-winner share above the threshold)")
 def non_winner_share(session: Session, now: datetime, settings: SupervisionSettings) -> Iterator[Finding]:
     """Per hospital × generic name that has a winner: non-winner units ÷ all units bought (accepted
     net of returns, minimum units) in the last `window_days` days up to today. Flagged when the share
