@@ -20,7 +20,8 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from bidding.models import Award, BatchItem, Product
+from bidding.models import Award, BatchItem, ProcurementBatch, Product
+from bidding.queries import PUBLIC_STATES
 from core import clock
 from core.actors import Actor
 from core.organizations import Organization
@@ -135,10 +136,14 @@ def volume_lag(session: Session, now: datetime, settings: SupervisionSettings) -
     exact) strictly above `volume_lag_points` is flagged ("at" does not trigger). Completion and time
     elapsed come from ledger.queries.agreed_volume_progress (vbp-rules.md §6)."""
     today = clock.business_date(now)
+    # Agreements exist once the results are published (ledger/agreements.py).
+    published = set(
+        session.scalars(select(ProcurementBatch.id).where(ProcurementBatch.status.in_(PUBLIC_STATES)))
+    )
     rows = [
         p
         for p in agreed_volume_progress(session, Actor.system(), on=today)
-        if p.year_start <= today <= p.year_end and p.agreed_quantity > 0
+        if p.batch_id in published and p.year_start <= today <= p.year_end and p.agreed_quantity > 0
     ]
     if not rows:
         return
