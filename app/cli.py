@@ -177,6 +177,7 @@ def init_app(app: Flask) -> None:
     from app.cli_batches import batch_cli
     from app.cli_renewal import renew  # noqa: F401  (registers `flask batch renew` on batch_cli)
     from app.cli_reports import reconcile_command, report_cli
+    from app.cli_supervision import supervision_cli
     from app.scheduler import scheduler_cli
 
     commands = (
@@ -189,6 +190,7 @@ def init_app(app: Flask) -> None:
         report_cli,
         scheduler_cli,
         batch_cli,
+        supervision_cli,
     )
     for cmd in commands:
         app.cli.add_command(cmd)

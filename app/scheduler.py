@@ -120,6 +120,9 @@ def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict
         for fmt in ("pdf", "xlsx"):
             path = report_dir / f"indicators-{period:%Y-%m}-{group_by.value}.{fmt}"
             write_indicator_report(session, period, period, path, group_by=group_by, fmt=fmt, now=tick)
+    from reports.supervision_report import write_supervision_report
+
+    supervision = write_supervision_report(session, period, report_dir)
     return {
         "period": f"{period:%Y-%m}",
         "new_versions": len(result.created),
@@ -127,6 +130,7 @@ def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict
         "pdfs": len(written),
         "folder": str(out),
         "indicator_reports": str(report_dir),
+        "supervision_report": [p.name for p in supervision],
     }
 
 

@@ -1,4 +1,4 @@
-"""The benchmark suite: all six benchmarks in one run, one table, one JSON result.
+"""The benchmark suite: all seven benchmarks in one run, one table, one JSON result.
 
     python -m bench.suite --scale small                                  # SQLite, temporary files
     python -m bench.suite --scale province \\
@@ -8,9 +8,9 @@ Every figure is printed with its baseline measured in the same run, the ratio, t
 pass/fail; bench/results/suite-<scale>-<database>.json keeps them with the machine facts (CPU
 count, platform, Python, database and server version, time, git commit).
 
-Databases: on PostgreSQL the URL names the province database (reconciliation and indicators,
-generated once per run and kept, so ``python -m bench.reconcile --reuse`` can use it later); API
-intake, bid opening and order import each drop and recreate a sibling database on the same
+Databases: on PostgreSQL the URL names the province database (reconciliation, indicators and
+warnings, generated once per run and kept, so ``python -m bench.reconcile --reuse`` can use it
+later); API intake, bid opening and order import each drop and recreate a sibling database on the same
 server (<name>_intake, <name>_opening, <name>_import). On SQLite (the default for small) the
 URL names the province file and the others go to a temporary directory. ``--reuse`` keeps the
 province database of an earlier run instead of generating it.
@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import normalize_database_url  # noqa: E402
 from bench import api_intake, bid_opening, indicators, order_import, reconcile, statement_pdf  # noqa: E402
+from bench import warnings as warning_bench  # noqa: E402
 from bench.common import (  # noqa: E402
     RESULTS,
     Result,
@@ -99,6 +100,7 @@ def run_suite(
     steps: list[tuple[str, Callable[[str], Result]]] = [
         ("reconcile", lambda tmp: reconcile.run(url, order_lines=scale.order_lines, reuse=reuse)),
         ("indicators", lambda tmp: indicators.run(url, reuse=True)),
+        ("warnings", lambda tmp: warning_bench.run(url, reuse=True)),
         (
             "api_intake",
             lambda tmp: api_intake.run(_sibling(url, "intake", tmp), orders=scale.intake_orders),

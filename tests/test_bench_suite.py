@@ -10,7 +10,15 @@ from pathlib import Path
 from bench import suite
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = {"reconcile", "indicators", "api_intake", "bid_opening", "order_import", "statement_pdf"}
+BENCHMARKS = {
+    "reconcile",
+    "indicators",
+    "warnings",
+    "api_intake",
+    "bid_opening",
+    "order_import",
+    "statement_pdf",
+}
 
 
 def test_tiny_suite_on_sqlite_records_every_benchmark_with_its_baseline(tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_prices,
         supervision_credit,
         tendering,
+        warnings,
     )
 
     modules = (
@@ -84,6 +85,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_supply,
         supervision_prices,
         supervision_credit,
+        warnings,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

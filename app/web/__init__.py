@@ -52,6 +52,7 @@ def init_web(app: Flask) -> None:
         supervision_supply,
         supervision_prices,
         supervision_credit,
+        warnings,
     )
 
     app.register_blueprint(web)

@@ -94,6 +94,7 @@ RULES: dict[str, Rule] = {}
 RULE_MODULES: list[str] = [
     "ledger.supervision.supply_rules",
     "ledger.supervision.price_rules",
+    "ledger.supervision.use_rules",
 ]
 
 

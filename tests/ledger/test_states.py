@@ -29,6 +29,8 @@ from ledger.models import (
     SettlementLineStatus,
     ShipmentLineStatus,
 )
+from ledger.supervision.models import WarningState
+from ledger.supervision.warnings import WARNING
 from tests.factories import bearer
 from tests.ledger.test_corrections import Flow
 from tests.ordering import Market, make_market
@@ -56,20 +58,23 @@ ENUM_OF = {
     "statement_hospital": PartyDecision,
     "statement_enterprise": PartyDecision,
     "listing": ListingStatus,
+    "warning": WarningState,
 }
+#: Every transition table: the ledger's and the supervision warning's.
+MACHINES: dict[str, Machine] = {**states.ALL, "warning": WARNING}
 
 
-@pytest.mark.parametrize("name", sorted(states.ALL))
+@pytest.mark.parametrize("name", sorted(MACHINES))
 def test_every_non_terminal_state_has_a_way_out_to_an_end(name: str) -> None:
-    machine = states.ALL[name]
+    machine = MACHINES[name]
     assert machine.dead_ends() == [], f"{name}: states that can never end"
     for state, targets in machine.transitions.items():
         assert state in machine.terminal or targets, f"{name}: {state} has no exit"
 
 
-@pytest.mark.parametrize("name", sorted(states.ALL))
+@pytest.mark.parametrize("name", sorted(MACHINES))
 def test_every_state_of_the_record_is_in_its_table(name: str) -> None:
-    assert set(states.ALL[name].states) == set(ENUM_OF[name])
+    assert set(MACHINES[name].states) == set(ENUM_OF[name])
 
 
 def test_the_walk_finds_a_state_without_exit() -> None:

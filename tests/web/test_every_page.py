@@ -30,6 +30,8 @@ from core.actors import OrgKind, Role
 from core.glossary import QUALIFIED, TERMS
 from core.jobs import JobRun, JobStatus
 from ledger.services import settlement
+from ledger.supervision.settings import DEFAULTS
+from ledger.supervision.warnings import compute_warnings
 from tests.core.test_glossary import domain_enums
 from tests.factories import make_org, make_user
 from tests.flows import at, buy, invoice, self_pay
@@ -130,6 +132,8 @@ def _seed(db: Database) -> dict[str, Any]:
             now=NOW,
         )
         notices.publish_notice(session, m.world.bureau, notice.id, now=NOW)
+        # Warnings to list and open (a receipt left unconfirmed, an implausibly fast distributor).
+        compute_warnings(session, now=NOW + timedelta(days=8), settings=DEFAULTS)
         for job, status in (("open_batches", JobStatus.SUCCEEDED), ("flag_overdue", JobStatus.FAILED)):
             moment = NOW + timedelta(days=1)
             session.add(
