@@ -13,8 +13,7 @@ import core.notices
 import core.organizations
 import core.sessions  # noqa: F401
 import ledger.models
-import ledger.supervision.models
-import ledger.supervision.supply_models  # noqa: F401
-import ledger.supervision.price_models  # noqa: F401
 import ledger.supervision.credit_models
-import ledger.supervision.models  # noqa: F401
+import ledger.supervision.models
+import ledger.supervision.price_models
+import ledger.supervision.supply_models  # noqa: F401

@@ -60,9 +60,9 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         renewal,
         reports,
         results,
-        supervision_supply,
-        supervision_prices,
         supervision_credit,
+        supervision_prices,
+        supervision_supply,
         tendering,
         warnings,
     )

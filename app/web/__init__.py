@@ -49,9 +49,9 @@ def init_web(app: Flask) -> None:
         public,
         reconciliation,
         shared,
-        supervision_supply,
-        supervision_prices,
         supervision_credit,
+        supervision_prices,
+        supervision_supply,
         warnings,
     )
 
