@@ -170,6 +170,7 @@ def demo(out_dir: Path | None) -> None:
         terms=current_app.config["VBP"].payment_terms(),
         verify_url_base=verify_base(),
         province_code=current_app.config["VBP"].province_code,
+        supervision=current_app.config["VBP"].supervision,
     )
 
 

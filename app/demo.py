@@ -17,6 +17,7 @@ from app.db import Database, unit_of_work
 from app.demo_documents import run_documents
 from app.demo_national import run_national
 from app.demo_ordering import run_invoicing, run_ordering
+from app.demo_supervision import run_supervision
 from app.demo_tendering import run_tendering, write_results
 from bidding.sealing import BidSealer
 from core import accounts, clock
@@ -24,6 +25,8 @@ from core.actors import Actor, OrgKind, Role
 from core.organizations import HospitalLevel, Organization, User
 from core.uscc import make_uscc
 from ledger.money_rules import PaymentTerms
+from ledger.supervision.settings import DEFAULTS as SUPERVISION_DEFAULTS
+from ledger.supervision.settings import SupervisionSettings
 
 #: Demo only: printed for the person trying the platform. Production refuses to run the demo.
 DEMO_PASSWORD = "Demo-2026-vbp"  # noqa: S105
@@ -166,6 +169,7 @@ def run_demo(
     terms: PaymentTerms,
     verify_url_base: str = "http://localhost:5000/verify",
     province_code: str = "510000",
+    supervision: SupervisionSettings = SUPERVISION_DEFAULTS,
 ) -> DemoWorld:
     """Run every demo step in order; each step is one unit of work."""
     with unit_of_work(db.sessionmaker()) as session:
@@ -196,6 +200,9 @@ def run_demo(
         world = build_organizations(session)
         run_invoicing(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo, terms=terms)
     run_documents(db, out_dir=out_dir, now=clock.now(), echo=echo, verify_url_base=verify_url_base)
+    run_supervision(
+        db, world_of=build_organizations, now=clock.now(), out_dir=out_dir, settings=supervision, echo=echo
+    )
     echo("")
     echo("登录方式 (how to log in): flask run, then open http://127.0.0.1:5000/ (web pages)")
     echo("  or POST /api/v1/auth/login, or the API page /api/v1/docs")
