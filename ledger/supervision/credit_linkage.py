@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bidding import ratings
 from bidding.credit import CreditGrade
 from bidding.models import CreditRating, Product
-from core import audit
+from core import audit, clock
 from core.actors import Actor, OrgKind
 from core.audit import AuditEvent
 from core.errors import Conflict, InvalidState, ValidationFailed
@@ -356,7 +356,7 @@ def _ids(value: object) -> list[int]:
 def _recent_buyers(session: Session, listing_ids: list[int], at: datetime) -> list[int]:
     if not listing_ids:
         return []
-    since = at.date() - timedelta(days=RECENT_BUYER_DAYS)
+    since = clock.business_date(at) - timedelta(days=RECENT_BUYER_DAYS)
     stmt = (
         select(OrderLine.hospital_id)
         .where(OrderLine.listing_id.in_(listing_ids), OrderLine.ordered_on >= since)

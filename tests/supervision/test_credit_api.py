@@ -83,6 +83,10 @@ def test_recording_suspends_once_and_repairing_restores_once(
     assert market.listing.id in done.get_json()["listing_ids"]
     twice = client.post(repair, json={"repaired_on": NOW.date().isoformat()}, headers=plain)
     assert twice.status_code == 409
+    unknown = client.post(
+        "/api/v1/credit-ratings/999999/repair", json={"repaired_on": NOW.date().isoformat()}, headers=plain
+    )
+    assert unknown.status_code == 404
     session.refresh(market.listing)
     assert market.listing.status is ListingStatus.LISTED
     listed = client.get("/api/v1/listings", query_string={"status": "listed"}, headers=hospital).get_json()

@@ -191,3 +191,15 @@ def test_standing_shows_the_worst_grade_in_force_and_repairs(market: Market, ses
     assert linkage.standings(session, [maker.id])[maker.id] == linkage.CreditStanding("serious", False)
     linkage.repair_rating(session, market.world.bureau, serious.id, repaired_on=NOW.date(), now=NOW)
     assert linkage.standings(session, [maker.id])[maker.id].grade == "shixin"
+
+
+@pytest.mark.parametrize(("days", "told"), [(89, True), (90, True), (91, False)])
+def test_recent_buyers_are_those_of_the_last_90_days(
+    market: Market, session: Session, days: int, told: bool
+) -> None:
+    """An order placed 90 days before the rating still counts ("the last 90 days"); 91 does not."""
+    market.order(5)
+    maker = market.world.manufacturer("A")
+    _rate(market, maker.id, products=[market.listing.product_id], now=NOW + timedelta(days=days), **SERIOUS)
+    kinds = {(m.org_id, m.kind) for m in session.scalars(select(Message))}
+    assert ((market.hospital.id, "credit_buy_elsewhere") in kinds) is told
