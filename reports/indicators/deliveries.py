@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 
 from ledger.models import Order, OrderLine, ReceiptLine
+from ledger.supervision.delivery import delivered_packs_expr, ordered_packs_expr
 from reports.indicators.builder import Builder
 
 
@@ -16,8 +17,10 @@ def deliveries(b: Builder) -> None:
         "distributor": ol.distributor_id,
         "manufacturer": ol.manufacturer_id,
     }
-    # Refused lines stay in the denominator: a refusal is a delivery the hospital did not get.
-    stmt = select(func.sum(ol.quantity - ol.cancelled_quantity), func.sum(ol.shipped_quantity)).where(
+    # One per-line definition with the supply-failure evidence (ledger/supervision/delivery.py):
+    # refused and voided packs stay owed (deliveries the hospital did not get), what the hospital
+    # itself cancelled does not; packs rejected at receipt were not delivered.
+    stmt = select(func.sum(ordered_packs_expr()), func.sum(delivered_packs_expr())).where(
         b.in_period(ol.ordered_on)
     )
     key = b.key(
