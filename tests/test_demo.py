@@ -106,3 +106,30 @@ def test_the_demo_executes_a_national_batch_next_to_its_local_one(
     assert session.scalar(listed.where(Award.batch_id == national))
     assert not rederive_batch(session, national).selected_here
     assert (tmp_path / "national-results.xlsx").exists()  # the file it was executed from
+
+
+def test_the_demo_raises_every_kind_of_warning_and_writes_the_supervision_report(
+    app: Flask, db: Database, session: Session, tmp_path: Path
+) -> None:
+    from ledger.supervision.models import SupervisionWarning
+    from ledger.supervision.warnings import RULES, load_rules
+    from tests.web.test_pages import web_login
+
+    result = app.test_cli_runner().invoke(args=["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    daily = {code for code, rule in load_rules().items() if rule.daily}
+    raised = set(session.scalars(select(SupervisionWarning.rule).distinct()))
+    assert daily <= raised, sorted(daily - raised)
+    assert len(daily) >= 11
+    reports = {p.suffix for p in (tmp_path / "reports").glob("supervision-*")}
+    assert reports == {".pdf", ".xlsx"}, result.output
+
+    client = app.test_client()
+    web_login(client, "bureau-admin", "Demo-2026-vbp")
+    page = client.get("/supervision").get_data(as_text=True)
+    for code in daily:
+        assert RULES[code].label.split(" (")[0] in page, code
+    # Run again the same day: the same subjects are found and nothing new is raised.
+    again = app.test_cli_runner().invoke(args=["demo", "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "新增 0 条" in again.output
