@@ -132,6 +132,9 @@ def test_bad_filters_and_unknown_ids_name_the_field(
         assert response.status_code == 422, query
         assert field in str(response.get_json()), query
     assert client.get("/api/v1/warnings/999999999", headers=bureau).status_code == 404
+    assert client.get(f"/api/v1/warnings/{10**30}", headers=bureau).status_code == 404
+    huge = client.post(f"/api/v1/warnings/{10**30}/resolve", json={"note": "x"}, headers=bureau)
+    assert huge.status_code == 404
     compute = client.post("/api/v1/warnings/compute", json={"rules": ["<script>"]}, headers=bureau)
     assert compute.status_code == 422
     assert session.scalar(select(func.count()).select_from(SupervisionWarning)) == 0
