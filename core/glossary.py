@@ -132,6 +132,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "batch_published": ("批次结果已公布", "Batch results published"),
     "rating_changed": ("信用评价已变更", "Credit rating changed"),
     "notice_published": ("医保局发布新公告", "New notice from the bureau"),
+    "warning_raised": ("收到监督预警", "Supervision warning raised"),
+    "warning_resolved": ("监督预警已处理", "Supervision warning resolved"),
     "published": ("已发布", "Published"),
     "demand_deadline": ("报量截止", "Demand deadline"),
     "bid_close": ("投标截止", "Bids close"),

@@ -81,6 +81,13 @@ def test_the_bureau_computes_and_parties_see_only_their_own(
     distributor = _h(session, market.distributor_actor)
     assert client.get(f"/api/v1/warnings/{warning['id']}", headers=distributor).status_code == 404
 
+    heard = client.get("/api/v1/messages?page_size=100", headers=hospital).get_json()
+    assert {"warning", warning["id"]} <= {
+        v for m in heard if m["kind"] == "warning_raised" for v in (m["link_kind"], m["link_id"])
+    }
+    theirs = client.get("/api/v1/messages?page_size=100", headers=other).get_json()
+    assert warning["id"] not in {m["link_id"] for m in theirs if m["link_kind"] == "warning"}
+
     summary = client.get("/api/v1/warnings/summary", headers=bureau).get_json()
     assert summary["by_state"]["raised"] == count
     other_summary = client.get("/api/v1/warnings/summary", headers=other).get_json()
