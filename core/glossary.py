@@ -159,6 +159,8 @@ TERMS: dict[str, tuple[str, str]] = {
     ),
     "credit_distributor_restored": ("配送企业已恢复配送", "Your distributor was restored"),
     "notice_published": ("医保局发布新公告", "New notice from the bureau"),
+    "warning_raised": ("收到监督预警", "Supervision warning raised"),
+    "warning_resolved": ("监督预警已处理", "Supervision warning resolved"),
     "published": ("已发布", "Published"),
     "demand_deadline": ("报量截止", "Demand deadline"),
     "bid_close": ("投标截止", "Bids close"),

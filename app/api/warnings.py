@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import fields, validate
 
+import ledger.supervision.warning_messages  # noqa: F401  (who hears of a warning: core.messages.RULES)
 from app.api.common import PAGE, paginate
 from app.api.files import XLSX, file_responses
 from app.auth import WRITERS, current_actor, requires

@@ -55,6 +55,10 @@ def link_for(message: MessageView, who: Actor) -> str | None:
         return url_for("web.notice_page", notice_id=record)
     if kind == "statement":
         return url_for("web.statements_page")
+    if kind == "warning" and record is not None:
+        if who.org_kind is OrgKind.BUREAU:
+            return url_for("web.warning_page", warning_id=record)
+        return url_for("web.warnings_list")
     if kind == "settlement_application" and who.org_kind in (OrgKind.MANUFACTURER, OrgKind.DISTRIBUTOR):
         return url_for("web.enterprise_settlement")
     if kind == "batch" and record is not None:

@@ -55,6 +55,34 @@ def _record_kinds() -> dict[str, str]:
     }
 
 
+def _fact_labels() -> dict[str, str]:
+    """Words for the facts the use-monitoring rules keep (others show their key)."""
+    return {
+        "generic_name": _("Generic name"),
+        "non_winner_units": _("Non-winner units"),
+        "winner_units": _("Winner units"),
+        "total_units": _("Units bought"),
+        "non_winner_share_pct": _("Non-winner share (%)"),
+        "winner_share_pct": _("Winner share (%)"),
+        "window_first_day": _("From"),
+        "window_last_day": _("To"),
+        "batch_id": _("Batch"),
+        "award_id": _("Award"),
+        "agreed_units": _("Agreed units"),
+        "completed_units": _("Completed units"),
+        "completion_pct": _("Completion (%)"),
+        "time_elapsed_pct": _("Time elapsed (%)"),
+        "lag_points": _("Behind by (points)"),
+        "year_start": _("Cycle year from"),
+        "year_end": _("Cycle year to"),
+        "shipped_on": _("Shipped on"),
+        "days_unconfirmed": _("Days unconfirmed"),
+        "completed_orders": _("Completed orders"),
+        "slowest_step_minutes": _("Slowest step (minutes)"),
+        "window_days": _("Window (days)"),
+    }
+
+
 def _enum(cls: Any, text: str | None) -> Any:
     try:
         return cls(text) if text else None
@@ -186,6 +214,7 @@ def warning_page(warning_id: int) -> ResponseReturnValue:
         records=dashboard.evidence(db, who, warning),
         record_kinds=_record_kinds(),
         facts=(warning.evidence or {}).get("facts", {}),
+        fact_labels=_fact_labels(),
         can_write=who.role in WRITERS,
     )
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from bidding.models import Award, Product, VolumeAllocation
+from core import clock
 from core.actors import Actor
 from core.errors import ValidationFailed
 from core.glossary import term
@@ -146,6 +147,11 @@ def _plain(value: object) -> object:
 # --- drill-down ----------------------------------------------------------------------------------
 
 
+def _local(at: datetime) -> datetime:
+    """A moment in the platform's time zone (China time), as people read it."""
+    return at.astimezone(clock.zone()) if at.tzinfo is not None else at
+
+
 def _describe_order_line(session: Session, actor: Actor, ids: list[int]) -> dict[int, str]:
     stmt = party_scope(
         select(
@@ -172,7 +178,7 @@ def _describe_order(session: Session, actor: Actor, ids: list[int]) -> dict[int,
         distributor=Order.distributor_id,
     )
     return {
-        i: f"订单{i}，{at:%Y-%m-%d %H:%M}提交，状态 {term(status)} (order)"
+        i: f"订单{i}，{_local(at):%Y-%m-%d %H:%M}提交，状态 {term(status)} (order)"
         for i, status, at in session.execute(stmt)
     }
 
@@ -185,7 +191,8 @@ def _describe_shipment(session: Session, actor: Actor, ids: list[int]) -> dict[i
         distributor=Shipment.distributor_id,
     )
     return {
-        i: f"订单{order}的发货，{at:%Y-%m-%d %H:%M}发出 (shipment)" for i, order, at in session.execute(stmt)
+        i: f"订单{order}的发货，{_local(at):%Y-%m-%d %H:%M}发出 (shipment)"
+        for i, order, at in session.execute(stmt)
     }
 
 

@@ -29,6 +29,7 @@ from ledger.figures import between, bought_units, purchase_flows
 from ledger.models import Order, OrderLine, OrderStatus, ReceiptLine, Shipment, ShipmentLine
 from ledger.models.logistics import ShipmentLineStatus
 from ledger.queries import agreed_volume_progress
+from ledger.supervision import warning_messages  # noqa: F401  (who hears of a warning)
 from ledger.supervision.models import Severity
 from ledger.supervision.settings import SupervisionSettings
 from ledger.supervision.warnings import MAX_RECORDS, Finding, rule

@@ -81,6 +81,13 @@ def test_the_bureau_computes_and_parties_see_only_their_own(
     distributor = _h(session, market.distributor_actor)
     assert client.get(f"/api/v1/warnings/{warning['id']}", headers=distributor).status_code == 404
 
+    heard = client.get("/api/v1/messages?page_size=100", headers=hospital).get_json()
+    assert {"warning", warning["id"]} <= {
+        v for m in heard if m["kind"] == "warning_raised" for v in (m["link_kind"], m["link_id"])
+    }
+    theirs = client.get("/api/v1/messages?page_size=100", headers=other).get_json()
+    assert warning["id"] not in {m["link_id"] for m in theirs if m["link_kind"] == "warning"}
+
     summary = client.get("/api/v1/warnings/summary", headers=bureau).get_json()
     assert summary["by_state"]["raised"] == count
     other_summary = client.get("/api/v1/warnings/summary", headers=other).get_json()
@@ -132,6 +139,9 @@ def test_bad_filters_and_unknown_ids_name_the_field(
         assert response.status_code == 422, query
         assert field in str(response.get_json()), query
     assert client.get("/api/v1/warnings/999999999", headers=bureau).status_code == 404
+    assert client.get(f"/api/v1/warnings/{10**30}", headers=bureau).status_code == 404
+    huge = client.post(f"/api/v1/warnings/{10**30}/resolve", json={"note": "x"}, headers=bureau)
+    assert huge.status_code == 404
     compute = client.post("/api/v1/warnings/compute", json={"rules": ["<script>"]}, headers=bureau)
     assert compute.status_code == 422
     assert session.scalar(select(func.count()).select_from(SupervisionWarning)) == 0
