@@ -120,7 +120,7 @@ RULE_SETTINGS: dict[str, tuple[str, ...]] = {
     "price_risk": ("price_risk_red_pct", "price_risk_yellow_pct"),
     "price_increase": ("price_max_increase_pct", "price_window_days"),
     "non_winner_red_line": ("non_winner_red_line_multiple",),
-    "shortage_watch": ("shortage_price_watch_pct",),
+    "shortage_watch": ("shortage_price_watch_pct", "window_days"),
     "non_winner_share": ("non_winner_share_pct", "window_days"),
     "volume_lag": ("volume_lag_points",),
     "receipt_unconfirmed": ("receipt_unconfirmed_days",),

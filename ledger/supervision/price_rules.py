@@ -49,7 +49,7 @@ def _finding(
     )
 
 
-@rule("price_risk", "挂网价格风险 (price risk against other provinces)")
+@rule("price_risk", "挂网价格风险 (listing price risk against prices elsewhere)")
 def price_risk(session: Session, now: datetime, settings: SupervisionSettings) -> Iterator[Finding]:
     """A listed price red or yellow against its four-same group elsewhere (prices.py). Recomputes
     the stored comparison first. "At" a threshold is not above it: no finding."""
@@ -114,7 +114,7 @@ def price_increase(session: Session, now: datetime, settings: SupervisionSetting
             )
 
 
-@rule("non_winner_red_line", "非中选产品超红线价 (above the non-winner red line)")
+@rule("non_winner_red_line", "非中选产品超红线价 (non-winner above its price ceiling)")
 def non_winner_red_line(session: Session, now: datetime, settings: SupervisionSettings) -> Iterator[Finding]:
     """A listed, not volume-based listing of a variety with a VBP winner priced above its red line
     (red_line.py: multiple × the variety's lowest winning unit comparable price, converted to the
