@@ -154,6 +154,29 @@ def test_out_of_stock_is_marked_messaged_flagged_and_cleared_by_shipping(market:
     assert _warnings(market, "line_out_of_stock") == {}
 
 
+@pytest.mark.parametrize(("days_later", "severity"), [(0, "low"), (1, "low"), (2, "high")])
+def test_an_out_of_stock_line_turns_severe_only_after_its_expected_date(
+    market: Market, days_later: int, severity: str
+) -> None:
+    """The rule has no numeric threshold; its boundary is the expected date: the day before and
+    the day itself are a prompt, the day after is severe."""
+    order = _order(market)
+    _accept(market, order)
+    line = order.lines[0]
+    expected = TODAY + timedelta(days=1)
+    supply.mark_out_of_stock(
+        market.session,
+        market.distributor_actor,
+        order.id,
+        line.id,
+        reason="原料短缺",
+        expected_on=expected,
+        now=NOW,
+    )
+    found = _warnings(market, "line_out_of_stock", now=NOW + timedelta(days=days_later))
+    assert found[f"order_line:{line.id}"].severity.value == severity  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("reason", "expected", "field"),
     [("", 1, "reason"), ("x" * 501, 1, "reason"), ("缺货", -1, "expected_on"), ("缺货", None, "expected_on")],
