@@ -136,8 +136,61 @@ def record(
     )
     event.hash = _digest(event)
     session.add(event)
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=event.hash))
+    # The table, not the entity: an ORM UPDATE would scan the whole identity map to synchronize it,
+    # which made a transaction auditing n changes cost O(n²) (10,000 warnings: 30 s of 55).
+    session.execute(update(head).where(head.c.id == 1).values(last_hash=event.hash))
     return event
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of `record_many`: what `record` takes, for one subject."""
+
+    action: str
+    subject_type: str
+    subject_id: object
+    subject_org_id: int | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+
+def record_many(
+    session: Session, actor: Actor, entries: list[Entry], *, now: dt.datetime
+) -> list[AuditEvent]:
+    """Append several events in two statements: reserve their numbers in one update of the chain
+    head, chain their hashes here, write the last hash back. The same chain `record` makes, without
+    a round trip (and a new row version of the head) per event when a job audits thousands."""
+    if not entries:
+        return []
+    head = AuditChainHead.__table__
+    last, prev_hash = session.execute(
+        update(head)
+        .where(head.c.id == 1)
+        .values(seq=head.c.seq + len(entries))
+        .returning(head.c.seq, head.c.last_hash)
+    ).one()
+    at = now.astimezone(dt.UTC)
+    events = []
+    for seq, entry in enumerate(entries, start=last - len(entries) + 1):
+        event = AuditEvent(
+            seq=seq,
+            at=at,
+            actor_user_id=actor.user_id,
+            actor_org_id=actor.org_id,
+            actor_role=actor.role.value,
+            action=entry.action,
+            subject_type=entry.subject_type,
+            subject_id=str(entry.subject_id),
+            subject_org_id=entry.subject_org_id,
+            before=jsonable(dict(entry.before)) if entry.before is not None else None,
+            after=jsonable(dict(entry.after)) if entry.after is not None else None,
+            prev_hash=prev_hash,
+        )
+        event.hash = prev_hash = _digest(event)
+        events.append(event)
+    session.add_all(events)
+    session.execute(update(head).where(head.c.id == 1).values(last_hash=prev_hash))
+    return events
 
 
 @dataclass(frozen=True)

@@ -132,25 +132,18 @@ def _live(session: Session, code: str) -> dict[str, SupervisionWarning]:
     }
 
 
-def _upsert(
-    session: Session,
-    code: str,
-    finding: Finding,
-    live: SupervisionWarning | None,
-    *,
-    today: date,
-    now: datetime,
-) -> SupervisionWarning | None:
-    """Refresh a live warning, or raise a new one (audited). Returns the new warning, if any."""
+def _refresh(live: SupervisionWarning, finding: Finding, *, today: date) -> None:
+    """A live warning seen again: its last-seen day, and its value and evidence if they changed."""
     evidence = finding.evidence()
-    if live is not None:
-        if live.last_seen_on < today:
-            live.last_seen_on = today
-        if (live.severity, live.value, live.evidence) != (finding.severity, finding.value, evidence):
-            live.severity, live.value, live.threshold = finding.severity, finding.value, finding.threshold
-            live.evidence = evidence
-        return None
-    warning = SupervisionWarning(
+    if live.last_seen_on < today:
+        live.last_seen_on = today
+    if (live.severity, live.value, live.evidence) != (finding.severity, finding.value, evidence):
+        live.severity, live.value, live.threshold = finding.severity, finding.value, finding.threshold
+        live.evidence = evidence
+
+
+def _new(code: str, finding: Finding, *, today: date, now: datetime) -> SupervisionWarning:
+    return SupervisionWarning(
         rule=code,
         subject_kind=finding.subject_kind,
         subject_id=finding.subject_id,
@@ -162,29 +155,36 @@ def _upsert(
         state=WarningState.RAISED,
         value=finding.value,
         threshold=finding.threshold,
-        evidence=evidence,
+        evidence=finding.evidence(),
         first_seen_on=today,
         last_seen_on=today,
         created_at=now,
     )
-    session.add(warning)
+
+
+def _raise(session: Session, code: str, warnings: list[SupervisionWarning], *, now: datetime) -> None:
+    """Insert new warnings in one flush and audit them in one append (audit.record_many): a first
+    run over a province raises tens of thousands."""
+    if not warnings:
+        return
+    session.add_all(warnings)
     session.flush()
-    audit.record(
+    audit.record_many(
         session,
         Actor.system(),
-        "warning.raise",
-        subject_type="supervision_warning",
-        subject_id=warning.id,
-        subject_org_id=warning.org_id,
-        after={
-            "rule": code,
-            "subject": warning.subject_key,
-            "severity": warning.severity,
-            "value": warning.value,
-        },
+        [
+            audit.Entry(
+                "warning.raise",
+                "supervision_warning",
+                w.id,
+                w.org_id,
+                after={"rule": code, "subject": w.subject_key, "severity": w.severity, "value": w.value},
+            )
+            for w in warnings
+        ],
         now=now,
     )
-    return warning
+    session.flush()
 
 
 def raise_finding(
@@ -199,7 +199,13 @@ def raise_finding(
             SupervisionWarning.rule == code, SupervisionWarning.live_key == finding.subject_key
         )
     ).first()
-    return _upsert(session, code, finding, live, today=clock.business_date(now), now=now)
+    today = clock.business_date(now)
+    if live is not None:
+        _refresh(live, finding, today=today)
+        return None
+    warning = _new(code, finding, today=today, now=now)
+    _raise(session, code, [warning], now=now)
+    return warning
 
 
 @dataclass
@@ -239,34 +245,40 @@ def compute_warnings(
             )
         live = _live(session, code)
         found: set[str] = set()
-        raised = 0
+        new: list[SupervisionWarning] = []
         for finding in spec.compute(session, now, settings):
             if finding.subject_key in found:
                 continue
             found.add(finding.subject_key)
-            if (
-                _upsert(session, code, finding, live.get(finding.subject_key), today=today, now=now)
-                is not None
-            ):
-                raised += 1
-        cleared = 0
-        for key, warning in live.items():
-            if key not in found:
-                warning.state = WarningState.RESOLVED
-                warning.live_key = None
-                warning.resolved_at = now
-                warning.resolution_note = "条件已消除，系统自动关闭 (condition cleared)"
-                audit.record(
-                    session,
-                    Actor.system(),
+            current = live.get(finding.subject_key)
+            if current is not None:
+                _refresh(current, finding, today=today)
+            else:
+                new.append(_new(code, finding, today=today, now=now))
+        _raise(session, code, new, now=now)
+        raised = len(new)
+        gone = [(key, w) for key, w in live.items() if key not in found]
+        for _, warning in gone:
+            warning.state = WarningState.RESOLVED
+            warning.live_key = None
+            warning.resolved_at = now
+            warning.resolution_note = "条件已消除，系统自动关闭 (condition cleared)"
+        audit.record_many(
+            session,
+            Actor.system(),
+            [
+                audit.Entry(
                     "warning.clear",
-                    subject_type="supervision_warning",
-                    subject_id=warning.id,
-                    subject_org_id=warning.org_id,
+                    "supervision_warning",
+                    w.id,
+                    w.org_id,
                     after={"rule": code, "subject": key},
-                    now=now,
                 )
-                cleared += 1
+                for key, w in gone
+            ],
+            now=now,
+        )
+        cleared = len(gone)
         session.flush()
         summary.raised[code], summary.seen[code], summary.cleared[code] = raised, len(found), cleared
         if progress is not None:

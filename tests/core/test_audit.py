@@ -32,6 +32,28 @@ def test_records_chain_in_order_and_verify(session: Session) -> None:
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
 
 
+def test_record_many_continues_the_one_chain_between_single_records(session: Session) -> None:
+    """Several events appended in two statements are numbered and chained exactly as one-by-one
+    records would be, and a record after them chains on the last of them."""
+    make_org(session)
+    now = clock.now()
+    many = audit.record_many(
+        session,
+        Actor.system(),
+        [audit.Entry("test.many", "thing", i, after={"i": i}) for i in range(3)],
+        now=now,
+    )
+    audit.record(session, Actor.system(), "test.after", subject_type="thing", subject_id=9, now=now)
+    assert audit.record_many(session, Actor.system(), [], now=now) == []
+    session.flush()
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    assert [e.action for e in events[-4:]] == ["test.many"] * 3 + ["test.after"]
+    assert [e.seq for e in many] == [e.seq for e in events[-4:-1]]
+    assert audit.verify_chain(session).ok
+
+
 def test_database_refuses_to_edit_an_audit_row(session: Session) -> None:
     make_org(session)
     with pytest.raises(DatabaseError, match="append-only"):
