@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.money import fen_to_str
@@ -17,9 +17,20 @@ from ledger.supervision.models import Severity
 from ledger.supervision.price_models import ListingPrice, PriceRisk
 from ledger.supervision.prices import above_by_more_than, refresh_listings
 from ledger.supervision.settings import SupervisionSettings
+from ledger.supervision.supply import out_of_stock_now
+from ledger.supervision.supply_models import LineVoid
 from ledger.supervision.warnings import Finding, rule
 
-VOIDED = (OrderLineStatus.CANCELLED, OrderLineStatus.REFUSED)
+
+def supply_trouble() -> ColumnElement[bool]:
+    """An order line the supplier failed: refused, voided by the platform (作废, a `line_voids`
+    row), or marked out of stock (缺货) and still unshipped. A line the hospital cancelled itself
+    is not supply trouble."""
+    return or_(
+        OrderLine.status == OrderLineStatus.REFUSED,
+        exists().where(LineVoid.order_line_id == OrderLine.id),
+        out_of_stock_now(),
+    )
 
 
 def _listed(session: Session) -> Iterator[Listing]:
@@ -140,8 +151,8 @@ def non_winner_red_line(session: Session, now: datetime, settings: SupervisionSe
 @rule("shortage_watch", "短缺药品监测 (shortage-prone product watch)")
 def shortage_watch(session: Session, now: datetime, settings: SupervisionSettings) -> Iterator[Finding]:
     """A listing of a shortage-prone product priced above the median elsewhere by more than
-    `shortage_price_watch_pct` % ("at" does not trigger), or with order lines refused or cancelled
-    in the last `window_days` days (supply trouble)."""
+    `shortage_price_watch_pct` % ("at" does not trigger), or with order lines of supply trouble
+    (`supply_trouble`: refused, voided, out of stock) ordered in the last `window_days` days."""
     from ledger.supervision.shortage import on_shortage_list
 
     since = now - timedelta(days=settings.window_days)
@@ -156,11 +167,7 @@ def shortage_watch(session: Session, now: datetime, settings: SupervisionSetting
             session.scalars(
                 select(OrderLine.id)
                 .join(Order, Order.id == OrderLine.order_id)
-                .where(
-                    OrderLine.listing_id == listing.id,
-                    OrderLine.status.in_(VOIDED),
-                    Order.submitted_at > since,
-                )
+                .where(OrderLine.listing_id == listing.id, supply_trouble(), Order.submitted_at > since)
                 .order_by(OrderLine.id)
             )
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, exists, select, update
 from sqlalchemy.orm import Session
 
 from bidding.batches import require_bureau_writer
@@ -64,15 +64,20 @@ def remaining_expr() -> ColumnElement[int]:
 def live_stock_outs() -> Select[tuple[StockOut]]:
     """Markings still in force: not cleared or corrected, the line has shipped nothing since and
     still has packs to ship (shipping, voiding or cancelling ends a marking)."""
+    return select(StockOut).join(OrderLine, OrderLine.id == StockOut.order_line_id).where(*_live_marking())
+
+
+def _live_marking() -> tuple[ColumnElement[bool], ...]:
     return (
-        select(StockOut)
-        .join(OrderLine, OrderLine.id == StockOut.order_line_id)
-        .where(
-            StockOut.cleared_at.is_(None),
-            OrderLine.shipped_quantity == StockOut.shipped_at_mark,
-            remaining_expr() > 0,
-        )
+        StockOut.cleared_at.is_(None),
+        OrderLine.shipped_quantity == StockOut.shipped_at_mark,
+        remaining_expr() > 0,
     )
+
+
+def out_of_stock_now() -> ColumnElement[bool]:
+    """Correlated to the enclosing query's OrderLine: the line has a marking in force."""
+    return exists().where(StockOut.order_line_id == OrderLine.id, *_live_marking())
 
 
 def mark_out_of_stock(

@@ -164,6 +164,43 @@ def test_shortage_watch_sees_refused_lines(market: Market) -> None:
     assert found[0].severity is Severity.LOW
 
 
+def test_shortage_watch_sees_supply_trouble_not_the_hospitals_own_cancellation(market: Market) -> None:
+    """Supply trouble is the supplier's: a line marked out of stock (缺货) or voided (作废) by the
+    platform is watched; a line the hospital cancelled itself is not."""
+    from datetime import timedelta
+
+    from ledger.supervision import supply
+    from ledger.supervision.settings import DEFAULTS as SETTINGS
+
+    session = market.session
+    list_product(market, market.award.product_id)
+
+    def order_id(quantity: int) -> int:
+        order = market.order(quantity)
+        return order[0].id if isinstance(order, list) else order.id  # type: ignore[attr-defined]
+
+    cancelled = order_id(3)
+    ordering.cancel_order(session, market.hospital_actor, cancelled, reason="不再需要", now=NOW)
+    compute_warnings(session, now=NOW, settings=DEFAULTS, rules=["shortage_watch"])
+    assert warnings_of(session, "shortage_watch") == []
+
+    short = order_id(4)
+    ordering.decide_order(session, market.distributor_actor, short, accept=True, reason=None, now=NOW)
+    line = session.scalars(select(OrderLine).where(OrderLine.order_id == short)).one()
+    supply.mark_out_of_stock(
+        session, market.distributor_actor, short, line.id, reason="原料短缺", expected_on=NOW.date(), now=NOW
+    )
+    compute_warnings(session, now=NOW, settings=DEFAULTS, rules=["shortage_watch"])
+    found = warnings_of(session, "shortage_watch")
+    assert [r["id"] for r in found[0].evidence["records"] if r["kind"] == "order_line"] == [line.id]
+
+    later = NOW + timedelta(days=SETTINGS.void_after_days)
+    supply.void_unshipped_lines(session, market.world.bureau, now=later, days=SETTINGS.void_after_days)
+    compute_warnings(session, now=later, settings=DEFAULTS, rules=["shortage_watch"])
+    found = warnings_of(session, "shortage_watch")
+    assert [r["id"] for r in found[0].evidence["records"] if r["kind"] == "order_line"] == [line.id]
+
+
 def test_demo_seed_makes_every_price_rule_fire_and_runs_once(market: Market) -> None:
     import dataclasses
 
