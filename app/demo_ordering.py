@@ -15,7 +15,7 @@ from core.accounts import actor_for_user
 from core.organizations import Organization, User
 from ledger.models import Listing, Order, OrderLine, PurchaseCategory, ReturnLine
 from ledger.money_rules import PaymentTerms, SettlementCalendar
-from ledger.services import fund, listings, ordering, purchases
+from ledger.services import authorizations, fund, listings, ordering, purchases
 
 
 def run_ordering(
@@ -35,7 +35,7 @@ def run_ordering(
     listings.create_vbp_listings(session, bureau, batch.id, now=now - timedelta(days=40))
     for maker in ("mfr1", "mfr2", "mfr3", "mfr4"):
         for dist, region in (("dist1", "510000"), ("dist2", "510600")):
-            listings.authorize_distributor(
+            authorizations.authorize_distributor(
                 session,
                 actor_for_user(users[f"{maker}-op"]),
                 distributor_id=orgs[dist].id,

@@ -17,7 +17,7 @@ from ledger.models import (
     ReceiptLine,
     SettlementApplication,
 )
-from ledger.services import invoicing, listings, ordering, settlement, settlement_payments
+from ledger.services import authorizations, invoicing, ordering, settlement, settlement_payments
 from ledger.services.ordering import LineRequest, ShipRequest, Urgency
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import EXPIRY, Market
@@ -141,7 +141,7 @@ def self_pay(
 def another_distributor(m: Market) -> Actor:
     """A second distributor authorized for the market's manufacturer in the hospitals' prefecture."""
     org = make_org(m.session, OrgKind.DISTRIBUTOR, region_code="510100")
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         m.session,
         m.world.actor(m.world.manufacturer("A")),
         distributor_id=org.id,

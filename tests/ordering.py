@@ -13,7 +13,7 @@ from bidding.models import Award, BatchStatus
 from core.actors import Actor, OrgKind, Role
 from core.organizations import Organization
 from ledger.models import Listing
-from ledger.services import listings, ordering
+from ledger.services import authorizations, listings, ordering
 from tests.factories import actor_of, make_org, make_user
 from tests.tendering import AT_OPENING, DURING_DEMAND, TIMELINE, World, make_world
 
@@ -81,7 +81,7 @@ def make_market(session: Session) -> Market:
     distributor = make_org(session, OrgKind.DISTRIBUTOR, region_code="510100")
     stranger = make_org(session, OrgKind.DISTRIBUTOR, region_code="510100")
     maker_actor = world.actor(world.manufacturer("A"))
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         session,
         maker_actor,
         distributor_id=distributor.id,

@@ -44,7 +44,7 @@ from ledger.schemas import (
     ReferencePriceCreateSchema,
     ReferencePriceSchema,
 )
-from ledger.services import listings, ordering, purchases
+from ledger.services import authorizations, listings, ordering, purchases
 from ledger.supervision import supply
 from ledger.supervision.listing_facts import annotate
 
@@ -180,7 +180,7 @@ def list_reference_prices(pagination_parameters: PaginationParameters) -> Any:
 def authorize(data: dict[str, Any]) -> Any:
     """Authorize a distributor for a product (or all products) in a region."""
     with unit_of_work() as session:
-        return listings.authorize_distributor(session, current_actor(), now=clock.now(), **data)
+        return authorizations.authorize_distributor(session, current_actor(), now=clock.now(), **data)
 
 
 @blp.route("/distribution-authorizations", methods=["GET"])
@@ -189,7 +189,7 @@ def authorize(data: dict[str, Any]) -> Any:
 @blp.paginate(**PAGE)
 def list_authorizations(pagination_parameters: PaginationParameters) -> Any:
     """Distribution authorizations (published to hospitals; an enterprise sees its own)."""
-    stmt = listings.authorizations_visible_to(current_actor()).order_by(DistributionAuthorization.id)
+    stmt = authorizations.authorizations_visible_to(current_actor()).order_by(DistributionAuthorization.id)
     return paginate(request_session(), stmt, pagination_parameters)
 
 
@@ -199,7 +199,9 @@ def list_authorizations(pagination_parameters: PaginationParameters) -> Any:
 def revoke(authorization_id: int) -> Any:
     """End an authorization."""
     with unit_of_work() as session:
-        return listings.revoke_authorization(session, current_actor(), authorization_id, now=clock.now())
+        return authorizations.revoke_authorization(
+            session, current_actor(), authorization_id, now=clock.now()
+        )
 
 
 # --- orders ------------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from ledger.models import (
     PaymentSource,
     SettlementLineStatus,
 )
+from ledger.services import authorizations, invoicing, ordering, settlement, settlement_payments
 from ledger.services import fund as fund_service
-from ledger.services import invoicing, listings, ordering, settlement, settlement_payments
 from tests.conftest import Databases
 from tests.factories import actor_of, make_org, make_user
 from tests.ordering import EXPIRY, NOW, Market, make_market
@@ -113,7 +113,7 @@ def build_e11(session: Session) -> E11:
     """A hospital, two distributors and their confirmed invoices with E11's amounts."""
     market = make_market(session)  # listing at 20.00 per pack
     s2_org = make_org(session, OrgKind.DISTRIBUTOR, region_code="510100")
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         session,
         market.world.actor(market.world.manufacturer("A")),
         distributor_id=s2_org.id,

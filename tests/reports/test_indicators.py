@@ -25,7 +25,15 @@ from core.organizations import User
 from ledger.models import Listing, PaymentSource, PurchaseCategory, ReceiptLine
 from ledger.money_rules import SavingsFormula
 from ledger.queries import time_elapsed_pct
-from ledger.services import invoicing, listings, ordering, purchases, settlement, settlement_payments
+from ledger.services import (
+    authorizations,
+    invoicing,
+    listings,
+    ordering,
+    purchases,
+    settlement,
+    settlement_payments,
+)
 from ledger.services.ordering import LineRequest, ShipRequest, Urgency
 from reports import indicators
 from reports.documents import BarChart, ReportDocument
@@ -265,7 +273,7 @@ def _invoice_and_settle(m: Market, distributor: Actor, bought: Bought, packs: in
 
 def second_distributor(m: Market) -> Actor:
     org = make_org(m.session, OrgKind.DISTRIBUTOR, region_code="510100")
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         m.session,
         m.world.actor(m.world.manufacturer("A")),
         distributor_id=org.id,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.actors import Actor, Role
 from core.organizations import User
 from ledger.models import Order, OrderStatus
-from ledger.services import listings, ordering
+from ledger.services import authorizations, listings, ordering
 from tests.factories import actor_of, bearer, make_user
 from tests.ordering import EXPIRY, NOW, Market, make_market
 from tests.tendering import AT_OPENING
@@ -46,7 +46,7 @@ def shared(session: Session, monkeypatch: pytest.MonkeyPatch) -> Shared:
     filed = listings.file_purchase(
         session, market.hospital_actor, product_id=b_product, pack_price_fen=7731, reason="临床急需", now=NOW
     )
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         session,
         maker_b,
         distributor_id=market.distributor.id,

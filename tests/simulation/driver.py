@@ -23,7 +23,14 @@ from core.actors import Actor, Role
 from core.errors import DomainError
 from ledger import statements
 from ledger.models import InvoiceKind, PaymentSource, Statement
-from ledger.services import fund, invoicing, listings, ordering, settlement, settlement_payments
+from ledger.services import (
+    authorizations,
+    fund,
+    invoicing,
+    ordering,
+    settlement,
+    settlement_payments,
+)
 from tests.factories import actor_of, make_user
 from tests.ordering import EXPIRY, NOW, make_market
 from tests.simulation import model as ref
@@ -99,7 +106,7 @@ class World:
 def make_sim_world(session: Session) -> World:
     market = make_market(session)
     second = actor_of(make_user(session, market.stranger_distributor, Role.OPERATOR))
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         session,
         market.world.actor(market.world.manufacturer("A")),
         distributor_id=market.stranger_distributor.id,

@@ -179,12 +179,12 @@ def test_a_reversal_switches_back_and_returns_what_was_moved(market: Market) -> 
 
 
 def test_hospitals_order_the_backup_at_its_winning_price_after_activation(market: Market) -> None:
-    from ledger.services import listings
+    from ledger.services import authorizations
 
     _activate(market)
     b = _backup_award(market)
     maker = market.world.actor(market.world.manufacturer("B"))
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         market.session,
         maker,
         distributor_id=market.distributor.id,

@@ -17,7 +17,7 @@ from core.actors import Role
 from core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.messages import Message
 from ledger.models import Listing, Order, OrderLineStatus, OrderStatus
-from ledger.services import listings, ordering
+from ledger.services import authorizations, ordering
 from ledger.supervision import delivery, supply
 from ledger.supervision.settings import DEFAULTS
 from ledger.supervision.supply_models import LineVoid, StockOut
@@ -274,7 +274,7 @@ def test_after_a_void_the_hospital_orders_the_backup(market: Market) -> None:
     supply.void_unshipped_lines(market.session, market.world.bureau, now=NOW + timedelta(days=7), days=7)
     backup = market.session.scalars(select(Listing).where(Listing.supply_role == "backup")).one()
     maker = market.world.actor(market.world.manufacturer("B"))
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         market.session,
         maker,
         distributor_id=market.distributor.id,

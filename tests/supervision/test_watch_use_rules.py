@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from ledger.services import listings, ordering
+from ledger.services import authorizations, listings, ordering
 from ledger.services.ordering import LineRequest, ShipRequest, Urgency
 from ledger.supervision.settings import DEFAULTS
 from ledger.supervision.use_rules import (
@@ -42,7 +42,7 @@ def _non_winner_listing(m: Market) -> object:
     listing = listings.apply_price_linked(
         m.session, maker, product_id=product, region_code="510100", pack_price_fen=2500, now=at(DAY)
     )
-    listings.authorize_distributor(
+    authorizations.authorize_distributor(
         m.session, maker, distributor_id=m.distributor.id, product_id=None, region_code="510100", now=at(DAY)
     )
     return listing

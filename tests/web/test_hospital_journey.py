@@ -18,7 +18,7 @@ from app.db import Database
 from core.actors import Role
 from core.money import fen_to_str
 from ledger.models import InvoiceLine, Listing, Order, ReceiptLine, SettlementApplication
-from ledger.services import listings, settlement
+from ledger.services import authorizations, listings, settlement
 from tests.factories import make_user
 from tests.flows import at, buy, invoice
 from tests.ordering import AT_OPENING, make_market
@@ -33,7 +33,7 @@ def _seed(db: Database) -> dict[str, Any]:
     with db.sessionmaker() as session:
         market = make_market(session)
         world = market.world
-        listings.authorize_distributor(
+        authorizations.authorize_distributor(
             session,
             world.actor(world.manufacturer("B")),
             distributor_id=market.distributor.id,
