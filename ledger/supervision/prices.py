@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -131,6 +132,35 @@ def register_import(
     return record
 
 
+def store_import(
+    session: Session,
+    actor: Actor,
+    kind: ImportKind,
+    data: bytes,
+    filename: str,
+    rows: list[Any],
+    problems: dict[str, list[str]],
+    *,
+    settings: SupervisionSettings,
+    now: datetime,
+) -> int:
+    """The end of every import here: all or nothing (any problem, or no rows, writes nothing),
+    the file registered once, its rows stored and pointed at it, the listings compared again."""
+    if problems:
+        raise ValidationFailed(
+            "导入失败，未写入任何数据 (import failed; nothing was written)", fields=problems
+        )
+    if not rows:
+        raise ValidationFailed(fields={"file": ["文件没有数据行 (the file has no rows)"]})
+    record = register_import(session, actor, kind, data, filename, rows=len(rows), now=now)
+    for row in rows:
+        row.import_id = record.id
+    session.add_all(rows)
+    session.flush()
+    refresh_listings(session, settings=settings, now=now)
+    return len(rows)
+
+
 def read_rows(data: bytes, filename: str, columns: list[Column]) -> list[tuple[int, dict[str, str]]]:
     try:
         table = read_table(data, filename=filename, columns=columns)
@@ -229,21 +259,17 @@ def import_other_province_prices(
                 created_at=now,
             )
         )
-    if problems:
-        raise ValidationFailed(
-            "导入失败，未写入任何数据 (import failed; nothing was written)", fields=problems
-        )
-    if not records:
-        raise ValidationFailed(fields={"file": ["文件没有数据行 (the file has no rows)"]})
-    record = register_import(
-        session, actor, ImportKind.OTHER_PROVINCE_PRICES, data, filename, rows=len(records), now=now
+    return store_import(
+        session,
+        actor,
+        ImportKind.OTHER_PROVINCE_PRICES,
+        data,
+        filename,
+        records,
+        problems,
+        settings=settings,
+        now=now,
     )
-    for r in records:
-        r.import_id = record.id
-    session.add_all(records)
-    session.flush()
-    refresh_listings(session, settings=settings, now=now)
-    return len(records)
 
 
 def template() -> bytes:

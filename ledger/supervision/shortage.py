@@ -14,7 +14,6 @@ from bidding.batches import require_bureau_writer
 from bidding.models import Product
 from core import clock
 from core.actors import Actor
-from core.errors import ValidationFailed
 from core.spreadsheets import Column, template_xlsx
 from ledger.supervision.price_models import ImportKind, ShortageEntry, ShortageListKind
 from ledger.supervision.prices import (
@@ -22,8 +21,7 @@ from ledger.supervision.prices import (
     normalize,
     parse_day,
     read_rows,
-    refresh_listings,
-    register_import,
+    store_import,
 )
 from ledger.supervision.settings import SupervisionSettings
 
@@ -87,21 +85,17 @@ def import_shortage_list(
                 created_at=now,
             )
         )
-    if problems:
-        raise ValidationFailed(
-            "导入失败，未写入任何数据 (import failed; nothing was written)", fields=problems
-        )
-    if not entries:
-        raise ValidationFailed(fields={"file": ["文件没有数据行 (the file has no rows)"]})
-    record = register_import(
-        session, actor, ImportKind.SHORTAGE_LIST, data, filename, rows=len(entries), now=now
+    return store_import(
+        session,
+        actor,
+        ImportKind.SHORTAGE_LIST,
+        data,
+        filename,
+        entries,
+        problems,
+        settings=settings,
+        now=now,
     )
-    for e in entries:
-        e.import_id = record.id
-    session.add_all(entries)
-    session.flush()
-    refresh_listings(session, settings=settings, now=now)
-    return len(entries)
 
 
 def entries_for(session: Session, product: Product) -> list[ShortageEntry]:
