@@ -93,8 +93,11 @@ class Product(Base):
 
     id: Mapped[IdPK]
     category: Mapped[Category] = mapped_column(str_enum(Category, "product_category"))
-    #: 国家医保药品编码 (drugs) or 医保耗材编码 (consumables); unique in the catalogue.
+    #: The platform's catalogue code (产品编码), unique in the catalogue.
     code: Mapped[str] = mapped_column(String(40), unique=True)
+    #: 国家医保药品编码 (drugs, 23 characters; formula granules 20) or 医保耗材编码 (consumables,
+    #: 27), format per core/national_codes.py; NULL on legacy rows until the bureau sets it.
+    national_code: Mapped[str | None] = mapped_column(String(27), unique=True)
     #: 通用名 for drugs, product name for consumables.
     generic_name: Mapped[str] = mapped_column(String(200))
     #: 剂型 as written (片剂, 胶囊剂, 注射剂 …).

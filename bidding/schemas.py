@@ -15,6 +15,7 @@ from bidding.models import (
     Scope,
     SelectionSource,
 )
+from core.national_codes import MAX_LENGTH
 from core.validation import BaseSchema, Ratio, UnitPrice, Yuan
 
 #: Strengths and volumes: plain ASCII decimals of bounded length ("\d" would admit "１０").
@@ -42,6 +43,16 @@ class ProductCreateSchema(BaseSchema):
     consistency_evaluated = fields.Boolean(load_default=False)
     registration_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
     attributes = fields.Dict(load_default=None, allow_none=True, keys=fields.String(), values=fields.String())
+    national_code = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_LENGTH),
+        metadata={"description": "国家医保药品编码 (23; formula granules 20, T…) or 医保耗材编码 (27)"},
+    )
+
+
+class NationalCodeSetSchema(BaseSchema):
+    national_code = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
 
 
 class ProductSchema(BaseSchema):
@@ -64,12 +75,23 @@ class ProductSchema(BaseSchema):
     registration_no = fields.String(allow_none=True)
     attributes = fields.Dict(allow_none=True)
     active = fields.Boolean()
+    national_code = fields.String(allow_none=True)
 
 
 class ProductQuerySchema(BaseSchema):
     category = fields.Enum(Category, by_value=True)
     generic_name = fields.String()
     mah_id = fields.Integer()
+    national_code = fields.String(
+        validate=validate.Length(min=1, max=MAX_LENGTH), metadata={"description": "exact national code"}
+    )
+    national_code_prefix = fields.String(
+        validate=validate.Length(min=1, max=MAX_LENGTH), metadata={"description": "national code prefix"}
+    )
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "name, catalogue code (contains) or national code (prefix)"},
+    )
 
 
 class ExportQuerySchema(BaseSchema):

@@ -37,6 +37,7 @@ from bidding.schemas import (
     ExportQuerySchema,
     ItemCreateSchema,
     ItemSchema,
+    NationalCodeSetSchema,
     ProductCreateSchema,
     ProductQuerySchema,
     ProductRowSchema,
@@ -77,7 +78,8 @@ class ImportResultSchema(BaseSchema):
 
 PRODUCT_COLUMNS = (
     Column("category", ("类别", "category")),
-    Column("code", ("医保编码", "code")),
+    # 医保编码 stays accepted for the catalogue code: files written before national codes had it.
+    Column("code", ("产品编码", "医保编码", "code")),
     Column("generic_name", ("通用名", "generic_name")),
     Column("dosage_form", ("剂型", "dosage_form")),
     Column("dosage_form_group", ("剂型组", "dosage_form_group")),
@@ -92,6 +94,7 @@ PRODUCT_COLUMNS = (
     Column("reference_listed", ("参比制剂", "reference_listed"), required=False),
     Column("consistency_evaluated", ("通过一致性评价", "consistency_evaluated"), required=False),
     Column("registration_no", ("注册证编号", "registration_no"), required=False),
+    Column("national_code", ("国家医保编码", "national_code"), required=False),
 )
 DEMAND_COLUMNS = (
     Column("item_id", ("品种ID", "item_id")),
@@ -115,6 +118,12 @@ def list_products(query: dict[str, Any], pagination_parameters: PaginationParame
     for name in ("category", "generic_name", "mah_id"):
         if name in query:
             stmt = stmt.where(getattr(Product, name) == query[name])
+    stmt = catalogue.search_products(
+        stmt,
+        national_code=query.get("national_code"),
+        national_code_prefix=query.get("national_code_prefix"),
+        q=query.get("q"),
+    )
     return paginate(request_session(), stmt, pagination_parameters)
 
 
@@ -134,6 +143,18 @@ def create_product(data: dict[str, Any]) -> Any:
 def get_product(product_id: int) -> Any:
     """One product."""
     return catalogue.get_product(request_session(), current_actor(), product_id)
+
+
+@blp.route("/products/<int:product_id>/national-code", methods=["PUT"])
+@requires(OrgKind.BUREAU, roles=WRITERS)
+@blp.arguments(NationalCodeSetSchema)
+@blp.response(200, ProductSchema)
+def set_national_code(data: dict[str, Any], product_id: int) -> Any:
+    """Set or correct a product's national code (bureau; each change is audited)."""
+    with unit_of_work() as session:
+        return catalogue.set_national_code(
+            session, current_actor(), product_id, national_code=data["national_code"], now=clock.now()
+        )
 
 
 @blp.route("/products/import", methods=["POST"])

@@ -1,5 +1,6 @@
 """Ledger models: the order flow and the logistics flow (money flow to come)."""
 
+from ledger.models.item_codes import HospitalItemCode
 from ledger.models.logistics import (
     ReceiptLine,
     ReceiptStatus,
@@ -66,6 +67,7 @@ __all__ = [
     "DistributionAuthorization",
     "FundCollection",
     "FundSettlement",
+    "HospitalItemCode",
     "Invoice",
     "InvoiceKind",
     "InvoiceLine",
