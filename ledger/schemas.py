@@ -149,12 +149,21 @@ class OrderCreateSchema(BaseSchema):
 
 
 class OrderRowSchema(BaseSchema):
-    """One spreadsheet row of an order upload."""
+    """One spreadsheet row of an order upload: the listing id, or the hospital's own item code
+    (or a national code) resolved through its item-code mapping."""
 
-    listing_id = fields.Integer(required=True)
+    listing_id = fields.Integer(load_default=None)
+    item_code = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
     quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=10_000_000))
     distributor_id = fields.Integer(required=True)
     urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
+
+    @validates_schema
+    def _listing_or_item_code(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("listing_id") is None and not data.get("item_code"):
+            raise ValidationError(
+                "填写挂网ID或院内编码 (give the listing id or your item code)", "listing_id"
+            )
 
 
 class OrderLineSchema(BaseSchema):

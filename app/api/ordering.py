@@ -44,7 +44,7 @@ from ledger.schemas import (
     ReferencePriceCreateSchema,
     ReferencePriceSchema,
 )
-from ledger.services import authorizations, listings, ordering, purchases
+from ledger.services import authorizations, listings, order_item_codes, ordering, purchases
 from ledger.supervision import supply
 from ledger.supervision.listing_facts import annotate
 
@@ -52,7 +52,8 @@ PREFIX = ""
 blp = Blueprint("ordering", __name__, description="挂网与订单 (listings and orders)")
 
 ORDER_COLUMNS = (
-    Column("listing_id", ("挂网ID", "listing_id")),
+    Column("listing_id", ("挂网ID", "listing_id"), required=False),
+    Column("item_code", ("院内编码", "国家医保编码", "item_code"), required=False),
     Column("quantity", ("数量(包装)", "数量", "quantity")),
     Column("distributor_id", ("配送企业ID", "distributor_id")),
     Column("urgency", ("紧急程度", "urgency"), required=False),
@@ -235,10 +236,13 @@ def place_order(data: dict[str, Any]) -> Any:
 @blp.arguments(UploadSchema, location="files")
 @blp.response(201, OrderSummarySchema(many=True))
 def upload_orders(_files: dict[str, Any]) -> Any:
-    """Orders from xlsx/CSV (挂网ID, 数量, 配送企业ID, 紧急程度): one order per distributor and
+    """Orders from xlsx/CSV (挂网ID or 院内编码/国家医保编码, 数量, 配送企业ID, 紧急程度): an item
+    code is resolved through the hospital's item-code mapping. One order per distributor and
     urgency; every bad row is reported and nothing is written unless all rows are good."""
     errors: dict[str, list[str]] = {}
     rows = validated_rows(uploaded_table(ORDER_COLUMNS), OrderRowSchema(), collect=errors)
+    errors.update(order_item_codes.fill_listing_ids(request_session(), current_actor().org_id, rows))
+    rows = [(number, row) for number, row in rows if row["listing_id"] is not None]
     groups: dict[tuple[int, Any], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for number, row in rows:
         groups[(row["distributor_id"], row["urgency"])].append((number, row))

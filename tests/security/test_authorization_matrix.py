@@ -168,6 +168,16 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("GET", "/products/export"): ("BDHM", READ),
     ("POST", "/products/import"): ("BM", WRITE),
     ("GET", "/products/template"): ("BDHM", READ),
+    # National codes and hospital item-code mappings (issue 19 item 1): the bureau sets a
+    # product's national code; a hospital maps its own item codes, the bureau reads them all.
+    ("PUT", "/products/<int:product_id>/national-code"): ("B", WRITE),
+    ("GET", "/item-codes"): ("BH", READ),
+    ("POST", "/item-codes"): ("H", WRITE),
+    ("GET", "/item-codes/<int:mapping_id>"): ("BH", READ),
+    ("POST", "/item-codes/<int:mapping_id>/replacement"): ("H", WRITE),
+    ("POST", "/item-codes/import"): ("H", WRITE),
+    ("GET", "/item-codes/export"): ("BH", READ),
+    ("GET", "/item-codes/template"): ("BH", READ),
     ("POST", "/receipt-lines/<int:receipt_line_id>/returns"): ("H", WRITE),
     ("GET", "/reconciliation/lines"): ("BDHM", READ),
     ("GET", "/reconciliation/orphans"): ("BDHM", READ),
