@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from app.api.common import PAGE, paginate
 from app.api.files import XLSX, download, file_responses, uploaded_table, validated_rows
@@ -29,8 +29,11 @@ blp = Blueprint("item_codes", __name__, description="院内编码对照 (hospita
 
 ITEM_CODE_COLUMNS = (
     Column("item_code", ("院内编码", "item_code")),
-    Column("product", ("产品编码或国家医保编码", "产品编码", "国家医保编码", "product")),
+    Column("product", ("产品编码或国家医保编码", "产品编码", "product"), required=False),
     Column("item_name", ("院内名称", "item_name"), required=False),
+    # Either column names the product; the export writes both, and the generic name for the reader.
+    Column("national_code", ("国家医保编码", "national_code"), required=False),
+    Column("generic_name", ("通用名", "generic_name"), required=False),
 )
 #: Export columns: the import's, then the product's national code and name for the reader.
 EXPORT_HEADERS = ("院内编码", "产品编码或国家医保编码", "院内名称", "国家医保编码", "通用名")
@@ -89,9 +92,28 @@ class ItemCodeExportSchema(ItemCodeQuerySchema):
 
 
 class ItemCodeRowSchema(BaseSchema):
+    """A mapping row: the product by catalogue code or national code (the first given wins)."""
+
     item_code = fields.String(required=True, validate=_item_code)
-    product = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    product = fields.String(validate=validate.Length(min=1, max=40))
+    national_code = fields.String(validate=validate.Length(min=1, max=40))
     item_name = fields.String(load_default=None, validate=_item_name)
+    generic_name = fields.String(load_only=True)  # read-only column of the export, ignored
+
+    @validates_schema
+    def _a_product(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("product") and not data.get("national_code"):
+            raise ValidationError(
+                "填写产品编码或国家医保编码 (give the product code or national code)", "product"
+            )
+
+    @post_load
+    def _reference(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {
+            "item_code": data["item_code"],
+            "product": data.get("product") or data["national_code"],
+            "item_name": data["item_name"],
+        }
 
 
 class ItemCodeImportSchema(BaseSchema):
@@ -174,8 +196,9 @@ def replace_item_code(data: dict[str, Any], mapping_id: int) -> Any:
 @blp.arguments(UploadSchema, location="files")
 @blp.response(201, ItemCodeImportSchema)
 def import_item_codes(_files: dict[str, Any]) -> Any:
-    """Import a mapping table from xlsx/CSV (院内编码, 产品编码或国家医保编码, 院内名称): all rows
-    or none, every bad row named with its column; mapped codes pointing elsewhere are remapped."""
+    """Import a mapping table from xlsx/CSV (院内编码; 产品编码或国家医保编码 or 国家医保编码;
+    院内名称): all rows or none, every bad row named with its column; mapped codes pointing
+    elsewhere are remapped."""
     rows = validated_rows(uploaded_table(ITEM_CODE_COLUMNS), ItemCodeRowSchema())
     with unit_of_work() as session:
         created, remapped, unchanged = item_codes.import_mappings(

@@ -283,21 +283,21 @@ def resolve_item_codes(session: Session, hospital_id: int, codes: Iterable[str])
     wanted = {code for code in codes if code}
     if not wanted:
         return {}
-    found = dict(
+    found: dict[str, int] = dict(
         session.execute(
             select(HospitalItemCode.item_code, HospitalItemCode.product_id).where(
                 HospitalItemCode.hospital_id == hospital_id,
                 HospitalItemCode.live.is_(True),
                 HospitalItemCode.item_code.in_(wanted),
             )
-        ).tuples()
+        ).all()
     )
     national = {code for code in wanted - found.keys() if looks_like_national_code(code)}
     if national:
         found.update(
             session.execute(
                 select(Product.national_code, Product.id).where(Product.national_code.in_(national))
-            ).tuples()
+            ).all()
         )
     return found
 
@@ -319,7 +319,7 @@ def item_code_of(session: Session, hospital_id: int, product_ids: Iterable[int])
     )
     rows = session.execute(
         select(HospitalItemCode.product_id, HospitalItemCode.item_code).where(HospitalItemCode.id.in_(latest))
-    ).tuples()
+    ).all()
     return dict(rows)
 
 
