@@ -40,6 +40,7 @@ def init_web(app: Flask) -> None:
         audit,
         bureau,
         bureau_results,
+        catalogue,
         enterprise,
         enterprise_renewal,
         home,
