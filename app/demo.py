@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import Database, unit_of_work
+from app.demo_codes import run_codes
 from app.demo_documents import run_documents
 from app.demo_national import run_national
 from app.demo_ordering import run_invoicing, run_ordering
@@ -203,6 +204,9 @@ def run_demo(
     run_supervision(
         db, world_of=build_organizations, now=clock.now(), out_dir=out_dir, settings=supervision, echo=echo
     )
+    with unit_of_work(db.sessionmaker()) as session:  # after every step that adds products
+        world = build_organizations(session)
+        run_codes(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
     echo("")
     echo("登录方式 (how to log in): flask run, then open http://127.0.0.1:5000/ (web pages)")
     echo("  or POST /api/v1/auth/login, or the API page /api/v1/docs")

@@ -133,3 +133,24 @@ def test_the_demo_raises_every_kind_of_warning_and_writes_the_supervision_report
     again = app.test_cli_runner().invoke(args=["demo", "--out", str(tmp_path)])
     assert again.exit_code == 0, again.output
     assert "新增 0 条" in again.output
+
+
+def test_the_demo_gives_its_products_national_codes_and_maps_a_hospitals_item_codes(
+    app: Flask, db: Database, session: Session, tmp_path: Path
+) -> None:
+    from bidding.models import Category, Product
+    from core.national_codes import national_code_error
+    from ledger.models import HospitalItemCode
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "--out", str(tmp_path)]).exit_code == 0
+    products = session.scalars(select(Product)).all()
+    assert products
+    for product in products:
+        kind = "consumable" if product.category is Category.CONSUMABLE else "drug"
+        assert product.national_code is not None
+        assert national_code_error(kind, product.national_code) is None
+    mappings = session.scalar(select(func.count(HospitalItemCode.id)))
+    assert mappings == len(products)
+    assert runner.invoke(args=["demo", "--out", str(tmp_path)]).exit_code == 0
+    assert session.scalar(select(func.count(HospitalItemCode.id))) == mappings
