@@ -8,7 +8,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from app.api.files import uploaded_table, validated_rows
-from app.web.common import WRITERS, actor, attempt, page, page_lang, paged, web
+from app.db import unit_of_work
+from app.web.common import WRITERS, actor, page, page_lang, paged, web
 from app.web.form_messages import field_error, row_error
 from bidding import catalogue
 from bidding.models import Product
@@ -44,9 +45,10 @@ def hospital_item_codes() -> ResponseReturnValue:
         try:
             rows = validated_rows(uploaded_table(ITEM_CODE_COLUMNS), ItemCodeRowSchema())
             mapped = [(n, item_codes.MappingRow(**data)) for n, data in rows]
-            created, remapped, unchanged = attempt(
-                lambda db: item_codes.import_mappings(db, who, rows=mapped, now=clock.now())
-            )
+            with unit_of_work() as db:  # row errors are listed below, so not attempt()'s one flash
+                created, remapped, unchanged = item_codes.import_mappings(
+                    db, who, rows=mapped, now=clock.now()
+                )
             flash(
                 _(
                     "%(created)s item codes mapped, %(remapped)s remapped, %(unchanged)s unchanged.",

@@ -100,7 +100,8 @@ def authorized_distributors(who: Actor, choices: list[Listing]) -> list[tuple[in
 
 
 def search(choices: list[Listing], query: str) -> list[Listing]:
-    """Catalogue search by generic name, product code or manufacturer (case-insensitive)."""
+    """Catalogue search by generic name, product code, national-code prefix or manufacturer
+    (case-insensitive)."""
     words = query.strip().lower()
     if not words:
         return []
@@ -109,6 +110,7 @@ def search(choices: list[Listing], query: str) -> list[Listing]:
         for row in choices
         if words in row.product.generic_name.lower()
         or words in row.product.code.lower()
+        or (row.product.national_code or "").lower().startswith(words)
         or words in org_name(row.manufacturer_id).lower()
     ]
 
