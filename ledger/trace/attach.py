@@ -195,7 +195,7 @@ def report_duplicates(session: Session, duplicates: Sequence[Duplicate], *, now:
             select(Organization.id, Organization.region_code).where(
                 Organization.id.in_({d.hospital_id for d in duplicates[:MAX_WARNINGS]})
             )
-        ).tuples()
+        ).all()
     )
     new = 0
     for d in duplicates[:MAX_WARNINGS]:
