@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import demo_trace
 from bidding.models import ProcurementBatch
 from core import clock
 from core.accounts import actor_for_user
@@ -44,7 +45,7 @@ def run_ordering(
                 now=now - timedelta(days=40),
             )
     distributor = actor_for_user(users["dist1-op"])
-    shipped = received = 0
+    shipped = received = codes = 0
     for n, key in enumerate(k for k in orgs if k.startswith("hosp")):
         hospital = orgs[key]
         hospital_actor = actor_for_user(users[f"{key}-op"])
@@ -80,8 +81,12 @@ def run_ordering(
             session, distributor, order.id, lines=first, now=placed + timedelta(hours=10)
         )
         shipped += len(shipment.lines)
+        codes += demo_trace.attach_demo_codes(
+            session, distributor, shipment, now=placed + timedelta(hours=10)
+        )
         for i, ship_line in enumerate(shipment.lines):
             rejected = 5 if (n, i) == (1, 0) else 0  # one damaged delivery
+            scan = demo_trace.kept_scan(session, ship_line.id, ship_line.quantity - rejected)
             receipt = ordering.confirm_receipt(
                 session,
                 hospital_actor,
@@ -90,6 +95,7 @@ def run_ordering(
                 rejected=rejected,
                 reason_code="damaged" if rejected else None,
                 now=placed + timedelta(days=1),
+                scanned_codes=scan,
             )
             received += 1
             if (n, i) == (2, 0):  # one return after acceptance
@@ -100,6 +106,7 @@ def run_ordering(
                     quantity=3,
                     reason="近效期退货",
                     now=placed + timedelta(days=3),
+                    trace_codes=scan[:3],
                 )
         month = clock.previous_month(clock.business_date(now))
         purchases.report_off_platform(
@@ -113,7 +120,8 @@ def run_ordering(
     orders = session.scalar(select(func.count()).select_from(Order))
     echo(
         f"订单与配送 (orders and deliveries): {orders} 张订单, "
-        f"{shipped} 条发货, {received} 条验收（含1条拒收、1条退货、1张分批发货订单）"
+        f"{shipped} 条发货, {received} 条验收（含1条拒收、1条退货、1张分批发货订单）, "
+        f"{codes} 个追溯码随货并于验收时核对 (traceability codes attached and matched)"
     )
 
 
@@ -194,6 +202,7 @@ def run_invoicing(
                 quantity=2,
                 reason="包装破损退货",
                 now=issued_at + timedelta(hours=2),
+                trace_codes=demo_trace.kept_scan(session, receipt.shipment_line_id, 2),
             )
             red = invoicing.record_invoice(
                 session,

@@ -27,6 +27,9 @@ MAX_JSON_DEPTH = 32
 #: 16 MiB of "[0,0,0,…]" would otherwise cost seconds in every layer that walks it.
 MAX_JSON_VALUES = 100_000
 #: C0 and C1 controls other than tab, line feed and carriage return.
+#: Endpoints allowed more values, each raised on purpose where it is registered (e.g. one
+#: traceability code per pack: app/api/trace.py).
+MAX_JSON_VALUES_BY_ENDPOINT: dict[str, int] = {}
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -58,15 +61,14 @@ def check_json_body() -> None:
     errors: dict[str, list[str]] = {}
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     seen = 0
+    limit = MAX_JSON_VALUES_BY_ENDPOINT.get(request.endpoint or "", MAX_JSON_VALUES)
     while stack:  # iterative: the walk itself must not recurse on hostile depth
         value, path, depth = stack.pop()
         seen += 1
         if depth > MAX_JSON_DEPTH:
             raise _too_deep()
-        if seen > MAX_JSON_VALUES:
-            raise MalformedBody(
-                f"JSON 含有超过 {MAX_JSON_VALUES} 个值 (JSON with more than {MAX_JSON_VALUES} values)"
-            )
+        if seen > limit:
+            raise MalformedBody(f"JSON 含有超过 {limit} 个值 (JSON with more than {limit} values)")
         if isinstance(value, str):
             if _SURROGATE.search(value):
                 errors[path or "_schema"] = [SURROGATE]

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import normalize_database_url  # noqa: E402
 from bench import api_intake, bid_opening, indicators, order_import, reconcile, statement_pdf  # noqa: E402
+from bench import trace_codes as trace_bench  # noqa: E402
 from bench import warnings as warning_bench  # noqa: E402
 from bench.common import (  # noqa: E402
     RESULTS,
@@ -72,13 +73,14 @@ class SuiteScale:
     opening_demand: int  #: items each hospital reports
     import_lines: int
     statement_lines: int
+    trace_codes: int = 100_000  #: codes attached to and matched on one shipment line
 
 
 SCALES = {
     "small": SuiteScale("small", 50_000, 300, 500, 20, 2_000, 100, 100_000, 10_000),
     "province": SuiteScale("province", 1_000_000, 2_000, 500, 20, 2_000, 100, 100_000, 10_000),
     #: For the suite's own test: every benchmark runs, nothing takes long.
-    "tiny": SuiteScale("tiny", 2_000, 10, 4, 3, 20, 2, 200, 60),
+    "tiny": SuiteScale("tiny", 2_000, 10, 4, 3, 20, 2, 200, 60, trace_codes=200),
 }
 
 
@@ -120,6 +122,10 @@ def run_suite(
             lambda tmp: order_import.run(_sibling(url, "import", tmp), lines=scale.import_lines),
         ),
         ("statement_pdf", lambda tmp: statement_pdf.run(scale.statement_lines)),
+        (
+            "trace_codes",
+            lambda tmp: trace_bench.run(_sibling(url, "trace", tmp), codes=scale.trace_codes),
+        ),
     ]
     results = []
     with tempfile.TemporaryDirectory() as tmp:

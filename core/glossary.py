@@ -253,6 +253,11 @@ TERMS: dict[str, tuple[str, str]] = {
     "orphan_invoice": ("无对应验收的发票", "Invoice without its receipt"),
     "orphan_payment": ("与确认金额不符的付款", "Payment not matching the confirmed amount"),
     "duplicate_invoice": ("发票号码重复", "Duplicate invoice number"),
+    # traceability codes (ledger/trace): kinds, the superseded state, the warning rule
+    "domestic": ("国内药品追溯码", "Domestic traceability code"),
+    "gs1": ("进口药品GS1码", "GS1 code (imported)"),
+    "superseded": ("已更正替换", "Superseded by a correction"),
+    "duplicate_trace_code": ("追溯码重复配送", "Traceability code delivered twice"),
     # indicator groupings
     "province": ("全省", "Province"),
     "region": ("地区", "Region"),

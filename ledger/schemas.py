@@ -34,6 +34,7 @@ from ledger.models import (
 )
 from ledger.money_rules import SavingsFormula
 from ledger.services.ordering import REJECTION_REASONS
+from ledger.trace.schemas import TraceMatchSchema, code_list
 
 _share = validate.Range(min=0, max=1, error="须在0到1之间 (between 0 and 1)")
 _region = validate.Regexp(r"^\d{6}$", error="须为6位行政区划代码 (6-digit region code)")
@@ -271,6 +272,8 @@ class ReceiptLineCreateSchema(BaseSchema):
         load_default=None, allow_none=True, validate=validate.OneOf(REJECTION_REASONS)
     )
     accepted_on = fields.Date(load_default=None, allow_none=True)
+    #: The hospital's scan of the kept packs' traceability codes (ledger/trace/matching.py).
+    scanned_codes = code_list(load_default=None, allow_none=True)
 
 
 class ReceiptLineSchema(BaseSchema):
@@ -282,11 +285,15 @@ class ReceiptLineSchema(BaseSchema):
     reason_code = fields.String(allow_none=True)
     accepted_on = fields.Date()
     confirmed_at = fields.DateTime()
+    #: Present on the confirmation's answer when the line carries codes or a scan was sent.
+    trace_match = fields.Nested(TraceMatchSchema, allow_none=True)
 
 
 class ReturnCreateSchema(BaseSchema):
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    #: The returned packs' codes, when the line carries codes (ledger/trace/matching.py).
+    trace_codes = code_list(load_default=None, allow_none=True)
 
 
 class ReturnSchema(BaseSchema):

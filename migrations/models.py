@@ -16,4 +16,5 @@ import ledger.models
 import ledger.supervision.credit_models
 import ledger.supervision.models
 import ledger.supervision.price_models
-import ledger.supervision.supply_models  # noqa: F401
+import ledger.supervision.supply_models
+import ledger.trace.models  # noqa: F401

@@ -65,6 +65,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_prices,
         supervision_supply,
         tendering,
+        trace,
         warnings,
     )
 
@@ -88,6 +89,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_prices,
         supervision_credit,
         warnings,
+        trace,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

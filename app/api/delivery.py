@@ -107,6 +107,7 @@ def confirm_receipt(data: dict[str, Any], shipment_line_id: int) -> Any:
             rejected=data["rejected_quantity"],
             reason_code=data["reason_code"],
             accepted_on=data["accepted_on"],
+            scanned_codes=data["scanned_codes"],
             now=clock.now(),
         )
 
@@ -126,4 +127,5 @@ def record_return(data: dict[str, Any], receipt_line_id: int) -> Any:
             quantity=data["quantity"],
             reason=data["reason"],
             now=clock.now(),
+            trace_codes=data["trace_codes"],
         )

@@ -43,6 +43,7 @@ from ledger.models import (
 )
 from ledger.scoping import party_scope
 from ledger.services.listings import covers, prefecture, province
+from ledger.trace import matching as trace_matching
 
 #: Delivery time limits by urgency: 24 h ordinary, 4 h emergency, 72 h remote areas
 #: (vbp-rules.md §5, provincial contract terms [UNVERIFIED]); configurable per deployment.
@@ -515,12 +516,15 @@ def confirm_receipt(
     reason_code: str | None,
     now: datetime,
     accepted_on: date | None = None,
+    scanned_codes: Sequence[str] | None = None,
 ) -> ReceiptLine:
     """验收: accept, partly accept or reject one shipment line; accepted + rejected = shipped.
 
     The order, then the shipment line are locked (`_lock_order`) and the receipt is unique per
     shipment line, so concurrent confirmations cannot over-accept (the first wins and the others
     get a 409), and confirmations of sibling lines derive the order's status one after the other.
+    The hospital's scanned traceability codes are matched to the line's (ledger/trace/matching.py);
+    the match is left on the receipt as `trace_match`.
     """
     _require(actor, OrgKind.HOSPITAL, "医疗机构")
     visible = shipment_lines_visible_to(actor).where(ShipmentLine.id == shipment_line_id)
@@ -586,6 +590,8 @@ def confirm_receipt(
     _refresh_line(line)
     _refresh_order(order)
     session.flush()
+    match = trace_matching.match_receipt(session, actor, ship_line, receipt, scanned_codes, now=now)
+    receipt.trace_match = match  # type: ignore[attr-defined]  # for the response only
     audit.record(
         session,
         actor,
@@ -593,14 +599,27 @@ def confirm_receipt(
         subject_type="shipment_line",
         subject_id=ship_line.id,
         subject_org_id=line.hospital_id,
-        after={"accepted": accepted, "rejected": rejected, "reason_code": reason_code, "accepted_on": day},
+        after={
+            "accepted": accepted,
+            "rejected": rejected,
+            "reason_code": reason_code,
+            "accepted_on": day,
+            "trace_codes_kept": match.kept_count if match else None,
+        },
         now=now,
     )
     return receipt
 
 
 def record_return(
-    session: Session, actor: Actor, receipt_line_id: int, *, quantity: int, reason: str, now: datetime
+    session: Session,
+    actor: Actor,
+    receipt_line_id: int,
+    *,
+    quantity: int,
+    reason: str,
+    now: datetime,
+    trace_codes: Sequence[str] | None = None,
 ) -> ReturnLine:
     """退货 after acceptance: its own record linked to the receipt line; never more than accepted."""
     _require(actor, OrgKind.HOSPITAL, "医疗机构")
@@ -657,6 +676,7 @@ def record_return(
     states.RECEIPT.derive(receipt, ReceiptStatus.RETURNED if kept == 0 else ReceiptStatus.PARTLY_RETURNED)
     line.returned_quantity += quantity
     session.flush()
+    trace_matching.release_returned(session, receipt, quantity=quantity, codes=trace_codes, now=now)
     audit.record(
         session,
         actor,

@@ -95,6 +95,7 @@ RULE_MODULES: list[str] = [
     "ledger.supervision.supply_rules",
     "ledger.supervision.price_rules",
     "ledger.supervision.use_rules",
+    "ledger.trace.rules",
 ]
 
 

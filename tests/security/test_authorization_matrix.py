@@ -201,6 +201,15 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("POST", "/settlement-runs/<int:run_id>/payments"): ("B", WRITE),
     ("GET", "/shipment-lines"): ("BDHM", READ),
     ("POST", "/shipment-lines/<int:shipment_line_id>/receipt"): ("H", WRITE),
+    # Traceability codes (issue 19 item 2): the distributor attaches, the hospital's receipt
+    # matches, the parties of a line read its codes, the bureau looks a code up.
+    ("POST", "/shipment-lines/<int:shipment_line_id>/trace-codes"): ("D", WRITE),
+    ("POST", "/shipment-lines/<int:shipment_line_id>/trace-codes/upload"): ("D", WRITE),
+    ("GET", "/shipment-lines/<int:shipment_line_id>/trace-codes"): ("BDHM", READ),
+    ("GET", "/shipment-lines/<int:shipment_line_id>/trace-match"): ("BDHM", READ),
+    ("POST", "/shipment-lines/<int:shipment_line_id>/receipt/upload"): ("H", WRITE),
+    ("GET", "/trace-codes/kept"): ("H", READ),
+    ("GET", "/trace-codes/history"): ("B", READ),
     ("GET", "/statements"): ("BDH", READ),
     ("GET", "/statements/<int:statement_id>"): ("BDH", READ),
     ("POST", "/statements/<int:statement_id>/decision"): ("DH", WRITE),
