@@ -253,6 +253,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "orphan_invoice": ("无对应验收的发票", "Invoice without its receipt"),
     "orphan_payment": ("与确认金额不符的付款", "Payment not matching the confirmed amount"),
     "duplicate_invoice": ("发票号码重复", "Duplicate invoice number"),
+    # two-invoice rule (两票制, vbp-rules.md §5)
+    "two_invoice_exceeded": ("超过两票制发票张数", "More invoices than the two-invoice rule allows"),
+    "first_invoice_missing": ("缺少第一票", "First invoice missing"),
     # indicator groupings
     "province": ("全省", "Province"),
     "region": ("地区", "Region"),
