@@ -51,6 +51,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         auth,
         corrections,
         delivery,
+        invoice_images,
         jobs,
         messages,
         ordering,
@@ -64,6 +65,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_prices,
         supervision_supply,
         tendering,
+        upstream_invoices,
         warnings,
     )
 
@@ -86,6 +88,8 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_prices,
         supervision_credit,
         warnings,
+        upstream_invoices,
+        invoice_images,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
