@@ -85,6 +85,10 @@ class Config:
     public_url: str | None = None
     #: Receipt without invoice after this many days is an exception (vbp-rules.md §5; provincial N).
     invoice_grace_days: int = 30
+    #: 两票制: a delivered batch with no first invoice after this many days is a finding (0: off).
+    first_invoice_grace_days: int = 30
+    #: Largest invoice image (发票影像) accepted, in bytes.
+    invoice_image_max_bytes: int = 10 * 1024 * 1024
     #: A hospital silent past its 5-working-day confirmation window is deemed to have confirmed
     #: (视同确认). Off by default: the national text (vbp-rules.md §4.3) only sets the window;
     #: provinces that deem silence consent turn it on.
@@ -139,6 +143,10 @@ class Config:
             holidays_file=env.get("VBP_HOLIDAYS_FILE") or None,
             public_url=env.get("VBP_PUBLIC_URL") or None,
             invoice_grace_days=int(env.get("VBP_INVOICE_GRACE_DAYS", "30")),
+            first_invoice_grace_days=int(env.get("VBP_FIRST_INVOICE_GRACE_DAYS", "30")),
+            invoice_image_max_bytes=int(
+                env.get("VBP_INVOICE_IMAGE_MAX_BYTES", str(cls.invoice_image_max_bytes))
+            ),
             deem_confirmed=env.get("VBP_DEEM_CONFIRMED", "false").strip().lower()
             in ("1", "true", "yes", "on"),
             timezone=env.get("VBP_TIMEZONE") or "Asia/Shanghai",

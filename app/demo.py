@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import Database, unit_of_work
 from app.demo_codes import run_codes
 from app.demo_documents import run_documents
+from app.demo_invoices import run_first_invoices
 from app.demo_national import run_national
 from app.demo_ordering import run_invoicing, run_ordering
 from app.demo_supervision import run_supervision
@@ -200,6 +201,9 @@ def run_demo(
     with unit_of_work(db.sessionmaker()) as session:
         world = build_organizations(session)
         run_invoicing(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo, terms=terms)
+    with unit_of_work(db.sessionmaker()) as session:
+        world = build_organizations(session)
+        run_first_invoices(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
     run_documents(db, out_dir=out_dir, now=clock.now(), echo=echo, verify_url_base=verify_url_base)
     run_supervision(
         db, world_of=build_organizations, now=clock.now(), out_dir=out_dir, settings=supervision, echo=echo

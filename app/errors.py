@@ -22,6 +22,8 @@ from core.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    TooLarge,
+    UnsupportedMedia,
     ValidationFailed,
 )
 from core.integrity import violation_conflict
@@ -38,6 +40,8 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidState, 409),
     (Conflict, 409),
     (RuleViolation, 422),
+    (UnsupportedMedia, 415),
+    (TooLarge, 413),
     (ValidationFailed, 422),
     (DomainError, 400),
 )

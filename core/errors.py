@@ -70,3 +70,17 @@ class ValidationFailed(DomainError):
 
     code = "validation_failed"
     message = "输入数据无效 (invalid input)"
+
+
+class UnsupportedMedia(DomainError):
+    """An upload whose bytes are not of an accepted type (HTTP 415)."""
+
+    code = "unsupported_media_type"
+    message = "不支持的文件类型 (unsupported file type)"
+
+
+class TooLarge(DomainError):
+    """An upload beyond its configured size (HTTP 413)."""
+
+    code = "payload_too_large"
+    message = "文件过大 (file too large)"

@@ -258,6 +258,9 @@ TERMS: dict[str, tuple[str, str]] = {
     "gs1": ("进口药品GS1码", "GS1 code (imported)"),
     "superseded": ("已更正替换", "Superseded by a correction"),
     "duplicate_trace_code": ("追溯码重复配送", "Traceability code delivered twice"),
+    # two-invoice rule (两票制, vbp-rules.md §5)
+    "two_invoice_exceeded": ("超过两票制发票张数", "More invoices than the two-invoice rule allows"),
+    "first_invoice_missing": ("缺少第一票", "First invoice missing"),
     # indicator groupings
     "province": ("全省", "Province"),
     "region": ("地区", "Region"),

@@ -27,6 +27,7 @@ from ledger.models import (
     SettlementLineStatus,
     ShipmentLineStatus,
 )
+from ledger.models.upstream import UpstreamInvoiceStatus
 
 
 def _table(pairs: dict) -> dict:  # type: ignore[type-arg]
@@ -213,6 +214,21 @@ LISTING = Machine(
     terms_of(LS),
 )
 
+UI = UpstreamInvoiceStatus
+UPSTREAM_INVOICE = Machine(
+    "上游发票",
+    _table(
+        {
+            # Recorded by the buyer; the seller confirms or disputes; a dispute the seller
+            # withdraws ends confirmed (the buyer corrects a wrong invoice by a red-letter one).
+            UI.RECORDED: {UI.CONFIRMED, UI.DISPUTED},
+            UI.DISPUTED: {UI.CONFIRMED},
+            UI.CONFIRMED: set(),
+        }
+    ),
+    terms_of(UI),
+)
+
 #: Every machine, for the walk test and the documentation.
 ALL: dict[str, Machine] = {  # type: ignore[type-arg]
     "order": ORDER,
@@ -229,4 +245,5 @@ ALL: dict[str, Machine] = {  # type: ignore[type-arg]
     "statement_hospital": STATEMENT_HOSPITAL,
     "statement_enterprise": STATEMENT_ENTERPRISE,
     "listing": LISTING,
+    "upstream_invoice": UPSTREAM_INVOICE,
 }

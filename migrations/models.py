@@ -13,6 +13,7 @@ import core.notices
 import core.organizations
 import core.sessions  # noqa: F401
 import ledger.models
+import ledger.models.upstream
 import ledger.supervision.credit_models
 import ledger.supervision.models
 import ledger.supervision.price_models

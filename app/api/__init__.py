@@ -52,6 +52,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         corrections,
         delivery,
         item_codes,
+        invoice_images,
         jobs,
         messages,
         ordering,
@@ -66,6 +67,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_supply,
         tendering,
         trace,
+        upstream_invoices,
         warnings,
     )
 
@@ -90,6 +92,8 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_credit,
         warnings,
         trace,
+        upstream_invoices,
+        invoice_images,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

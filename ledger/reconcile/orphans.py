@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core.actors import Actor
 from core.glossary import terms_of
+from core.organizations import Organization
 from ledger.models import (
     Invoice,
     InvoiceLine,
@@ -25,6 +26,7 @@ from ledger.models import (
     ShipmentLine,
 )
 from ledger.reconcile.facts import Slice, scoped_lines
+from ledger.reconcile.two_invoice import Chain, chains
 from ledger.scoping import party_scope
 
 
@@ -34,6 +36,10 @@ class OrphanKind(enum.StrEnum):
     INVOICE = "orphan_invoice"  #: an invoice line whose receipt is not of its order line / parties
     PAYMENT = "orphan_payment"  #: a payment ≠ the confirmed amount of its application
     DUPLICATE_INVOICE = "duplicate_invoice"  #: one invoice code + number recorded more than once
+    #: 两票制: a delivered batch invoiced more times than allowed (ledger/reconcile/two_invoice.py).
+    TWO_INVOICE_EXCEEDED = "two_invoice_exceeded"
+    #: 两票制: a delivered batch with no first invoice back to the manufacturer after N days.
+    FIRST_INVOICE_MISSING = "first_invoice_missing"
 
 
 ORPHAN_LABELS: dict[OrphanKind, str] = terms_of(OrphanKind)  #: from core/glossary.py
@@ -133,7 +139,27 @@ def orphans(session: Session, actor: Actor, where: Slice) -> list[Orphan]:
             results.append(Orphan(kind, record_type, row[0], row[1], int(row[2]), int(row[3]), detail))
     results += _payment_orphans(session, actor, where)
     results += _duplicate_invoices(session, actor, where)
+    results += [chain_orphan(session, chain) for chain in chains(session, actor, where) if chain.exceeded]
     return results
+
+
+def chain_orphan(
+    session: Session, chain: Chain, kind: OrphanKind = OrphanKind.TWO_INVOICE_EXCEEDED
+) -> Orphan:
+    """A delivered batch's chain as a finding, the chain of organizations as its evidence."""
+    names = dict(
+        session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(chain.path()))
+        ).all()
+    )
+    path = " → ".join(names.get(org, str(org)) for org in chain.path())
+    if kind is OrphanKind.TWO_INVOICE_EXCEEDED:
+        detail = f"批号 {chain.batch_no} 经 {chain.invoices} 张发票（上限 {chain.allowed}）：{path}"
+    else:
+        detail = f"批号 {chain.batch_no} 未登记至生产企业的第一票：{path}"
+    return Orphan(
+        kind, "shipment_line", chain.shipment_line_id, chain.order_line_id, chain.accepted_quantity, 0, detail
+    )
 
 
 def _payment_orphans(session: Session, actor: Actor, where: Slice) -> list[Orphan]:

@@ -37,6 +37,7 @@ from ledger.models import (
 )
 from ledger.money_rules import PaymentTerms, due_date
 from ledger.scoping import party_scope
+from ledger.services import upstream_invoices
 
 #: Lines a red-letter line may credit. A credit of a posted line is confirmed and posted in turn; a
 #: credit of an unposted line waits for that line's confirmation, and credits covering all of an
@@ -234,6 +235,8 @@ def record_invoice(
     session.flush()
     corrected = _correct_fully_credited(session, [t for t in credited.values() if t.status in UNPOSTED], now)
     _credit_returns(session, set(receipts))
+    if kind is InvoiceKind.NORMAL:  # 两票制: link the lines to the first invoices already recorded
+        upstream_invoices.link_invoice_lines(session, invoice_ids=[invoice.id], now=now)
     audit.record(
         session,
         actor,

@@ -29,6 +29,7 @@ from ledger.models import (
     SettlementLineStatus,
     ShipmentLineStatus,
 )
+from ledger.models.upstream import UpstreamInvoiceStatus
 from ledger.supervision.models import WarningState
 from ledger.supervision.warnings import WARNING
 from tests.factories import bearer
@@ -59,6 +60,7 @@ ENUM_OF = {
     "statement_enterprise": PartyDecision,
     "listing": ListingStatus,
     "warning": WarningState,
+    "upstream_invoice": UpstreamInvoiceStatus,
 }
 #: Every transition table: the ledger's and the supervision warning's.
 MACHINES: dict[str, Machine] = {**states.ALL, "warning": WARNING}
