@@ -63,6 +63,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_credit,
         supervision_prices,
         supervision_supply,
+        sync,
         tendering,
         warnings,
     )
@@ -86,9 +87,11 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_prices,
         supervision_credit,
         warnings,
+        sync,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
+    sync.document(api)  # x-nhsa-mapping
     from app.api.docs import docs
 
     app.register_blueprint(docs)  # the interactive page, with Swagger UI's files served locally
