@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
@@ -50,3 +52,32 @@ def platform_view(session: Session, actor: Actor, name: str) -> dict[int, dict[s
     return {
         row.id: json.loads(json.dumps(data, sort_keys=True)) for row, data in zip(rows, dumped, strict=True)
     }
+
+
+#: How long settle() waits for older transactions to end (other suites may share the cluster).
+PATIENCE_S = 300.0
+
+
+def settle(engine: Engine) -> None:
+    """Wait until every transaction that started before now has ended (PostgreSQL), so a feed
+    read afterwards may return everything committed so far. The feed's horizon is the cluster's
+    xmin: a long transaction in ANY database of the cluster (another test suite's) delays it
+    (never makes it wrong). SQLite: nothing to wait for."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        mark = conn.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
+    deadline = time.monotonic() + PATIENCE_S
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            horizon = conn.execute(
+                text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            ).scalar_one()
+            conn.rollback()
+            if horizon > mark:
+                return
+            time.sleep(0.05)
+        blockers = conn.execute(
+            text("SELECT datname, state, xact_start FROM pg_stat_activity WHERE backend_xid IS NOT NULL")
+        ).all()
+    raise AssertionError(f"older transactions never ended: {blockers}")
