@@ -51,8 +51,8 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         auth,
         corrections,
         delivery,
-        item_codes,
         invoice_images,
+        item_codes,
         jobs,
         messages,
         ordering,
@@ -65,6 +65,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         supervision_credit,
         supervision_prices,
         supervision_supply,
+        sync,
         tendering,
         trace,
         upstream_invoices,
@@ -94,9 +95,11 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         trace,
         upstream_invoices,
         invoice_images,
+        sync,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
+    sync.document(api)  # x-nhsa-mapping
     from app.api.docs import docs
 
     app.register_blueprint(docs)  # the interactive page, with Swagger UI's files served locally

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.change_stamps import ChangeStamped
 from core.db import Base, BigId, IdPK, str_enum
 
 
@@ -37,7 +38,7 @@ class ReturnStatus(enum.StrEnum):
     NO_CREDIT_NEEDED = "no_credit_needed"  #: the returned packs had not been invoiced
 
 
-class Shipment(Base):
+class Shipment(ChangeStamped, Base):
     __tablename__ = "shipments"
 
     id: Mapped[IdPK]
@@ -51,7 +52,7 @@ class Shipment(Base):
     lines: Mapped[list[ShipmentLine]] = relationship(back_populates="shipment", order_by="ShipmentLine.id")
 
 
-class ShipmentLine(Base):
+class ShipmentLine(ChangeStamped, Base):
     __tablename__ = "shipment_lines"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -78,7 +79,7 @@ class ShipmentLine(Base):
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
 
 
-class ReceiptLine(Base):
+class ReceiptLine(ChangeStamped, Base):
     """验收: the hospital's confirmation of one shipment line. One per shipment line, ever
     (the unique constraint is what stops two concurrent confirmations both succeeding)."""
 
@@ -104,7 +105,7 @@ class ReceiptLine(Base):
     status: Mapped[ReceiptStatus] = mapped_column(str_enum(ReceiptStatus, "receipt_status"))
 
 
-class ReturnLine(Base):
+class ReturnLine(ChangeStamped, Base):
     """A return of accepted goods (退货), linked to the receipt line it reverses."""
 
     __tablename__ = "return_lines"

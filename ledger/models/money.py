@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.change_stamps import ChangeStamped
 from core.db import Base, BigId, IdPK, str_enum
 
 
@@ -29,7 +30,7 @@ class InvoiceLineStatus(enum.StrEnum):
     VOIDED = "voided"
 
 
-class Invoice(Base):
+class Invoice(ChangeStamped, Base):
     """An invoice from a distributor to a hospital (the second invoice of 两票制, §5)."""
 
     __tablename__ = "invoices"
@@ -53,7 +54,7 @@ class Invoice(Base):
     lines: Mapped[list[InvoiceLine]] = relationship(back_populates="invoice", order_by="InvoiceLine.id")
 
 
-class InvoiceLine(Base):
+class InvoiceLine(ChangeStamped, Base):
     """One invoiced quantity of an accepted receipt line, at the order line's frozen price.
 
     Red-letter lines carry negative quantity and amount and point at the line they correct."""

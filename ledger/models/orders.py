@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bidding.models import Product
+from core.change_stamps import ChangeStamped
 from core.db import Base, BigId, IdPK, str_enum
 from core.organizations import Organization
 from ledger.supervision.price_models import PriceRisk
@@ -74,7 +75,7 @@ class PurchaseCategory(enum.StrEnum):
     OTHER_CONSUMABLES = "other_consumables"
 
 
-class Listing(Base):
+class Listing(ChangeStamped, Base):
     """A product a hospital may order, at a price, in a procurement mode (挂网)."""
 
     __tablename__ = "listings"
@@ -154,7 +155,7 @@ class DistributionAuthorization(Base):
     distributor: Mapped[Organization] = relationship(foreign_keys=[distributor_id])
 
 
-class Order(Base):
+class Order(ChangeStamped, Base):
     __tablename__ = "orders"
 
     id: Mapped[IdPK]
@@ -179,7 +180,7 @@ class Order(Base):
     distributor: Mapped[Organization] = relationship(foreign_keys=[distributor_id])
 
 
-class OrderLine(Base):
+class OrderLine(ChangeStamped, Base):
     """The unit of the three-flow ledger: everything downstream points at an order line.
 
     Carries hospital, seller, region and date itself (three-flows.md) so every flow can be summed

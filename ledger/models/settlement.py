@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.change_stamps import ChangeStamped
 from core.db import Base, BigId, IdPK, str_enum
 
 
@@ -70,7 +71,7 @@ class PaymentSource(enum.StrEnum):
     SELF_PAY = "self_pay"  #: the hospital paid the enterprise itself
 
 
-class SettlementApplication(Base):
+class SettlementApplication(ChangeStamped, Base):
     """An enterprise's monthly application for one hospital: last month's confirmed invoice lines,
     returns and price adjustments netted (Jiangsu 苏医保函〔2025〕147号, §4.3)."""
 
@@ -102,7 +103,7 @@ class SettlementApplication(Base):
     )
 
 
-class SettlementLine(Base):
+class SettlementLine(ChangeStamped, Base):
     __tablename__ = "settlement_lines"
     __table_args__ = (
         # An invoice line is held by at most one pending or confirmed settlement line, ever.
@@ -147,7 +148,7 @@ class SettlementRun(Base):
     paid_at: Mapped[datetime | None]
 
 
-class Payment(Base):
+class Payment(ChangeStamped, Base):
     """The payment of one application to its enterprise, one per application, ever; a negative
     amount is the enterprise's refund of a credit application (recorded by the agency)."""
 

@@ -229,6 +229,11 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("GET", "/statements/<int:statement_id>/pdf"): ("BDH", READ),
     ("POST", "/statements/generate"): ("B", WRITE),
     ("GET", "/statements/verify/<string:code>"): PUBLIC,
+    # Sync for HIS/ERP (issue 19): every organization mirrors what it may see; a collection its
+    # kind does not mirror answers 404 (ledger/sync/registry.py).
+    ("GET", "/sync"): ("BDHM", READ),
+    ("GET", "/sync/nhsa-mapping"): ("BDHM", READ),
+    ("GET", "/sync/<string:collection>"): ("BDHM", READ),
     ("GET", "/users/<int:user_id>"): ("BDHM", OVERSIGHT),
     ("PATCH", "/users/<int:user_id>"): ("BDHM", ADMIN),
     # Anyone for themselves, admins for their users: another user's id answers 404 or 403.
