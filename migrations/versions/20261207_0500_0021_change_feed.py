@@ -3,7 +3,7 @@ transaction's id and a sequence number, stamped by a trigger on every insert and
 (core/change_stamps.py), and an (xid, seq) index the feed reads in order.
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0020
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from core import change_stamps
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0017"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
