@@ -314,10 +314,12 @@ def link_invoice_lines(
         pairs = pairs.where(up.invoice_id.in_(list(upstream_invoice_ids)))
     if invoice_ids is not None:
         pairs = pairs.where(il.invoice_id.in_(list(invoice_ids)))
-    result = session.execute(
-        insert(InvoiceLineSource).from_select(["invoice_line_id", "upstream_line_id", "created_at"], pairs)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    added = session.execute(
+        insert(InvoiceLineSource)
+        .from_select(["invoice_line_id", "upstream_line_id", "created_at"], pairs)
+        .returning(InvoiceLineSource.id)
+    ).all()
+    return len(added)  # RETURNING, not rowcount: psycopg reports -1 for an INSERT … SELECT here
 
 
 def sources_of(session: Session, invoice_line_ids: Sequence[int]) -> dict[int, list[UpstreamInvoiceLine]]:
