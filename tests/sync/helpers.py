@@ -55,7 +55,7 @@ def platform_view(session: Session, actor: Actor, name: str) -> dict[int, dict[s
 
 
 #: How long settle() waits for older transactions to end (other suites may share the cluster).
-PATIENCE_S = 300.0
+PATIENCE_S = 600.0
 
 
 def settle(engine: Engine) -> None:

@@ -19,7 +19,7 @@ from ledger.sync.registry import collections_for
 from tests.sync.helpers import flask_transport, platform_view, settle, sync_client, token_of
 from tests.sync.scenario import EVENTS, Platform, run_event
 
-EXAMPLES = int(os.environ.get("VBP_SYNC_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("VBP_SYNC_EXAMPLES", "3"))
 
 
 def assert_converged(platform: Platform, mirror: Any, actor: Any) -> None:
