@@ -850,3 +850,20 @@ class IndicatorQuerySchema(BaseSchema):
             raise ValidationError(
                 {missing: ["结余留用须同时给出基金支付比例和参保人员占比 (give both ratios)"]}
             )
+
+
+class ItemCodeSchema(BaseSchema):
+    """A hospital item-code mapping (院内编码对照), as GET /item-codes and the sync feed show it."""
+
+    id = fields.Integer()
+    hospital_id = fields.Integer()
+    item_code = fields.String()
+    item_name = fields.String(allow_none=True)
+    product_id = fields.Integer()
+    product_code = fields.Function(lambda row: row.product.code)
+    national_code = fields.Function(lambda row: row.product.national_code)
+    generic_name = fields.Function(lambda row: row.product.generic_name)
+    live = fields.Boolean()
+    supersedes_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime()
+    created_by = fields.Integer(allow_none=True)

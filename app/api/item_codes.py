@@ -22,6 +22,7 @@ from core.actors import OrgKind
 from core.spreadsheets import Column, template_xlsx
 from core.validation import BaseSchema
 from ledger.models import HospitalItemCode
+from ledger.schemas import ItemCodeSchema
 from ledger.services import item_codes
 
 PREFIX = ""
@@ -40,21 +41,6 @@ EXPORT_HEADERS = ("院内编码", "产品编码或国家医保编码", "院内�
 
 _item_code = validate.Length(min=1, max=60)
 _item_name = validate.Length(max=200)
-
-
-class ItemCodeSchema(BaseSchema):
-    id = fields.Integer()
-    hospital_id = fields.Integer()
-    item_code = fields.String()
-    item_name = fields.String(allow_none=True)
-    product_id = fields.Integer()
-    product_code = fields.Function(lambda row: row.product.code)
-    national_code = fields.Function(lambda row: row.product.national_code)
-    generic_name = fields.Function(lambda row: row.product.generic_name)
-    live = fields.Boolean()
-    supersedes_id = fields.Integer(allow_none=True)
-    created_at = fields.AwareDateTime()
-    created_by = fields.Integer(allow_none=True)
 
 
 class _ProductRef(BaseSchema):

@@ -9,10 +9,11 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bidding.models import Product
+from core.change_stamps import ChangeStamped
 from core.db import Base, BigId, IdPK
 
 
-class HospitalItemCode(Base):
+class HospitalItemCode(ChangeStamped, Base):
     """One mapping from a hospital's item code to a product. A remap is a new row that points at
     the row it supersedes (which stops being live); rows are never edited otherwise."""
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, exists, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor, OrgKind
 from ledger.models import (
+    HospitalItemCode,
     Order,
     OrderLine,
     Payment,
@@ -21,11 +23,13 @@ from ledger.models import (
     ShipmentLine,
 )
 from ledger.order_views import OrderView
-from ledger.schemas import InvoiceLineSchema, PaymentSchema
+from ledger.schemas import InvoiceLineSchema, ItemCodeSchema, PaymentSchema
 from ledger.scoping import party_scope
-from ledger.services import invoicing, listings, ordering, settlement
+from ledger.services import invoicing, item_codes, listings, ordering, settlement
 from ledger.sync import schemas
 from ledger.sync.registry import Collection, register, schema_dump
+from ledger.trace.models import TraceCode
+from ledger.trace.schemas import TraceCodeSchema
 
 #: Whole-order parties: a manufacturer mirrors the lines of its products, not order headers (an
 #: order's header status for it is computed from its lines, ledger/order_views.py).
@@ -113,6 +117,13 @@ def payments_visible_to(actor: Actor) -> Select[tuple[Payment]]:
     )
 
 
+def trace_codes_visible_to(actor: Actor) -> Select[tuple[TraceCode]]:
+    """The codes on the caller's shipment lines: the hospital's received, the distributor's shipped."""
+    return party_scope(
+        select(TraceCode), actor, hospital=TraceCode.hospital_id, distributor=TraceCode.distributor_id
+    )
+
+
 def _register_all() -> None:
     from ledger.models import Invoice, InvoiceLine, Listing, SettlementApplication
 
@@ -175,6 +186,22 @@ def _register_all() -> None:
         )
     )
     add(Collection("payments", "支付记录", Payment, payments_visible_to, dump(PaymentSchema()), MONEY))
+    # The shipped packs' traceability codes (追溯码), so the HIS need not scan them twice
+    # (supervision-and-interop.md §5); a code's state follows the receipt and returns.
+    add(
+        Collection("trace_codes", "追溯码", TraceCode, trace_codes_visible_to, dump(TraceCodeSchema()), MONEY)
+    )
+    # The hospital's own item codes (院内编码对照): the HIS joins platform products to its items.
+    add(
+        Collection(
+            "item_codes",
+            "院内编码对照",
+            HospitalItemCode,
+            partial(item_codes.item_codes_visible_to, history=True),
+            dump(ItemCodeSchema()),
+            frozenset({OrgKind.HOSPITAL}),
+        )
+    )
 
 
 _register_all()

@@ -53,7 +53,6 @@ MAPPING: dict[str, dict[str, Name]] = {
         "quantity": Name("shp_cnt", "配送数量 (packs shipped)", composed=True),
         "batch_no": _LOTNUM,
         "expiry_on": _EXPIRY,
-        "trace_codes": Name("drug_trac_codg", "药品追溯码 (traceability codes)"),
     },
     "receipt_lines": {},
     "return_lines": {
@@ -71,6 +70,17 @@ MAPPING: dict[str, dict[str, Name]] = {
     "settlement_applications": {"hospital_id": _MEDINS, "enterprise_id": _DELVENTP},
     "settlement_lines": {},
     "payments": {"hospital_id": _MEDINS, "enterprise_id": _DELVENTP},
+    "trace_codes": {
+        "code": Name("drug_trac_codg", "药品追溯码 (traceability code, one pack)"),
+        "shipment_id": _SHP,
+        "hospital_id": _MEDINS,
+        "distributor_id": _DELVENTP,
+    },
+    "item_codes": {
+        "hospital_id": _MEDINS,
+        "item_code": Name("medins_list_codg", "医药机构目录编码 (the hospital's own item code)"),
+        "national_code": Name("med_list_codg", "医疗目录编码 (national insurance code)"),
+    },
     #: For the product catalogue (national codes, issue 19 item 1) when it is mirrored.
     "products": {"pack_conversion": Name("convrat", "转换比 (pack conversion ratio)")},
 }

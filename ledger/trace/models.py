@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.change_stamps import ChangeStamped
 from core.db import Base, BigId, IdPK, str_enum
 from ledger.trace.formats import MAX_CODE_CHARS, CodeKind
 
@@ -37,7 +38,7 @@ class TraceCodeState(enum.StrEnum):
 LIVE_STATES = (TraceCodeState.IN_TRANSIT, TraceCodeState.KEPT)
 
 
-class TraceCode(Base):
+class TraceCode(ChangeStamped, Base):
     """One pack's code on one shipment line. `live_code` equals `code` while the row is live and
     is NULL once released, so the unique (live_code) lets a code be live on one line only, on
     both databases (NULLs are distinct), while its history keeps every line it travelled on."""

@@ -33,6 +33,8 @@ TABLES = (
     "settlement_applications",
     "settlement_lines",
     "payments",
+    "trace_codes",
+    "hospital_item_codes",
 )
 
 

@@ -26,6 +26,7 @@ from ledger.models import (
     ShipmentLineStatus,
 )
 from ledger.services import invoicing, ordering
+from ledger.trace import attach as trace
 from tests.conftest import Databases
 from tests.factories import bearer, make_user
 from tests.ordering import EXPIRY, NOW, make_market
@@ -102,7 +103,11 @@ def ship(p: Platform, s: Session, rng: random.Random) -> None:
     if order is not None:
         line = order.lines[0]
         request = ordering.ShipRequest(line.id, line.quantity, f"B{rng.randint(1, 99)}", EXPIRY)
-        ordering.ship(s, p.distributor, order.id, lines=[request], now=NOW)
+        shipment = ordering.ship(s, p.distributor, order.id, lines=[request], now=NOW)
+        s.flush()
+        for shipped in shipment.lines:  # one traceability code per pack (domestic: 20 digits from 8)
+            codes = [f"8{shipped.id:011d}{pack:08d}" for pack in range(shipped.quantity)]
+            trace.attach_codes(s, p.distributor, shipped.id, codes=codes, now=NOW)
 
 
 def receive(p: Platform, s: Session, rng: random.Random) -> None:
