@@ -9,6 +9,8 @@ from flask.testing import FlaskClient
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from ledger.models import ShipmentLine
 from ledger.supervision.models import SupervisionWarning
@@ -47,11 +49,16 @@ def test_100000_codes_are_attached_by_file_and_matched_at_receipt(
 ) -> None:
     line = shipped(100_000)
     codes = domestic(100_000)
+    # Encoded in memory: the test client would spool a body this size to a temporary file it
+    # never closes (a ResourceWarning at some later garbage collection).
+    boundary, body = encode_multipart(
+        {"file": FileStorage(io.BytesIO(("追溯码\n" + "\n".join(codes)).encode()), "codes.csv")}
+    )
     upload = client.post(
         f"/api/v1/shipment-lines/{line.id}/trace-codes/upload",
-        data={"file": (io.BytesIO(("追溯码\n" + "\n".join(codes)).encode()), "codes.csv")},
+        data=body,
         headers=headers(session, market.distributor_actor),
-        content_type="multipart/form-data",
+        content_type=f"multipart/form-data; boundary={boundary}",
     )
     assert upload.status_code == 201, upload.get_json()
     assert upload.get_json()["count"] == 100_000
