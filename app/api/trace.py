@@ -86,7 +86,10 @@ class CodeFileSchema(BaseSchema):
 
 
 class ReceiptFormSchema(ReceiptLineCreateSchema):
-    """The receipt's fields as form fields, next to the scan file."""
+    """The receipt's fields as form fields, next to the scan file (form values are text)."""
+
+    accepted_quantity = fields.Integer(required=True)
+    rejected_quantity = fields.Integer(load_default=0)
 
     class Meta:
         exclude = ("scanned_codes",)
@@ -156,10 +159,12 @@ def get_match(shipment_line_id: int) -> Any:
 @blp.route("/shipment-lines/<int:shipment_line_id>/receipt/upload", methods=["POST"])
 @requires(OrgKind.HOSPITAL, roles=WRITERS)
 @blp.arguments(CodeFileSchema, location="files")
-@blp.arguments(ReceiptFormSchema, location="form")
 @blp.response(201, ReceiptLineSchema)
-def confirm_receipt_with_scan(_files: dict[str, Any], data: dict[str, Any], shipment_line_id: int) -> Any:
-    """验收 with the scan as a file (multipart: `file` plus the receipt's fields)."""
+def confirm_receipt_with_scan(_files: dict[str, Any], shipment_line_id: int) -> Any:
+    """验收 with the scan as a file: multipart `file` plus the receipt's fields as form fields
+    (`accepted_quantity`, `rejected_quantity`, `reason_code`, `accepted_on`), checked after the
+    file by the receipt's own schema."""
+    data = ReceiptFormSchema().load(request.form.to_dict())
     codes = _uploaded_codes()
     with unit_of_work() as session:
         return ordering.confirm_receipt(
