@@ -57,8 +57,11 @@ def _uploaded_codes() -> list[str]:
     if upload is None or not upload.filename:
         raise ValidationFailed(fields={"file": ["请上传 csv、txt 或 xlsx 文件 (upload the file as 'file')"]})
     limits = _limits()
-    data = upload.read(limits.max_bytes + 1)
-    return read_codes(data, filename=upload.filename, limits=limits)
+    try:
+        data = upload.read(limits.max_bytes + 1)
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file: closed now, not at GC
+    return read_codes(data, filename=upload.filename or "", limits=limits)
 
 
 def reports_duplicates(view: F) -> F:
@@ -83,7 +86,10 @@ class CodeFileSchema(BaseSchema):
 
 
 class ReceiptFormSchema(ReceiptLineCreateSchema):
-    """The receipt's fields as form fields, next to the scan file."""
+    """The receipt's fields as form fields, next to the scan file (form values are text)."""
+
+    accepted_quantity = fields.Integer(required=True)
+    rejected_quantity = fields.Integer(load_default=0)
 
     class Meta:
         exclude = ("scanned_codes",)
@@ -152,11 +158,13 @@ def get_match(shipment_line_id: int) -> Any:
 
 @blp.route("/shipment-lines/<int:shipment_line_id>/receipt/upload", methods=["POST"])
 @requires(OrgKind.HOSPITAL, roles=WRITERS)
-@blp.arguments(ReceiptFormSchema, location="form")
 @blp.arguments(CodeFileSchema, location="files")
 @blp.response(201, ReceiptLineSchema)
-def confirm_receipt_with_scan(data: dict[str, Any], _files: dict[str, Any], shipment_line_id: int) -> Any:
-    """验收 with the scan as a file (multipart: `file` plus the receipt's fields)."""
+def confirm_receipt_with_scan(_files: dict[str, Any], shipment_line_id: int) -> Any:
+    """验收 with the scan as a file: multipart `file` plus the receipt's fields as form fields
+    (`accepted_quantity`, `rejected_quantity`, `reason_code`, `accepted_on`), checked after the
+    file by the receipt's own schema."""
+    data = ReceiptFormSchema().load(request.form.to_dict())
     codes = _uploaded_codes()
     with unit_of_work() as session:
         return ordering.confirm_receipt(

@@ -49,8 +49,8 @@ def test_100000_codes_are_attached_by_file_and_matched_at_receipt(
 ) -> None:
     line = shipped(100_000)
     codes = domestic(100_000)
-    # Encoded in memory: the test client's own encoder spills a body this size to a temporary
-    # file it never closes (a ResourceWarning, an error under filterwarnings=error).
+    # Encoded in memory: the test client would spool a body this size to a temporary file it
+    # never closes (a ResourceWarning at some later garbage collection).
     boundary, body = encode_multipart(
         {"file": FileStorage(io.BytesIO(("追溯码\n" + "\n".join(codes)).encode()), "codes.csv")}
     )
@@ -251,3 +251,31 @@ def test_another_distributor_or_hospital_gets_404(
     assert len(mine.get_json()) == 1
     assert session.scalar(select(func.count()).select_from(TraceMatch)) == 0
     assert TraceCodeState.IN_TRANSIT.value in {c["state"] for c in mine.get_json()}
+
+
+def test_the_receipt_takes_its_scan_as_a_file(
+    client: FlaskClient, session: Session, market: Market, shipped: Ship
+) -> None:
+    line = shipped(2)
+    codes = domestic(2)
+    _attach(client, session, market, line.id, codes)
+    url = f"/api/v1/shipment-lines/{line.id}/receipt/upload"
+    hospital = headers(session, market.hospital_actor)
+    bad = client.post(
+        url,
+        data={"file": (io.BytesIO(codes[0].encode()), "scan.txt")},
+        headers=hospital,
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422
+    assert "accepted_quantity" in bad.get_json()["error"]["fields"]
+    done = client.post(
+        url,
+        data={"accepted_quantity": "2", "file": (io.BytesIO(codes[0].encode()), "scan.txt")},
+        headers=hospital,
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["trace_match"]["missing"] == codes[1:]
+    match = client.get(f"/api/v1/shipment-lines/{line.id}/trace-match", headers=hospital)
+    assert match.get_json()["kept_count"] == 2
