@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from app.db import get_db
@@ -42,6 +43,7 @@ def test_four_concurrent_writers_and_a_polling_reader_converge_with_no_gaps_or_r
         on_page=count,
     )
     errors: list[BaseException] = []
+    polled = SimpleNamespace(n=0)  # polls so far (only the reader writes it)
 
     def slow(event: Any) -> Any:
         def run(p: Any, s: Any, rng: random.Random) -> None:
@@ -54,7 +56,13 @@ def test_four_concurrent_writers_and_a_polling_reader_converge_with_no_gaps_or_r
     def writer(seed: int) -> None:
         rng = random.Random(seed)
         try:
-            for _ in range(WRITES):
+            for n in range(WRITES):
+                if n == WRITES // 2:
+                    # Half-way, wait for the reader to have polled twice: it reads while others
+                    # still write, however slow the machine (the assertion below needs it).
+                    deadline = time.monotonic() + 600
+                    while polled.n < 2 and time.monotonic() < deadline:
+                        time.sleep(0.01)
                 run_event(platform, slow(rng.choice(EVENTS)), rng)
                 time.sleep(rng.random() * 0.01)  # let the reader in between (SQLite's one lock)
         except BaseException as exc:
@@ -63,17 +71,16 @@ def test_four_concurrent_writers_and_a_polling_reader_converge_with_no_gaps_or_r
     threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(WRITERS)]
     for thread in threads:
         thread.start()
-    polls = 0
     while any(thread.is_alive() for thread in threads):
         client.sync()
-        polls += 1
+        polled.n += 1
     for thread in threads:
         thread.join()
     assert not errors, errors
     settle(get_db(platform.app).engine)
     client.sync()
 
-    assert polls > 1
+    assert polled.n > 1
     assert_converged(platform, mirror, platform.hospital)
     repeated = [key for key, times in deliveries.items() if times > 1]
     assert repeated == []
