@@ -18,6 +18,7 @@ BENCHMARKS = {
     "bid_opening",
     "order_import",
     "statement_pdf",
+    "trace_codes",
 }
 
 
