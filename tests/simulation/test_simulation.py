@@ -5,7 +5,7 @@ checked against a plain-Python reference model after every step.
 
 Sizes are bounded for CI and raised by environment variables:
 
-* `VBP_SIM_SEEDS` (default 100 on SQLite, 30 on PostgreSQL), `VBP_SIM_STEPS` (default 100),
+* `VBP_SIM_SEEDS` (default 50 on SQLite, 20 on PostgreSQL), `VBP_SIM_STEPS` (default 100),
   `VBP_SIM_FIRST_SEED` (default 1): which seeds to play;
 * `VBP_SIM_SHRINK` (default 300): how many replays the shrinker may spend on a failure.
 
@@ -152,7 +152,7 @@ def test_the_ledger_agrees_with_the_model_after_every_step(
     databases: Databases, request: pytest.FixtureRequest
 ) -> None:
     kind = request.config.getoption("--db")
-    seeds = _setting("VBP_SIM_SEEDS", 100 if kind == "sqlite" else 30)
+    seeds = _setting("VBP_SIM_SEEDS", 50 if kind == "sqlite" else 20)
     steps = _setting("VBP_SIM_STEPS", 100)
     first = _setting("VBP_SIM_FIRST_SEED", 1)
     budget = _setting("VBP_SIM_SHRINK", 300)
