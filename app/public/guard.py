@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -138,9 +139,22 @@ def query_text(name: str = "q", limit: int = 50) -> str:
     return text
 
 
+class SessionlessPublicRoutes(SecureCookieSessionInterface):
+    """No session on the public routes: the cookie is not read, and no cookie is set or refreshed
+    (Flask would otherwise refresh a signed-in visitor's permanent session on every answer)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(PUBLIC_PREFIXES):
+            return None  # Flask uses its null session, which it never saves
+        return super().open_session(app, request)
+
+
 def init_guard(app: Flask, blueprints: list[Any]) -> Limiter:
-    """The cache and the shared per-client limit on the public blueprints."""
+    """The cache and the shared per-client limit on the public blueprints; no session there."""
     config = app.config["VBP"]
+    if type(app.session_interface) is not SecureCookieSessionInterface:
+        raise RuntimeError("the public routes expect Flask's cookie sessions")
+    app.session_interface = SessionlessPublicRoutes()
     app.extensions[CACHE] = AnswerCache(config.public_cache_seconds)
     limiter = Limiter(
         get_remote_address,
