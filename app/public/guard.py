@@ -35,6 +35,8 @@ LIMITER = "vbp.public_limiter"
 #: URL prefixes of the public routes: no login, no session, no credentials read there.
 PUBLIC_PREFIXES = ("/public/", "/api/v1/public/")
 DEFAULT_PAGE_SIZE = 20
+#: The only response headers a cached answer keeps.
+KEPT_HEADERS = frozenset({"Content-Disposition"})
 #: Page numbers beyond this are refused (a page that far is empty anyway, and bounds the OFFSET).
 MAX_PAGE = 100_000
 
@@ -52,6 +54,8 @@ class _Entry:
     body: bytes
     status: int
     mimetype: str
+    #: Headers that describe the body itself (a file's name); never cookies or anything personal.
+    headers: dict[str, str]
 
 
 class AnswerCache:
@@ -73,7 +77,10 @@ class AnswerCache:
     def put(self, key: str, response: Response) -> None:
         if self.seconds <= 0 or response.status_code != 200 or response.direct_passthrough:
             return
-        entry = _Entry(time.monotonic() + self.seconds, response.get_data(), 200, response.mimetype or "")
+        kept = {k: v for k, v in response.headers.items() if k in KEPT_HEADERS}
+        entry = _Entry(
+            time.monotonic() + self.seconds, response.get_data(), 200, response.mimetype or "", kept
+        )
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -99,7 +106,7 @@ def cached(view: F) -> F:
         key = cache_key()
         hit = cache.get(key)
         if hit is not None:
-            response = Response(hit.body, status=hit.status, mimetype=hit.mimetype)
+            response = Response(hit.body, status=hit.status, mimetype=hit.mimetype, headers=hit.headers)
         else:
             response = current_app.make_response(view(*args, **kwargs))
             cache.put(key, response)

@@ -117,3 +117,11 @@ def test_behind_the_configured_proxy_each_forwarded_client_has_its_own_limit(pro
     codes = [client.get("/public/", headers={"X-Forwarded-For": first}).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert client.get("/public/", headers={"X-Forwarded-For": second}).status_code == 200
+
+
+def test_a_cached_file_keeps_its_name(visitor: FlaskClient, session: Session) -> None:
+    first = visitor.get("/api/v1/public/sharing/shortage.xlsx")
+    again = visitor.get("/api/v1/public/sharing/shortage.xlsx")
+    assert again.get_data() == first.get_data()
+    assert again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
+    assert "shortage-list.xlsx" in again.headers["Content-Disposition"]
