@@ -104,7 +104,6 @@ def _planning(
         ):
             totals[item_id] += int(quantity or 0)
     return {
-        "buyer": parties.ref(batch.created_by_org_id, "buyer", "procuringEntity"),
         "planning": {
             "rationale": "医疗机构报送的年度需求量合计 (annual demand reported by hospitals, summed)"
         },
@@ -128,7 +127,6 @@ def _tender(
         )
     )
     return {
-        "buyer": parties.ref(batch.created_by_org_id, "buyer", "procuringEntity"),
         "tender": {
             "id": f"tender-{batch.id}",
             "title": batch.name,
@@ -224,7 +222,6 @@ def _award(
                 }
             )
     return {
-        "buyer": parties.ref(batch.created_by_org_id, "buyer", "procuringEntity"),
         "awards": awards,
         "bids": {"statistics": statistics},
     }
@@ -273,14 +270,8 @@ def _contract(
                             "unit": {"name": "包装 (pack)", "value": value(deal.pack_price_fen)},
                         }
                     ],
-                    "relatedProcesses": [
-                        {
-                            "id": "framework",
-                            "relationship": ["framework"],
-                            "scheme": "ocid",
-                            "identifier": f"agreement-{deal.award_id}",
-                        }
-                    ],
+                    "description": f"框架协议 agreement-{deal.award_id} 下的采购订单 "
+                    f"(call-off under framework agreement agreement-{deal.award_id})",
                 }
             )
     return {"contracts": contracts}
@@ -355,8 +346,10 @@ def release(session: Session, batch: ProcurementBatch, stage: str, publisher: Pu
         session.scalars(select(BatchItem).where(BatchItem.batch_id == batch.id).order_by(BatchItem.id))
     )
     parties = _Parties(session)
+    buyer = parties.ref(batch.created_by_org_id, "buyer", "procuringEntity")  # the bureau
     body = _SECTIONS[stage](session, batch, items, parties)
-    return {**_base(publisher, batch, stage, _stage_date(batch, stage)), "parties": parties.all(), **body}
+    head = _base(publisher, batch, stage, _stage_date(batch, stage))
+    return {**head, "parties": parties.all(), "buyer": buyer, **body}
 
 
 def package_head(uri: str, publisher: Publisher, published: datetime) -> dict[str, Any]:
