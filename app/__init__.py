@@ -55,6 +55,9 @@ def create_app(config: Config | None = None) -> Flask:
     auth.init_app(app)
     init_api(app, config)
     init_web(app)
+    from app.public import init_public
+
+    init_public(app)  # public disclosure: no login, rate-limited, cached
     cli.init_app(app)
     app.after_request(_security_headers)
     app.wsgi_app = HeadAsGet(app.wsgi_app)  # type: ignore[method-assign]

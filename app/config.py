@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
@@ -107,6 +108,20 @@ class Config:
     agreement_notice_days: int = 90
     #: Supervision thresholds (VBP_SUP_*; ledger/supervision/settings.py).
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
+    #: Public disclosure (信息公开, app/public): requests per client address (Flask-Limiter's
+    #: notation, shared by every public page and API route), where the counters live ("memory://"
+    #: per process; e.g. "redis://host:6379" so several workers share them), how long a rendered
+    #: public answer is reused (seconds, 0: never) and the largest page size a visitor may ask for.
+    public_rate_limit: str = "120 per minute"
+    public_rate_limit_storage_uri: str = "memory://"
+    public_cache_seconds: int = 60
+    public_max_page_size: int = 100
+    #: Open data (OCDS 1.1, reports/ocds): the ocid prefix. "ocds-xxxxxx-" is a placeholder: the
+    #: province registers its own prefix with the Open Contracting Partnership.
+    ocds_prefix: str = "ocds-xxxxxx-"
+    #: OCDS stages anyone may download without login. Contract and implementation carry each
+    #: hospital's agreed volumes and payments: published only where provincial policy says so.
+    ocds_public_stages: tuple[str, ...] = ("planning", "tender", "award")
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -160,6 +175,17 @@ class Config:
             upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
             agreement_notice_days=int(env.get("VBP_AGREEMENT_NOTICE_DAYS", str(cls.agreement_notice_days))),
             supervision=_supervision(env),
+            public_rate_limit=env.get("VBP_PUBLIC_RATE_LIMIT") or cls.public_rate_limit,
+            public_rate_limit_storage_uri=env.get("VBP_PUBLIC_RATE_LIMIT_STORAGE_URI")
+            or cls.public_rate_limit_storage_uri,
+            public_cache_seconds=int(env.get("VBP_PUBLIC_CACHE_SECONDS", str(cls.public_cache_seconds))),
+            public_max_page_size=int(env.get("VBP_PUBLIC_MAX_PAGE_SIZE", str(cls.public_max_page_size))),
+            ocds_prefix=env.get("VBP_OCDS_PREFIX") or cls.ocds_prefix,
+            ocds_public_stages=tuple(
+                s.strip()
+                for s in env.get("VBP_OCDS_PUBLIC_STAGES", ",".join(cls.ocds_public_stages)).split(",")
+                if s.strip()
+            ),
         )
 
     def payment_terms(self) -> Any:
@@ -255,6 +281,7 @@ class Config:
             raise ConfigError("VBP_AGREEMENT_NOTICE_DAYS must be between 1 and 366")
         self._check_public_url()
         self._check_sessions_and_logins()
+        self._check_disclosure()
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -299,6 +326,26 @@ class Config:
                 raise ConfigError(f"{name} must be ≥ 1")
         if self.proxy_count < 0:
             raise ConfigError("VBP_PROXY_COUNT must be ≥ 0")
+
+    def _check_disclosure(self) -> None:
+        from limits import parse_many
+
+        try:
+            if not parse_many(self.public_rate_limit):
+                raise ValueError
+        except ValueError as exc:
+            raise ConfigError(
+                f"VBP_PUBLIC_RATE_LIMIT must look like '120 per minute': {self.public_rate_limit!r}"
+            ) from exc
+        if self.public_cache_seconds < 0:
+            raise ConfigError("VBP_PUBLIC_CACHE_SECONDS must be ≥ 0")
+        if not 1 <= self.public_max_page_size <= 1000:
+            raise ConfigError("VBP_PUBLIC_MAX_PAGE_SIZE must be between 1 and 1000")
+        if not re.fullmatch(r"ocds-[a-z0-9]{6}-", self.ocds_prefix):
+            raise ConfigError(f"VBP_OCDS_PREFIX must look like 'ocds-abc123-': {self.ocds_prefix!r}")
+        stages = {"planning", "tender", "award", "contract", "implementation"}
+        if not set(self.ocds_public_stages) <= stages:
+            raise ConfigError(f"VBP_OCDS_PUBLIC_STAGES must be among {', '.join(sorted(stages))}")
 
 
 def _aes_key() -> str:

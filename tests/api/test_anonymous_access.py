@@ -15,6 +15,17 @@ PUBLIC = {
     ("GET", "/api/v1/docs"),
     # Anyone holding a statement PDF may check its code; the answer shows no amounts.
     ("GET", "/api/v1/statements/verify/<string:code>"),
+    # Public disclosure (信息公开): published results, listings, credit list, notices, open data
+    # and the sharing files; read-only, nothing sealed or private (tests/public).
+    ("GET", "/api/v1/public/batches"),
+    ("GET", "/api/v1/public/batches/<int:batch_id>"),
+    ("GET", "/api/v1/public/listings"),
+    ("GET", "/api/v1/public/credit-ratings"),
+    ("GET", "/api/v1/public/notices"),
+    ("GET", "/api/v1/public/notices/<int:notice_id>"),
+    ("GET", "/api/v1/public/ocds/batches/<int:batch_id>/<string:stage>"),
+    ("GET", "/api/v1/public/sharing/prices.xlsx"),
+    ("GET", "/api/v1/public/sharing/shortage.xlsx"),
 }
 #: Pages open to strangers on purpose (every other page carries the @page gate, which sends them
 #: to the login): logging in and out, the language switch, the page's own styles and scripts, and

@@ -166,3 +166,19 @@ def scan(connection: Connection, secrets: Secrets) -> list[Finding]:
                         for match in pattern.finditer(data):
                             findings.add(Finding(table.name, name, labels[match.group()]))
     return sorted(findings, key=lambda f: (f.table, f.column, f.what))
+
+
+def scan_answer(body: bytes, secrets: Secrets) -> list[str]:
+    """What an HTTP answer reveals: the body searched as the database's values are (as it is,
+    JSON escapes undone, inside base64 and hex runs), and every number in it compared with the
+    price's integer forms. [] when the answer reveals nothing."""
+    pattern, labels = secrets._pattern()
+    found: set[str] = set()
+    text = body.decode("utf-8", "replace")
+    for form in _texts_of(text):
+        for data in _decoded(form):
+            found |= {labels[m.group()] for m in pattern.finditer(data)}
+    for number in re.findall(r"(?<![\d.])\d+(?![\d.])", text):
+        if int(number) in secrets.numbers:
+            found.add(f"price as the number {number}")
+    return sorted(found)

@@ -238,6 +238,16 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("PATCH", "/users/<int:user_id>"): ("BDHM", ADMIN),
     # Anyone for themselves, admins for their users: another user's id answers 404 or 403.
     ("POST", "/users/<int:user_id>/logout-everywhere"): ("BDHM", READ),
+    # Public disclosure (信息公开, issue 20): anyone, signed in or not, the same answer.
+    ("GET", "/public/batches"): PUBLIC,
+    ("GET", "/public/batches/<int:batch_id>"): PUBLIC,
+    ("GET", "/public/listings"): PUBLIC,
+    ("GET", "/public/credit-ratings"): PUBLIC,
+    ("GET", "/public/notices"): PUBLIC,
+    ("GET", "/public/notices/<int:notice_id>"): PUBLIC,
+    ("GET", "/public/ocds/batches/<int:batch_id>/<string:stage>"): PUBLIC,
+    ("GET", "/public/sharing/prices.xlsx"): PUBLIC,
+    ("GET", "/public/sharing/shortage.xlsx"): PUBLIC,
 }
 
 
