@@ -198,3 +198,6 @@ def init_app(app: Flask) -> None:
     from app import cli_supervision_supply
 
     cli_supervision_supply.init_app(app)
+    from app import pki
+
+    pki.init_app(app)

@@ -107,6 +107,12 @@ class Config:
     agreement_notice_days: int = 90
     #: Supervision thresholds (VBP_SUP_*; ledger/supervision/settings.py).
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
+    #: Agreements signed online: folder of the platform CA (default: instance/pki), password of
+    #: the CA key and of stored signing keys (development: generated into the instance folder),
+    #: and a PEM file of further trust roots for imported certificates (production CAs).
+    pki_path: str | None = None
+    pki_key_password: str | None = None
+    pki_trust_roots: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -160,6 +166,9 @@ class Config:
             upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
             agreement_notice_days=int(env.get("VBP_AGREEMENT_NOTICE_DAYS", str(cls.agreement_notice_days))),
             supervision=_supervision(env),
+            pki_path=env.get("VBP_PKI_PATH") or None,
+            pki_key_password=env.get("VBP_PKI_KEY_PASSWORD") or None,
+            pki_trust_roots=env.get("VBP_PKI_TRUST_ROOTS") or None,
         )
 
     def payment_terms(self) -> Any:
@@ -243,6 +252,7 @@ class Config:
                 raise ValueError
         except ValueError as exc:
             raise ConfigError("VBP_BID_SEALING_KEY must be 32 bytes, urlsafe-base64 encoded") from exc
+        self._resolve_pki(instance)
         if not (len(self.province_code) == 6 and self.province_code.isdigit()):
             raise ConfigError("VBP_PROVINCE_CODE must be a 6-digit region code")
         if self.payment_days < 1 or self.payment_day_kind not in ("calendar", "working"):
@@ -266,6 +276,17 @@ class Config:
         except ValueError as exc:
             raise ConfigError("VBP_UPLOAD_* limits must be positive numbers") from exc
         return self
+
+    def _resolve_pki(self, instance: Path) -> None:
+        self.pki_path = str(Path(self.pki_path or instance / "pki"))
+        if self.pki_key_password is None and not self.production:
+            self.pki_key_password = _development_secret(instance / "pki_key_password")
+        # Not required to start: a production platform that signs nothing needs no signing keys;
+        # signing without it fails with a message naming the setting (app/pki.py).
+        if self.pki_key_password is not None and len(self.pki_key_password) < 16:
+            raise ConfigError("VBP_PKI_KEY_PASSWORD must be at least 16 characters")
+        if self.pki_trust_roots and not Path(self.pki_trust_roots).is_file():
+            raise ConfigError(f"VBP_PKI_TRUST_ROOTS not found: {self.pki_trust_roots}")
 
     def _check_public_url(self) -> None:
         if self.public_url is None:
