@@ -166,13 +166,14 @@ def _known(session: Session, sha256: str) -> KnownVersion | None:
     if document is None:
         return None
     agreement = session.get_one(ProcurementAgreement, document.agreement_id)
-    names = dict(
-        session.execute(
+    names = {
+        org_id: name
+        for org_id, name in session.execute(
             select(Organization.id, Organization.name).where(
                 Organization.id.in_({agreement.hospital_id, agreement.manufacturer_id})
             )
         )
-    )
+    }
     latest = latest_version(session, agreement.id)
     renewal = renewal_of(session, agreement.id)
     return KnownVersion(
