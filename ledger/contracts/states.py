@@ -4,6 +4,7 @@ year (vbp-rules.md §1.8) or terminated by the bureau; an unsigned one may be te
 
 from __future__ import annotations
 
+from core.glossary import terms_of
 from core.states import Machine
 from ledger.contracts.models import AgreementStatus
 
@@ -18,14 +19,7 @@ AGREEMENT = Machine(
         A.SUPERSEDED: frozenset(),
         A.TERMINATED: frozenset(),
     },
-    {
-        A.GENERATED: "待签署",
-        A.SIGNED_BY_HOSPITAL: "医疗机构已签署",
-        A.SIGNED_BY_ENTERPRISE: "企业已签署",
-        A.SIGNED: "双方已签署",
-        A.SUPERSEDED: "已由续签协议替代",
-        A.TERMINATED: "已终止",
-    },
+    terms_of(A),
 )
 #: In force or on its way to it: what a hospital and a winner trade under.
 LIVE = (A.GENERATED, A.SIGNED_BY_HOSPITAL, A.SIGNED_BY_ENTERPRISE, A.SIGNED)

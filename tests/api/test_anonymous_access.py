@@ -15,11 +15,15 @@ PUBLIC = {
     ("GET", "/api/v1/docs"),
     # Anyone holding a statement PDF may check its code; the answer shows no amounts.
     ("GET", "/api/v1/statements/verify/<string:code>"),
+    # Anyone holding an agreement PDF may check its signatures and version (no amounts shown).
+    ("POST", "/api/v1/procurement-agreements/verify"),
 }
 #: Pages open to strangers on purpose (every other page carries the @page gate, which sends them
 #: to the login): logging in and out, the language switch, the page's own styles and scripts, and
 #: the verification page a statement's QR code opens (no amounts; the code is the secret).
 PUBLIC_PAGES = {"web.login", "web.logout", "web.language", "web.static", "web.verify_page"}
+#: The agreement verification page: upload a signed agreement PDF, see whether it holds.
+PUBLIC_PAGES |= {"web.verify_agreement_page"}
 
 
 def test_every_route_refuses_anonymous_callers(app: Flask, client: FlaskClient) -> None:

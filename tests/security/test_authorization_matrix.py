@@ -238,6 +238,18 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("PATCH", "/users/<int:user_id>"): ("BDHM", ADMIN),
     # Anyone for themselves, admins for their users: another user's id answers 404 or 403.
     ("POST", "/users/<int:user_id>/logout-everywhere"): ("BDHM", READ),
+    # Procurement agreements signed online (issue 20 item 4): the parties and the bureau read,
+    # the parties sign, the bureau generates, renews and terminates; anyone verifies a PDF.
+    ("POST", "/batches/<int:batch_id>/procurement-agreements"): ("B", WRITE),
+    ("GET", "/procurement-agreements"): ("BHM", READ),
+    ("GET", "/procurement-agreements/<int:agreement_id>"): ("BHM", READ),
+    ("GET", "/procurement-agreements/<int:agreement_id>/pdf"): ("BHM", READ),
+    ("POST", "/procurement-agreements/<int:agreement_id>/sign"): ("HM", WRITE),
+    ("POST", "/procurement-agreements/<int:agreement_id>/renewal"): ("B", WRITE),
+    ("POST", "/procurement-agreements/<int:agreement_id>/termination"): ("B", WRITE),
+    ("POST", "/procurement-agreements/verify"): PUBLIC,
+    ("GET", "/signing-certificates"): ("BHM", READ),
+    ("POST", "/signing-certificates"): ("HM", ADMIN),
 }
 
 
