@@ -48,7 +48,8 @@ def test_generate_sign_and_verify_through_the_api(client: FlaskClient, scene: Sc
     made = _generate(client, scene)
     assert _generate(client, scene) == []
     agreement = made[0]
-    assert agreement["status"] == "generated" and agreement["lines"][0]["unit_price"].count(".") == 1
+    assert agreement["status"] == "generated"
+    assert agreement["lines"][0]["unit_price"].count(".") == 1
     hospital = _headers(scene.session, agreement["hospital_id"])
     maker = _headers(scene.session, agreement["manufacturer_id"])
     scene.session.commit()
@@ -57,25 +58,33 @@ def test_generate_sign_and_verify_through_the_api(client: FlaskClient, scene: Sc
     first = client.post(url, headers={**hospital, "Idempotency-Key": "sign-1"})
     assert first.status_code == 201, first.get_json()
     again = client.post(url, headers={**hospital, "Idempotency-Key": "sign-1"})
-    assert again.headers.get("Idempotent-Replayed") == "true" and again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == first.get_json()
     second = client.post(url, headers={**maker, "Idempotency-Key": "sign-2"})
-    assert second.get_json()["version"] == 3 and second.get_json()["signed_by"] == "enterprise"
+    assert second.get_json()["version"] == 3
+    assert second.get_json()["signed_by"] == "enterprise"
     shown = client.get(f"/api/v1/procurement-agreements/{agreement['id']}", headers=hospital).get_json()
-    assert shown["status"] == "signed" and shown["status_label"] == "双方已签署"
+    assert shown["status"] == "signed"
+    assert shown["status_label"] == "双方已签署"
 
     pdf = client.get(f"/api/v1/procurement-agreements/{agreement['id']}/pdf", headers=maker)
-    assert pdf.mimetype == "application/pdf" and pdf.headers["X-Document-Version"] == "3"
+    assert pdf.mimetype == "application/pdf"
+    assert pdf.headers["X-Document-Version"] == "3"
     verdict = client.post("/api/v1/procurement-agreements/verify", data=_upload(pdf.data))
     body = verdict.get_json()
-    assert verdict.status_code == 200 and body["valid"] is True, body
+    assert verdict.status_code == 200
+    assert body["valid"] is True, body
     assert [s["ok"] for s in body["signatures"]] == [True, True]
-    assert body["agreement"]["number"] == agreement["number"] and body["agreement"]["current"] is True
+    assert body["agreement"]["number"] == agreement["number"]
+    assert body["agreement"]["current"] is True
     assert "amount" not in body["agreement"]
 
     changed = bytearray(pdf.data)
     changed[len(changed) // 2] ^= 0x01
     broken = client.post("/api/v1/procurement-agreements/verify", data=_upload(bytes(changed))).get_json()
-    assert broken["valid"] is False and broken["agreement"] is None and broken["problems"]
+    assert broken["valid"] is False
+    assert broken["agreement"] is None
+    assert broken["problems"]
 
 
 def test_another_hospital_sees_none_of_it(client: FlaskClient, scene: Scene) -> None:
@@ -138,9 +147,11 @@ def test_an_admin_imports_a_pkcs12_that_chains_to_the_platform_ca(
         )
 
     refused = send(untrusted, "s3cret-pass", admin)
-    assert refused.status_code == 422 and "file" in refused.get_json()["error"]["fields"]
+    assert refused.status_code == 422
+    assert "file" in refused.get_json()["error"]["fields"]
     wrong = send(good, "wrong", admin)
-    assert wrong.status_code == 422 and "file" in wrong.get_json()["error"]["fields"]
+    assert wrong.status_code == 422
+    assert "file" in wrong.get_json()["error"]["fields"]
     assert send(good, "s3cret-pass", operator).status_code == 403
     accepted = send(good, "s3cret-pass", admin)
     assert accepted.status_code == 201, accepted.get_json()
@@ -153,6 +164,7 @@ def test_an_admin_imports_a_pkcs12_that_chains_to_the_platform_ca(
 def test_verifying_something_that_is_not_a_signed_pdf_says_so(client: FlaskClient, payload: bytes) -> None:
     response = client.post("/api/v1/procurement-agreements/verify", data=_upload(payload))
     if payload:
-        assert response.status_code == 200 and response.get_json()["valid"] is False
+        assert response.status_code == 200
+        assert response.get_json()["valid"] is False
     else:
         assert response.status_code == 422

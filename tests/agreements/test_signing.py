@@ -40,12 +40,15 @@ def test_both_signatures_verify_and_the_pdf_is_the_current_version(scene: Scene,
     assert [(s.intact, s.valid, s.trusted) for s in check.signatures] == [(True, True, True)] * 2
     hospital = scene.session.get_one(Organization, agreement.hospital_id)
     assert check.signatures[0].signer == hospital.name
-    assert check.covers_whole_file and check.ok
+    assert check.covers_whole_file
+    assert check.ok
     result = agreement_signing.verify(
         scene.session, document.pdf, roots=keys.roots, now=NOW + timedelta(hours=2)
     )
-    assert result.valid and result.problems == []
-    assert result.known is not None and (result.known.number, result.known.current) == (
+    assert result.valid
+    assert result.problems == []
+    assert result.known is not None
+    assert (result.known.number, result.known.current) == (
         agreement.number,
         True,
     )
@@ -139,7 +142,8 @@ def test_a_one_sided_pdf_is_reported_as_not_the_current_version(scene: Scene, ke
     )
     result = agreement_signing.verify(scene.session, first_pdf, roots=keys.roots, now=NOW)
     assert result.check.ok  # its one signature is fine ...
-    assert result.known is not None and (result.known.version, result.known.latest_version) == (2, 3)
+    assert result.known is not None
+    assert (result.known.version, result.known.latest_version) == (2, 3)
     assert not result.valid  # ... but it is not the agreement as signed by both
 
 
@@ -153,14 +157,17 @@ def test_renewal_is_a_new_agreement_and_the_old_one_reads_superseded(scene: Scen
 
     new = agreement_signing.renew(scene.session, scene.bureau, agreement.id, now=NOW + timedelta(days=300))
 
-    assert new.id != agreement.id and new.renews_id == agreement.id
+    assert new.id != agreement.id
+    assert new.renews_id == agreement.id
     assert (new.cycle_year, new.status) == (2, AgreementStatus.GENERATED)
     assert new.starts_on == agreement.ends_on + timedelta(days=1)
     assert [ln.allocation_id for ln in new.lines] == [ln.allocation_id for ln in agreement.lines]
     assert agreement.status is AgreementStatus.SUPERSEDED
     result = agreement_signing.verify(scene.session, old_pdf, roots=keys.roots, now=NOW)
-    assert result.check.ok and not result.valid
-    assert result.known is not None and result.known.superseded_by == new.number
+    assert result.check.ok
+    assert not result.valid
+    assert result.known is not None
+    assert result.known.superseded_by == new.number
     with pytest.raises(InvalidState):
         agreement_signing.renew(scene.session, scene.bureau, agreement.id, now=NOW)
 
