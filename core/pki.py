@@ -250,7 +250,7 @@ def import_pkcs12(
         raise ValidationFailed(
             fields={"file": ["仅支持ECDSA P-256或RSA-2048及以上密钥 (ECDSA P-256 or RSA ≥ 2048 only)"]}
         )
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    if cert.public_key() != key.public_key():
         raise ValidationFailed(fields={"file": ["证书与私钥不匹配 (certificate does not match the key)"]})
     chain, problem = chain_problem(cert, extra, roots, now=now)
     if problem:

@@ -20,7 +20,7 @@ from core.organizations import Organization
 from ledger.contracts import generation, signatures
 from ledger.contracts.models import AgreementDocument, AgreementStatus, Party, ProcurementAgreement
 from ledger.contracts.queries import get_agreement, latest_document, latest_version, renewal_of
-from ledger.contracts.states import AGREEMENT
+from ledger.contracts.states import AGREEMENT, LIVE
 from reports.agreement_pdf import agreement_text, render_agreement
 
 FIELDS = {Party.HOSPITAL: "HospitalSignature", Party.ENTERPRISE: "EnterpriseSignature"}
@@ -153,6 +153,8 @@ def verify(
     known = _known(session, pki.digest(pdf))
     if known is None:
         problems.append("不是平台生成的购销协议文件 (not an agreement file issued by the platform)")
+    elif not known.current and known.version == known.latest_version and known.status in LIVE:
+        problems.append(f"协议尚未由双方签署 (not yet signed by both parties): {known.status_label}")
     elif not known.current:
         problems.append(
             f"不是该协议的现行版本 (not the current version): 协议状态 {known.status_label}"

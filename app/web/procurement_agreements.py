@@ -131,7 +131,7 @@ def procurement_agreement_terminate(agreement_id: int) -> ResponseReturnValue:
 @page(OrgKind.BUREAU, roles=WRITERS)
 def procurement_agreements_generate() -> ResponseReturnValue:
     who = actor()
-    batch_id = request.form.get("batch_id", "0", type=ascii_int) or 0
+    batch_id = request.form.get("batch_id", None, type=ascii_int) or 0
     try:
         count = attempt(lambda db: len(agreement_signing.generate(db, who, batch_id, now=clock.now())))
     except FormFailed:

@@ -3,7 +3,7 @@ bureau all; anyone else (or another party's agreement) is not found."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor, OrgKind
@@ -11,7 +11,7 @@ from core.errors import NotFound
 from ledger.contracts.models import AgreementDocument, AgreementStatus, Party, ProcurementAgreement
 
 
-def agreements_visible_to(actor: Actor) -> Select[tuple[ProcurementAgreement]]:
+def agreements_visible_to(actor: Actor) -> Select[ProcurementAgreement]:
     """The agreements the actor is party to (the bureau: all)."""
     stmt = select(ProcurementAgreement)
     if actor.is_bureau:
@@ -20,7 +20,7 @@ def agreements_visible_to(actor: Actor) -> Select[tuple[ProcurementAgreement]]:
         return stmt.where(ProcurementAgreement.hospital_id == actor.org_id)
     if actor.org_kind is OrgKind.MANUFACTURER:
         return stmt.where(ProcurementAgreement.manufacturer_id == actor.org_id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def list_agreements(

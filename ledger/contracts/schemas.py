@@ -114,7 +114,7 @@ class AgreementVerificationSchema(BaseSchema):
     problems = fields.List(fields.String())
 
     def _signatures(self, result: Any) -> list[dict[str, Any]]:
-        return PdfSignatureCheckSchema(many=True).dump(result.check.signatures)  # type: ignore[no-any-return]
+        return PdfSignatureCheckSchema(many=True).dump(result.check.signatures)
 
     def _covers(self, result: Any) -> bool:
         return bool(result.check.covers_whole_file)
