@@ -279,10 +279,9 @@ class Config:
 
     def _resolve_pki(self, instance: Path) -> None:
         self.pki_path = str(Path(self.pki_path or instance / "pki"))
-        if self.pki_key_password is None and not self.production:
-            self.pki_key_password = _development_secret(instance / "pki_key_password")
-        # Not required to start: a production platform that signs nothing needs no signing keys;
-        # signing without it fails with a message naming the setting (app/pki.py).
+        # Not required to start: a platform that signs nothing needs no signing keys. Outside
+        # production it is generated into the instance folder when first needed (app/pki.py);
+        # in production signing without it fails with a message naming the setting.
         if self.pki_key_password is not None and len(self.pki_key_password) < 16:
             raise ConfigError("VBP_PKI_KEY_PASSWORD must be at least 16 characters")
         if self.pki_trust_roots and not Path(self.pki_trust_roots).is_file():

@@ -14,6 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.config import _development_secret as development_secret
 from app.db import get_db, unit_of_work
 from core import clock, pki
 from core.actors import Actor
@@ -26,10 +27,12 @@ CA_NAME = "VBP 集中带量采购平台 CA"
 
 
 def _password() -> bytes:
-    password = current_app.config["VBP"].pki_key_password
-    if not password:
+    config = current_app.config["VBP"]
+    if not config.pki_key_password and not config.production:
+        config.pki_key_password = development_secret(Path(current_app.instance_path) / "pki_key_password")
+    if not config.pki_key_password:
         raise pki.PkiMissing("VBP_PKI_KEY_PASSWORD 未设置 (not set): required to sign agreements")
-    return str(password).encode()
+    return str(config.pki_key_password).encode()
 
 
 def _folder() -> Path:
