@@ -64,13 +64,20 @@ def platform_ca() -> pki.PlatformCA:
 
 
 def trust_roots() -> tuple[pki.x509.Certificate, ...]:
-    """The platform CA's certificate and those of VBP_PKI_TRUST_ROOTS."""
-    extra = current_app.config["VBP"].pki_trust_roots
-    more = pki.load_pem_certs(Path(extra).read_bytes()) if extra else []
-    return (platform_ca().cert, *more)
+    """The platform CA's certificate and those of VBP_PKI_TRUST_ROOTS. Verifying needs no key:
+    only the CA's certificate file is read (outside production the CA is made on first use)."""
+    config = current_app.config["VBP"]
+    if not config.production:
+        platform_ca()
+    cert_file = _folder() / pki.CA_CERT_FILE
+    own = pki.load_pem_certs(cert_file.read_bytes()) if cert_file.is_file() else []
+    more = pki.load_pem_certs(Path(config.pki_trust_roots).read_bytes()) if config.pki_trust_roots else []
+    return (*own, *more)
 
 
 def signing_keys() -> agreement_signing.Pki:
+    """What signing needs: the CA (issues an organization's demo certificate on its first
+    signature), the trust roots (imported certificates must chain to one), the key password."""
     return agreement_signing.Pki(ca=platform_ca(), roots=trust_roots(), key_password=_password())
 
 
