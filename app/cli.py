@@ -155,6 +155,7 @@ def demo(out_dir: Path | None) -> None:
     """Build (or refresh) a demo province and run the procurement cycle on it. Safe to run twice."""
     from app import bid_sealer
     from app.demo import run_demo
+    from app.pki import signing_keys
 
     if current_app.config["VBP"].production:
         raise click.ClickException("拒绝在生产环境运行演示 (refusing to run the demo in production)")
@@ -171,6 +172,7 @@ def demo(out_dir: Path | None) -> None:
         verify_url_base=verify_base(),
         province_code=current_app.config["VBP"].province_code,
         supervision=current_app.config["VBP"].supervision,
+        agreement_keys=signing_keys(),
     )
 
 
@@ -201,3 +203,6 @@ def init_app(app: Flask) -> None:
     from app import cli_disclosure
 
     cli_disclosure.init_app(app)
+    from app import pki
+
+    pki.init_app(app)

@@ -122,6 +122,12 @@ class Config:
     #: OCDS stages anyone may download without login. Contract and implementation carry each
     #: hospital's agreed volumes and payments: published only where provincial policy says so.
     ocds_public_stages: tuple[str, ...] = ("planning", "tender", "award")
+    #: Agreements signed online: folder of the platform CA (default: instance/pki), password of
+    #: the CA key and of stored signing keys (development: generated into the instance folder),
+    #: and a PEM file of further trust roots for imported certificates (production CAs).
+    pki_path: str | None = None
+    pki_key_password: str | None = None
+    pki_trust_roots: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -186,6 +192,9 @@ class Config:
                 for s in env.get("VBP_OCDS_PUBLIC_STAGES", ",".join(cls.ocds_public_stages)).split(",")
                 if s.strip()
             ),
+            pki_path=env.get("VBP_PKI_PATH") or None,
+            pki_key_password=env.get("VBP_PKI_KEY_PASSWORD") or None,
+            pki_trust_roots=env.get("VBP_PKI_TRUST_ROOTS") or None,
         )
 
     def payment_terms(self) -> Any:
@@ -269,6 +278,7 @@ class Config:
                 raise ValueError
         except ValueError as exc:
             raise ConfigError("VBP_BID_SEALING_KEY must be 32 bytes, urlsafe-base64 encoded") from exc
+        self._resolve_pki(instance)
         if not (len(self.province_code) == 6 and self.province_code.isdigit()):
             raise ConfigError("VBP_PROVINCE_CODE must be a 6-digit region code")
         if self.payment_days < 1 or self.payment_day_kind not in ("calendar", "working"):
@@ -293,6 +303,16 @@ class Config:
         except ValueError as exc:
             raise ConfigError("VBP_UPLOAD_* limits must be positive numbers") from exc
         return self
+
+    def _resolve_pki(self, instance: Path) -> None:
+        self.pki_path = str(Path(self.pki_path or instance / "pki"))
+        # Not required to start: a platform that signs nothing needs no signing keys. Outside
+        # production it is generated into the instance folder when first needed (app/pki.py);
+        # in production signing without it fails with a message naming the setting.
+        if self.pki_key_password is not None and len(self.pki_key_password) < 16:
+            raise ConfigError("VBP_PKI_KEY_PASSWORD must be at least 16 characters")
+        if self.pki_trust_roots and not Path(self.pki_trust_roots).is_file():
+            raise ConfigError(f"VBP_PKI_TRUST_ROOTS not found: {self.pki_trust_roots}")
 
     def _check_public_url(self) -> None:
         if self.public_url is None:

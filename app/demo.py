@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import Database, unit_of_work
+from app.demo_agreements import run_agreements
 from app.demo_codes import run_codes
 from app.demo_documents import run_documents
 from app.demo_invoices import run_first_invoices
@@ -29,6 +30,7 @@ from core.uscc import make_uscc
 from ledger.money_rules import PaymentTerms
 from ledger.supervision.settings import DEFAULTS as SUPERVISION_DEFAULTS
 from ledger.supervision.settings import SupervisionSettings
+from reports.agreement_signing import Pki
 
 #: Demo only: printed for the person trying the platform. Production refuses to run the demo.
 DEMO_PASSWORD = "Demo-2026-vbp"  # noqa: S105
@@ -172,6 +174,7 @@ def run_demo(
     verify_url_base: str = "http://localhost:5000/verify",
     province_code: str = "510000",
     supervision: SupervisionSettings = SUPERVISION_DEFAULTS,
+    agreement_keys: Pki | None = None,
 ) -> DemoWorld:
     """Run every demo step in order; each step is one unit of work."""
     with unit_of_work(db.sessionmaker()) as session:
@@ -211,6 +214,17 @@ def run_demo(
     with unit_of_work(db.sessionmaker()) as session:  # after every step that adds products
         world = build_organizations(session)
         run_codes(session, orgs=world.orgs, users=world.users, now=clock.now(), echo=echo)
+    if agreement_keys is not None:  # the demo batch's agreements, signed by both parties
+        with unit_of_work(db.sessionmaker()) as session:
+            world = build_organizations(session)
+            run_agreements(
+                session,
+                users=world.users,
+                keys=agreement_keys,
+                now=clock.now(),
+                out_dir=out_dir,
+                echo=echo,
+            )
     echo("")
     echo("登录方式 (how to log in): flask run, then open http://127.0.0.1:5000/ (web pages)")
     echo("  or POST /api/v1/auth/login, or the API page /api/v1/docs")

@@ -285,6 +285,17 @@ TERMS: dict[str, tuple[str, str]] = {
     "lines_voided": ("订单行已作废", "Order lines voided"),
     "supply_failure_recorded": ("已记录断供", "Supply failure recorded"),
     "backup_activated": ("备供已启用", "Backup supply activated"),
+    # procurement agreements signed online (购销协议, issue 20 item 4): states and messages
+    "generated": ("待签署", "Awaiting signatures"),
+    "signed_by_hospital": ("医疗机构已签署", "Signed by the hospital"),
+    "signed_by_enterprise": ("企业已签署", "Signed by the enterprise"),
+    "signed": ("双方已签署", "Signed by both parties"),
+    "terminated": ("已终止", "Terminated"),
+    "agreement_generated": ("购销协议已生成，待签署", "Agreement ready to sign"),
+    "agreement_to_sign": ("对方已签署购销协议，待本方签署", "The other party signed: your turn"),
+    "agreement_signed": ("购销协议双方已签署", "Agreement signed by both"),
+    "agreement_superseded": ("购销协议已续签", "Agreement renewed"),
+    "agreement_terminated": ("购销协议已终止", "Agreement terminated"),
 }
 
 #: Where one code means different things in different kinds of record: "EnumName.code" → words,
@@ -304,6 +315,7 @@ QUALIFIED: dict[str, tuple[str, str]] = {
     "PriceRisk.none": ("无可比价格", "Nothing to compare"),
     "ShortageListKind.national": ("国家短缺药品清单", "National shortage list"),
     "ShortageListKind.provincial": ("省级短缺药品清单", "Provincial shortage list"),
+    "AgreementStatus.superseded": ("已由续签协议替代", "Superseded by its renewal"),
 }
 
 

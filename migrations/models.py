@@ -12,6 +12,7 @@ import core.messages
 import core.notices
 import core.organizations
 import core.sessions  # noqa: F401
+import ledger.contracts.models
 import ledger.models
 import ledger.models.upstream
 import ledger.supervision.credit_models

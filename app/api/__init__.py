@@ -47,6 +47,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
 
     from app.api import (
+        agreements,
         audit,
         auth,
         corrections,
@@ -98,6 +99,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         invoice_images,
         sync,
         public,
+        agreements,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

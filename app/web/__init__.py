@@ -47,6 +47,7 @@ def init_web(app: Flask) -> None:
         hospital,
         lists,
         messages,
+        procurement_agreements,
         public,
         reconciliation,
         shared,

@@ -68,6 +68,8 @@ def link_for(message: MessageView, who: Actor) -> str | None:
             return url_for("web.hospital_demand", batch_id=record)
         if who.org_kind is OrgKind.BUREAU:
             return url_for("web.bureau_batch", batch_id=record)
+    if kind == "procurement_agreement" and record is not None:
+        return url_for("web.procurement_agreement", agreement_id=record)
     return None
 
 

@@ -26,11 +26,15 @@ PUBLIC = {
     ("GET", "/api/v1/public/ocds/batches/<int:batch_id>/<string:stage>"),
     ("GET", "/api/v1/public/sharing/prices.xlsx"),
     ("GET", "/api/v1/public/sharing/shortage.xlsx"),
+    # Anyone holding an agreement PDF may check its signatures and version (no amounts shown).
+    ("POST", "/api/v1/procurement-agreements/verify"),
 }
 #: Pages open to strangers on purpose (every other page carries the @page gate, which sends them
 #: to the login): logging in and out, the language switch, the page's own styles and scripts, and
 #: the verification page a statement's QR code opens (no amounts; the code is the secret).
 PUBLIC_PAGES = {"web.login", "web.logout", "web.language", "web.static", "web.verify_page"}
+#: The agreement verification page: upload a signed agreement PDF, see whether it holds.
+PUBLIC_PAGES |= {"web.verify_agreement_page"}
 
 
 def test_every_route_refuses_anonymous_callers(app: Flask, client: FlaskClient) -> None:

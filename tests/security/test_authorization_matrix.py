@@ -248,6 +248,18 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("GET", "/public/ocds/batches/<int:batch_id>/<string:stage>"): PUBLIC,
     ("GET", "/public/sharing/prices.xlsx"): PUBLIC,
     ("GET", "/public/sharing/shortage.xlsx"): PUBLIC,
+    # Procurement agreements signed online (issue 20 item 4): the parties and the bureau read,
+    # the parties sign, the bureau generates, renews and terminates; anyone verifies a PDF.
+    ("POST", "/batches/<int:batch_id>/procurement-agreements"): ("B", WRITE),
+    ("GET", "/procurement-agreements"): ("BHM", READ),
+    ("GET", "/procurement-agreements/<int:agreement_id>"): ("BHM", READ),
+    ("GET", "/procurement-agreements/<int:agreement_id>/pdf"): ("BHM", READ),
+    ("POST", "/procurement-agreements/<int:agreement_id>/sign"): ("HM", WRITE),
+    ("POST", "/procurement-agreements/<int:agreement_id>/renewal"): ("B", WRITE),
+    ("POST", "/procurement-agreements/<int:agreement_id>/termination"): ("B", WRITE),
+    ("POST", "/procurement-agreements/verify"): PUBLIC,
+    ("GET", "/signing-certificates"): ("BHM", READ),
+    ("POST", "/signing-certificates"): ("HM", ADMIN),
 }
 
 
