@@ -4,6 +4,7 @@ Migrations never import today's models in revision files; only env.py uses this.
 """
 
 import bidding.models  # noqa: F401
+import bidding.publicity_models
 import core.audit
 import core.idempotency
 import core.jobs
