@@ -58,6 +58,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         ordering,
         organizations,
         payments,
+        publicity,
         reconciliation,
         renewal,
         reports,
@@ -96,6 +97,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         upstream_invoices,
         invoice_images,
         sync,
+        publicity,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")
