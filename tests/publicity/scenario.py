@@ -57,7 +57,8 @@ class Scene:
         return [w["manufacturer"] for w in item["winners"]]
 
 
-def proposed_scene(session: Session) -> Scene:
+def opened_world(session: Session) -> World:
+    """The batch opened, its results not yet proposed."""
     world = make_world(session, items=({}, {}))
     first, second = world.items
     for region in ("510104", "510105"):
@@ -74,6 +75,11 @@ def proposed_scene(session: Session) -> Scene:
     world.bid("A", second, "0.5000")
     world.bid("B", second, "0.5500")
     world.open()
+    return world
+
+
+def proposed_scene(session: Session) -> Scene:
+    world = opened_world(session)
     opening.publish_results(session, world.bureau, world.batch.id, now=PROPOSED_AT, days=DAYS)
     proposal = publicity.current_proposal(session, world.batch.id)
     assert proposal is not None
