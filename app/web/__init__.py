@@ -48,6 +48,7 @@ def init_web(app: Flask) -> None:
         lists,
         messages,
         public,
+        publicity,
         reconciliation,
         shared,
         supervision_credit,

@@ -167,6 +167,10 @@ def bureau_publish(batch_id: int) -> ResponseReturnValue:
         attempt(lambda db: opening.publish_results(db, actor(), batch_id, now=clock.now(), days=days))
     except FormFailed:
         return redirect(url_for("web.bureau_batch", batch_id=batch_id))
+    if days:
+        return done(
+            _("Results proposed for the publicity period."), "web.bureau_publicity", batch_id=batch_id
+        )
     return done(_("Results published."), "web.bureau_batch", batch_id=batch_id)
 
 
