@@ -1,7 +1,8 @@
 """Who hears of the publicity period and its objections (站内消息, core/messages.py): the batch's
 bidders when results are proposed or a proposal is void, the objector and the bureau when an
 objection is lodged, answered or withdrawn, the bureau when results become final (everyone else
-hears it from the batch's own "results published" message, ledger/messaging.py). Registered when
+hears it from the batch's own "results published" message, ledger/messaging.py). Each links to the
+batch, whose page leads to its publicity page. Registered when
 this module is imported (the app does it at start-up, app/api/publicity.py). Messages name the
 record only, never a price.
 """
@@ -39,11 +40,11 @@ def proposal_moved(session: Session, event: AuditEvent) -> Iterable[Delivery]:
         return
     data = {"name": batch.name, "seq": proposal.seq}
     if event.action == "proposal.finalize":
-        yield Delivery(batch.created_by_org_id, "results_final", "proposal", proposal.id, data)
+        yield Delivery(batch.created_by_org_id, "results_final", "batch", batch.id, data)
         return
     kind = "results_proposal" if event.action == "proposal.propose" else "proposal_void"
     for org_id in _bidders(session, batch.id):
-        yield Delivery(org_id, kind, "proposal", proposal.id, data)
+        yield Delivery(org_id, kind, "batch", batch.id, data)
 
 
 @register("objection.lodge", "objection.answer", "objection.withdraw")
@@ -59,4 +60,4 @@ def objection_moved(session: Session, event: AuditEvent) -> Iterable[Delivery]:
         "objection.withdraw": "objection_withdrawn",
     }[event.action]
     for org_id in (objection.objector_org_id, batch.created_by_org_id):
-        yield Delivery(org_id, kind, "objection", objection.id, {"name": batch.name})
+        yield Delivery(org_id, kind, "batch", batch.id, {"name": batch.name, "objection_id": objection.id})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -154,16 +154,3 @@ def enterprise_withdraw_objection(objection_id: int) -> ResponseReturnValue:
     except FormFailed:
         return redirect(request.referrer or url_for("web.enterprise_batches"))
     return done(_("Your objection is withdrawn."), "web.enterprise_publicity", batch_id=objection.batch_id)
-
-
-@web.route("/objections/<int:objection_id>/attachments/<int:attachment_id>")
-@page(OrgKind.BUREAU, OrgKind.MANUFACTURER)
-def objection_attachment(objection_id: int, attachment_id: int) -> ResponseReturnValue:
-    item = objections.get_attachment(request_session(), actor(), objection_id, attachment_id)
-    response = Response(item.data, mimetype=item.content_type)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="objection-{objection_id}-{item.id}.{item.filename.rsplit(".", 1)[-1]}"'
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

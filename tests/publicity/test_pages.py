@@ -62,6 +62,9 @@ def test_a_bidder_objects_on_the_page_and_the_bureau_sustains_it(
     page = b.get(f"/bureau/batches/{batch.id}/publicity").get_data(as_text=True)
     assert "A的资质证明已过期" in page
     assert "证明.pdf" in page
+    link = f"/api/v1/objections/{objection.id}/attachments/{objection.attachments[0].id}"
+    assert link in page
+    assert b.get(link).data == PDF  # the page's cookie session reads the API's file
     early = b.post(f"/bureau/proposals/{scene.proposal.id}/finalize", data={"csrf_token": csrf(b)})
     assert early.status_code == 302
     answer = {
