@@ -35,6 +35,7 @@ from bidding.publicity_models import (
     ProposalStatus,
     ResultProposal,
 )
+from bidding.publicity_schemas import CORRECTION_ACTIONS, MAX_REASONS_CHARS
 from core import audit
 from core.actors import Actor, OrgKind
 from core.errors import InvalidState, NotFound, PermissionDenied, TooLarge, UnsupportedMedia, ValidationFailed
@@ -55,11 +56,9 @@ OBJECTION: Machine[ObjectionStatus] = Machine(
     terms_of(ObjectionStatus),
 )
 ANSWERS = frozenset({S.SUSTAINED, S.PARTLY_SUSTAINED, S.DISMISSED})
-CORRECTION_ACTIONS = ("exclude", "reinstate")
 #: Largest attachment (a setting: VBP_OBJECTION_ATTACHMENT_MAX_BYTES) and how many one objection holds.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10
-MAX_REASONS_CHARS = 5000
 
 
 def _text(value: str | None, field: str) -> str:
@@ -100,7 +99,8 @@ def lodge_objection(
     if actor.org_kind is not OrgKind.MANUFACTURER or not actor.can_write:
         raise PermissionDenied("仅本批次投标企业可提出异议 (only the batch's bidders may object)")
     proposal = publicity.get_proposal(session, actor, proposal_id)
-    batch = get_batch(session, actor, proposal.batch_id)
+    # Locked as finality locks it: an objection and the finalizer never pass each other.
+    batch = get_batch(session, actor, proposal.batch_id, for_update=True)
     bid_items = set(
         session.scalars(
             select(Bid.item_id).where(Bid.batch_id == batch.id, Bid.manufacturer_id == actor.org_id)

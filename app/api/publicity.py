@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import fields, validate
+from marshmallow import fields
 
 import bidding.publicity_messaging  # noqa: F401  (registers who hears of proposals and objections)
 from app.api.files import file_responses
@@ -17,7 +17,7 @@ from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
 from bidding import objections, publicity
-from bidding.publicity_models import ObjectionStatus
+from bidding.publicity_schemas import ObjectionAnswerSchema, ObjectionLodgeSchema
 from core import clock
 from core.actors import OrgKind
 from core.errors import ValidationFailed
@@ -75,28 +75,6 @@ class ObjectionSchema(BaseSchema):
     correction = fields.List(fields.Dict(), allow_none=True)
     new_proposal_id = fields.Integer(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema))
-
-
-class ObjectionLodgeSchema(BaseSchema):
-    item_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=200))
-    reasons = fields.String(required=True, validate=validate.Length(min=1, max=objections.MAX_REASONS_CHARS))
-
-
-class CorrectionSchema(BaseSchema):
-    action = fields.String(required=True, validate=validate.OneOf(objections.CORRECTION_ACTIONS))
-    bid_id = fields.Integer(required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
-
-
-class ObjectionAnswerSchema(BaseSchema):
-    decision = fields.Enum(
-        ObjectionStatus,
-        by_value=True,
-        required=True,
-        metadata={"description": "sustained | partly_sustained | dismissed"},
-    )
-    reasons = fields.String(required=True, validate=validate.Length(min=1, max=objections.MAX_REASONS_CHARS))
-    correction = fields.List(fields.Nested(CorrectionSchema), load_default=list)
 
 
 class AttachmentUploadSchema(BaseSchema):

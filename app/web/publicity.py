@@ -14,11 +14,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.db import request_session
-from app.web.common import WRITERS, FormFailed, actor, attempt, done, page, web
+from app.web.common import WRITERS, FormFailed, actor, attempt, done, load, page, web
 from bidding import objections, publicity
 from bidding.batches import get_batch
 from bidding.models import Bid, BidResult
 from bidding.publicity_models import Objection, ObjectionStatus
+from bidding.publicity_schemas import ObjectionAnswerSchema, ObjectionLodgeSchema
 from core import clock
 from core.actors import OrgKind
 
@@ -79,19 +80,21 @@ def bureau_answer_objection(objection_id: int) -> ResponseReturnValue:
             }
         )
     days = current_app.config["VBP"].publicity_days
+    payload = {
+        "decision": form.get("decision", ""),
+        "reasons": form.get("reasons", ""),
+        "correction": correction,
+    }
     try:
-        decision = ObjectionStatus(form.get("decision", ""))
-    except ValueError:
-        decision = ObjectionStatus.LODGED  # refused by the service, naming the field
-    try:
+        data = load(ObjectionAnswerSchema(), payload)
         objection = attempt(
             lambda db: objections.answer_objection(
                 db,
                 who,
                 objection_id,
-                decision=decision,
-                reasons=form.get("reasons", ""),
-                correction=correction,
+                decision=data["decision"],
+                reasons=data["reasons"],
+                correction=data["correction"],
                 now=clock.now(),
                 days=days,
             )
@@ -123,8 +126,9 @@ def enterprise_lodge_objection(proposal_id: int) -> ResponseReturnValue:
     now = clock.now()
 
     def lodge(db: Any) -> Objection:
+        data = load(ObjectionLodgeSchema(), {"item_ids": items, "reasons": form.get("reasons", "")})
         objection = objections.lodge_objection(
-            db, who, proposal_id, item_ids=items, reasons=form.get("reasons", ""), now=now
+            db, who, proposal_id, item_ids=data["item_ids"], reasons=data["reasons"], now=now
         )
         if upload is not None and upload.filename:
             objections.attach(
