@@ -103,7 +103,9 @@ def lodge_objection(
     batch = get_batch(session, actor, proposal.batch_id, for_update=True)
     bid_items = set(
         session.scalars(
-            select(Bid.item_id).where(Bid.batch_id == batch.id, Bid.manufacturer_id == actor.org_id)
+            select(Bid.item_id).where(
+                Bid.batch_id == batch.id, Bid.manufacturer_id == actor.org_id, Bid.status == BidStatus.ACTIVE
+            )
         )
     )
     if not bid_items:

@@ -71,7 +71,10 @@ def snapshot_of(session: Session, batch: ProcurementBatch) -> dict[str, Any]:
     """The batch's derived results as they stand: per item its winners (enterprise, product,
     winning prices, supply regions) and the bids excluded by corrections. Award and bid ids are
     left out: they are renumbered by a re-derivation, the snapshot is compared by content."""
-    names = dict(session.execute(select(Organization.id, Organization.name)).all())
+    winners = select(Award.manufacturer_id).where(Award.batch_id == batch.id)
+    names = dict(
+        session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(winners))).all()
+    )
     regions: dict[int, dict[str, list[str]]] = {}
     for award_id, region, kind in session.execute(
         select(RegionAssignment.award_id, RegionAssignment.region_code, RegionAssignment.kind)

@@ -17,7 +17,7 @@ from app.db import request_session
 from app.web.common import WRITERS, FormFailed, actor, attempt, done, load, page, web
 from bidding import objections, publicity
 from bidding.batches import get_batch
-from bidding.models import Bid, BidResult
+from bidding.models import Bid, BidResult, BidStatus
 from bidding.publicity_models import Objection, ObjectionStatus
 from bidding.publicity_schemas import ObjectionAnswerSchema, ObjectionLodgeSchema
 from core import clock
@@ -35,7 +35,7 @@ def _context(batch_id: int) -> dict[str, Any]:
     bids = [
         {"id": b.id, "item_id": b.item_id, "manufacturer_id": b.manufacturer_id, "excluded": b.id in excluded}
         for b in db.scalars(
-            select(Bid).where(Bid.batch_id == batch.id, Bid.status == "active").order_by(Bid.id)
+            select(Bid).where(Bid.batch_id == batch.id, Bid.status == BidStatus.ACTIVE).order_by(Bid.id)
         )
     ]
     return {

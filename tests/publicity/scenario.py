@@ -57,9 +57,9 @@ class Scene:
         return [w["manufacturer"] for w in item["winners"]]
 
 
-def opened_world(session: Session) -> World:
-    """The batch opened, its results not yet proposed."""
-    world = make_world(session, items=({}, {}))
+def opened_world(session: Session, **overrides: object) -> World:
+    """The batch opened, its results not yet proposed (`overrides`: rule-set parameters)."""
+    world = make_world(session, items=({}, {}), overrides=overrides or None)
     first, second = world.items
     for region in ("510104", "510105"):
         hospital = make_org(session, OrgKind.HOSPITAL, region_code=region)

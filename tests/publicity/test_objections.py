@@ -19,7 +19,14 @@ from core.errors import InvalidState, PermissionDenied, ValidationFailed
 from core.messages import Message
 from ledger.services import listings
 from tests.factories import make_org
-from tests.publicity.scenario import DURING_PERIOD, PERIOD_ENDS, PROPOSED_AT, Scene, proposed_scene
+from tests.publicity.scenario import (
+    DURING_PERIOD,
+    PERIOD_ENDS,
+    PROPOSED_AT,
+    Scene,
+    opened_world,
+    proposed_scene,
+)
 
 ANSWERED_AT = DURING_PERIOD + timedelta(days=1)
 
@@ -65,6 +72,19 @@ def test_opened_results_are_proposed_for_the_period_and_not_yet_published(scene:
     bidders = {scene.maker(n).id for n in "ABC"}
     assert _messages(scene.session, "results_proposal") == bidders
     assert "proposal.propose" in _actions(scene.session)
+
+
+def test_a_batch_rule_set_may_set_its_own_period_and_zero_days_is_final_at_once(session: Session) -> None:
+    three = opened_world(session, publicity_days=3)
+    opening.publish_results(session, three.bureau, three.batch.id, now=PROPOSED_AT, days=7)
+    proposal = publicity.current_proposal(session, three.batch.id)
+    assert proposal is not None
+    assert proposal.period_ends_at == PROPOSED_AT + timedelta(days=3)
+    at_once = opened_world(session)
+    opening.publish_results(session, at_once.bureau, at_once.batch.id, now=PROPOSED_AT, days=0)
+    assert (at_once.batch.status, at_once.batch.published_at) == (BatchStatus.RESULTS_PUBLISHED, PROPOSED_AT)
+    (final,) = publicity.proposals_of(session, at_once.bureau, at_once.batch.id)
+    assert (final.status, final.period_ends_at) == (ProposalStatus.FINAL, PROPOSED_AT)
 
 
 def test_nothing_acts_on_proposed_results_before_they_are_final(scene: Scene) -> None:
