@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.db import get_db, unit_of_work
-from bidding import alliance, results_import
+from bidding import alliance, publicity, results_import
 from core import accounts, clock
 from core.actors import Actor
 from core.errors import DomainError
@@ -165,3 +165,15 @@ def export_results(batch_id: int, provinces: tuple[str, ...], fmt: str, out_dir:
         except DomainError as exc:
             raise _fail(exc) from exc
     click.echo(f"已导出 {len(wanted)} 个文件到 {out_dir}")
+
+
+@batch_cli.command("finalize-due")
+@click.option(
+    "--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M"]), help="当作此刻（中国时间）(as of this time)"
+)
+def finalize_due(at: datetime | None) -> None:
+    """Make final the results whose publicity period (公示期) has ended with no open objection."""
+    now = at.replace(tzinfo=clock.zone()) if at else clock.now()
+    with unit_of_work(get_db().sessionmaker()) as session:
+        done = publicity.finalize_due(session, now)
+    click.echo(f"公示期满，结果已确定的批次 (batches made final): {done or '无 (none)'}")

@@ -106,6 +106,11 @@ class Config:
     #: Agreements are flagged on the to-do lists this many days before their cycle year ends, and
     #: the bureau's batches without a renewal this many days before their cycle ends (provincial).
     agreement_notice_days: int = 90
+    #: 公示期: days proposed results are shown for objections before they become final, unless a
+    #: batch's rule set says otherwise; Yunnan used 7 (supervision-and-interop.md §8). 0: final at once.
+    publicity_days: int = 7
+    #: Largest objection attachment (PDF, OFD, JPEG, PNG).
+    objection_attachment_max_bytes: int = 10 * 1024 * 1024
     #: Supervision thresholds (VBP_SUP_*; ledger/supervision/settings.py).
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     #: Public disclosure (信息公开, app/public): requests per client address (Flask-Limiter's
@@ -180,6 +185,10 @@ class Config:
             ),
             upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
             agreement_notice_days=int(env.get("VBP_AGREEMENT_NOTICE_DAYS", str(cls.agreement_notice_days))),
+            publicity_days=int(env.get("VBP_PUBLICITY_DAYS", str(cls.publicity_days))),
+            objection_attachment_max_bytes=int(
+                env.get("VBP_OBJECTION_ATTACHMENT_MAX_BYTES", str(cls.objection_attachment_max_bytes))
+            ),
             supervision=_supervision(env),
             public_rate_limit=env.get("VBP_PUBLIC_RATE_LIMIT") or cls.public_rate_limit,
             public_rate_limit_storage_uri=env.get("VBP_PUBLIC_RATE_LIMIT_STORAGE_URI")
@@ -289,6 +298,8 @@ class Config:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
         if not 1 <= self.agreement_notice_days <= 366:
             raise ConfigError("VBP_AGREEMENT_NOTICE_DAYS must be between 1 and 366")
+        if not 0 <= self.publicity_days <= 60 or self.objection_attachment_max_bytes < 1:
+            raise ConfigError("VBP_PUBLICITY_DAYS must be 0 to 60, VBP_OBJECTION_ATTACHMENT_MAX_BYTES ≥ 1")
         self._check_public_url()
         self._check_sessions_and_logins()
         self._check_disclosure()

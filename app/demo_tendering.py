@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bidding import batches, bids, catalogue, demand, opening
+from bidding import batches, bids, catalogue, demand, opening, publicity
 from bidding.models import BatchStatus, Category, DosageFormGroup, ProcurementBatch, Product, RatioKind, Scope
 from bidding.sealing import BidSealer
 from core import clock
@@ -195,8 +195,13 @@ def run_tendering(
             )
             receipts += 1
     summary = opening.open_bids(session, bureau, batch.id, sealer=sealer, now=timeline["opening_at"])
-    opening.publish_results(session, bureau, batch.id, now=timeline["opening_at"] + timedelta(days=2))
-    batches.move(session, bureau, batch, BatchStatus.EXECUTING, now=t0 + timedelta(days=15))
+    # The results are proposed for the default publicity period (公示) and become final when it
+    # ends with no objection (the scheduler's job, run here at the period's end).
+    proposed_at = timeline["opening_at"] + timedelta(hours=1)
+    opening.publish_results(session, bureau, batch.id, now=proposed_at)
+    ends = proposed_at + timedelta(days=publicity.DEFAULT_PUBLICITY_DAYS)
+    publicity.finalize_due(session, ends)
+    batches.move(session, bureau, batch, BatchStatus.EXECUTING, now=ends + timedelta(hours=1))
     echo(
         f"采购批次 {BATCH_NAME}: {summary.items} 个品种, {receipts} 份投标, {summary.winners} 家中选, "
         f"{summary.allocations} 条约定量分配 (items, bids, winners, allocations)"

@@ -220,6 +220,13 @@ def void_unshipped_lines(session: Session, tick: datetime, ctx: JobContext) -> d
     return void(session, Actor.system(), now=tick, days=days).as_dict()
 
 
+def finalize_publicity(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """公示期满: results whose period ended with no open objection become final (published)."""
+    from bidding.publicity import finalize_due
+
+    return {"finalized_batches": finalize_due(session, tick)}
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -282,6 +289,12 @@ JOBS: dict[str, Job] = {
             "医院确认时限提醒与逾期上报 (hospital confirmation window: remind, escalate)",
             {"hour": 9, "minute": 10},
             confirmation_window,
+        ),
+        Job(
+            "finalize_publicity",
+            "公示期满且无未答复异议的结果转为正式公布 (make results final after their publicity period)",
+            {"minute": "*/5"},
+            finalize_publicity,
         ),
     )
 }

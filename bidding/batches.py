@@ -226,7 +226,7 @@ def add_item(
 
 #: States reached only through their own action (opening the bids; publishing the results), never
 #: by a plain transition: the action does the work the state stands for.
-ACTION_STATES = frozenset({BatchStatus.OPENED, BatchStatus.RESULTS_PUBLISHED})
+ACTION_STATES = frozenset({BatchStatus.OPENED, BatchStatus.RESULTS_PROPOSED, BatchStatus.RESULTS_PUBLISHED})
 
 
 def plain_transitions(

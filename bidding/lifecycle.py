@@ -15,7 +15,10 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.DEMAND_COLLECTION: frozenset({S.BIDDING, S.RESULTS_PUBLISHED}),
     S.BIDDING: frozenset({S.SEALED}),
     S.SEALED: frozenset({S.OPENED}),
-    S.OPENED: frozenset({S.RESULTS_PUBLISHED}),
+    # Opened results are proposed for a publicity period (公示) and become published (final) only
+    # when a period ends with no open objection (bidding/publicity.py).
+    S.OPENED: frozenset({S.RESULTS_PROPOSED}),
+    S.RESULTS_PROPOSED: frozenset({S.RESULTS_PUBLISHED}),
     S.RESULTS_PUBLISHED: frozenset({S.EXECUTING}),
     S.EXECUTING: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
@@ -27,7 +30,9 @@ LABELS = terms_of(S)
 
 #: The states a batch passes only when selected here (bids, sealing, opening) and only when its
 #: results were decided elsewhere: the one table above, two paths through it.
-LOCAL_ONLY = frozenset({S.BIDDING, S.SEALED, S.OPENED})
+#: Imported results were publicised by whoever selected them (the national office, the alliance
+#: lead), so an imported batch has no publicity period here.
+LOCAL_ONLY = frozenset({S.BIDDING, S.SEALED, S.OPENED, S.RESULTS_PROPOSED})
 IMPORTED_ONLY_EDGES = frozenset({(S.DEMAND_COLLECTION, S.RESULTS_PUBLISHED)})
 
 

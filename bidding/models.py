@@ -56,6 +56,8 @@ class BatchStatus(enum.StrEnum):
     BIDDING = "bidding"
     SEALED = "sealed"
     OPENED = "opened"
+    #: 公示中: the results are proposed for the publicity period (bidding/publicity.py).
+    RESULTS_PROPOSED = "results_proposed"
     RESULTS_PUBLISHED = "results_published"
     EXECUTING = "executing"
     CLOSED = "closed"

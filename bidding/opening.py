@@ -5,12 +5,12 @@ award, allocate regions and agreed volumes — one transaction, every decision s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bidding import rules
@@ -33,6 +33,7 @@ from bidding.models import (
     VolumeAllocation,
 )
 from bidding.pricing import comparable_of
+from bidding.publicity import EXCLUDED, publish_results
 from bidding.sealing import BidContent, BidSealer, SealBroken, receipt_digest
 from bidding.volumes import Demand, agreed_volumes, allocation_rows
 from core import audit
@@ -137,38 +138,13 @@ def open_bids(
         raise InvalidState("批次不在待开标状态 (the batch is not sealed)", code="illegal_transition")
     if now < batch.opening_at:
         raise RuleViolation("未到开标时间 (before the opening time)", code="before_opening_time")
-    ruleset = rules.RuleSet.from_dict(batch.rules)
     data = _load(session, batch)
-    # Three passes, one write per table (not one per item): select every item's winners, write
-    # the bid results and the awards (their ids are needed next), then allocate every item while
-    # its volume rows stream into one bulk write. Ids come out in item order as before.
-    selections = [_select_item(batch, item, ruleset, sealer, data) for item in batch.items]
-    bulk_insert(session, BidResult.__table__, [row for s in selections for row in s.results])
-    session.add_all([award for s in selections for award in s.awards])
-    session.flush()
-    assignments: list[dict[str, object]] = []
-    item_results: list[ItemResult] = []
-    allocations = 0
-
-    def allocation_rows() -> Iterator[dict[str, object]]:
-        nonlocal allocations
-        for s in selections:
-            rows = _finish_item(batch, s, ruleset, data, assignments, item_results)
-            allocations += len(rows)
-            yield from rows
-
-    bulk_insert(session, VolumeAllocation.__table__, allocation_rows())
-    bulk_insert(session, RegionAssignment.__table__, assignments)
-    session.add_all(item_results)
+    bid_count, winners, allocations = _derive(
+        session, batch, batch.items, data, price_of=lambda bid: _unseal(sealer, bid), excluded={}
+    )
     move(session, actor, batch, BatchStatus.OPENED, now=now)
     batch.opened_at = now
-    summary = OpeningSummary(
-        batch.id,
-        len(batch.items),
-        sum(s.bid_count for s in selections),
-        sum(len(s.awards) for s in selections),
-        allocations,
-    )
+    summary = OpeningSummary(batch.id, len(batch.items), bid_count, winners, allocations)
     audit.record(
         session,
         actor,
@@ -186,6 +162,67 @@ def open_bids(
     return summary
 
 
+def _derive(
+    session: Session,
+    batch: ProcurementBatch,
+    items: Sequence[BatchItem],
+    data: _BatchData,
+    *,
+    price_of: Callable[[Bid], int],
+    excluded: Mapping[int, str],
+) -> tuple[int, int, int]:
+    """Select, award and allocate `items` from their bids at the prices `price_of` gives, bids in
+    `excluded` (id → reason) left out as ineligible; returns (bids, winners, allocation rows)."""
+    ruleset = rules.RuleSet.from_dict(batch.rules)
+    # Three passes, one write per table (not one per item): select every item's winners, write
+    # the bid results and the awards (their ids are needed next), then allocate every item while
+    # its volume rows stream into one bulk write. Ids come out in item order as before.
+    selections = [_select_item(batch, item, ruleset, price_of, data, excluded) for item in items]
+    bulk_insert(session, BidResult.__table__, [row for s in selections for row in s.results])
+    session.add_all([award for s in selections for award in s.awards])
+    session.flush()
+    assignments: list[dict[str, object]] = []
+    item_results: list[ItemResult] = []
+    allocations = 0
+
+    def allocation_rows() -> Iterator[dict[str, object]]:
+        nonlocal allocations
+        for s in selections:
+            rows = _finish_item(batch, s, ruleset, data, assignments, item_results)
+            allocations += len(rows)
+            yield from rows
+
+    bulk_insert(session, VolumeAllocation.__table__, allocation_rows())
+    bulk_insert(session, RegionAssignment.__table__, assignments)
+    session.add_all(item_results)
+    session.flush()
+    return sum(s.bid_count for s in selections), sum(len(s.awards) for s in selections), allocations
+
+
+def rederive_items(
+    session: Session, batch: ProcurementBatch, item_ids: Sequence[int], *, excluded: Mapping[int, str]
+) -> None:
+    """Derive opened items again from their stored inputs — the prices decrypted at the opening
+    (bid_results), the bids, the demand and the batch's frozen rule set — leaving out the bids in
+    `excluded` (a sustained objection's correction, bidding/objections.py). The items' derived rows
+    (bid decisions, awards, regions, agreed volumes, item record) are replaced: they are provisional
+    until the results are final, and each proposal keeps its own snapshot of them. Prices never
+    change. The same inputs give the same rows (rederive_item checks them)."""
+    ids = sorted(set(item_ids))
+    prices = dict(
+        session.execute(
+            select(BidResult.bid_id, BidResult.pack_price_fen).where(BidResult.item_id.in_(ids))
+        ).all()
+    )
+    for model in (VolumeAllocation, RegionAssignment, Award, ItemResult, BidResult):
+        session.execute(delete(model).where(model.item_id.in_(ids)))
+    session.expire_all()
+    items = [item for item in batch.items if item.id in ids]
+    _derive(
+        session, batch, items, _load(session, batch), price_of=lambda bid: prices[bid.id], excluded=excluded
+    )
+
+
 @dataclass
 class _Selection:
     """One item's opened bids and winners, before its volumes are allocated."""
@@ -201,16 +238,19 @@ def _select_item(
     batch: ProcurementBatch,
     item: BatchItem,
     ruleset: rules.RuleSet,
-    sealer: BidSealer,
+    price_of: Callable[[Bid], int],
     data: _BatchData,
+    excluded: Mapping[int, str],
 ) -> _Selection:
     bids = data.bids.get(item.id, [])
     inputs, opened = [], {}
     for bid in bids:
-        price_fen = _unseal(sealer, bid)
+        price_fen = price_of(bid)
         unit_e4 = unit_price_e4_from_pack(price_fen, bid.product.units_per_pack)
         comparable, k = comparable_of(ruleset, item, bid.product, unit_e4)
         opened[str(bid.id)] = (bid, price_fen, unit_e4, comparable, k)
+        if bid.id in excluded:
+            continue
         inputs.append(
             rules.BidInput(
                 key=str(bid.id),
@@ -252,6 +292,28 @@ def _select_item(
         )
         if decision.won:
             awards.append(_award(batch, item, bid, decision, price_fen, unit_e4, comparable, k))
+    for bid in bids:
+        if bid.id in excluded:
+            _, price_fen, unit_e4, comparable, k = opened[str(bid.id)]
+            results.append(
+                {
+                    "bid_id": bid.id,
+                    "item_id": item.id,
+                    "manufacturer_id": bid.manufacturer_id,
+                    "pack_price_fen": price_fen,
+                    "unit_price_e4": unit_e4,
+                    "ratio_k": str(k),
+                    "comparable_e4": comparable,
+                    "valid": False,
+                    "invalid_reason": EXCLUDED,
+                    "rank": None,
+                    "shortlisted": False,
+                    "won": False,
+                    "route": None,
+                    "tie_breaker": None,
+                    "reason": excluded[bid.id][:500],
+                }
+            )
     return _Selection(item, len(bids), result, results, awards)
 
 
@@ -402,16 +464,6 @@ def _allocate(
     return regions.log_as_json(), rows
 
 
-def publish_results(session: Session, actor: Actor, batch_id: int, *, now: datetime) -> ProcurementBatch:
-    """Publish the opened results: winners and winning prices become public."""
-    require_bureau_writer(actor)
-    batch = get_batch(session, actor, batch_id, for_update=True)
-    move(session, actor, batch, BatchStatus.RESULTS_PUBLISHED, now=now)
-    batch.published_at = now
-    session.flush()
-    return batch
-
-
 __all__ = ["OpeningSummary", "comparable_of", "open_bids", "publish_results", "quantize"]
 
 
@@ -435,7 +487,9 @@ def rederive_item(session: Session, item_id: int) -> list[str]:
         ).all()
     )
     rows = session.execute(
-        select(BidResult, Bid).join(Bid, Bid.id == BidResult.bid_id).where(BidResult.item_id == item_id)
+        select(BidResult, Bid)
+        .join(Bid, Bid.id == BidResult.bid_id)
+        .where(BidResult.item_id == item_id, BidResult.invalid_reason.is_distinct_from(EXCLUDED))
     ).all()
     awards = {a.bid_id: a for a in session.scalars(select(Award).where(Award.item_id == item_id))}
     inputs = [

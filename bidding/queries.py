@@ -2,7 +2,8 @@
 
 Visibility (vbp-rules.md §1.5; issue: "each bidder sees its own outcome, everyone the winners"):
 - before the opening, no prices anywhere (they exist only as ciphertext);
-- opened but not published: the bureau sees the opening record;
+- opened, or proposed for the publicity period, but not final: the bureau sees the opening record
+  (the proposal itself is public, bidding/publicity.py);
 - published: everyone sees winners and winning prices; a manufacturer also its own bids'
   results; the bureau the whole opening record. Allocations: the bureau all, a hospital its own,
   a manufacturer those of its awards.
@@ -37,7 +38,7 @@ def results_for(session: Session, actor: Actor, batch_id: int) -> Results:
     batch = get_batch(session, actor, batch_id)
     # Results decided elsewhere were published there: their winners are public from the import.
     imported = batch.selection is SelectionSource.IMPORTED and batch.status is not BatchStatus.DRAFT
-    opened = imported or batch.status in (BatchStatus.OPENED, *PUBLIC_STATES)
+    opened = imported or batch.status in (BatchStatus.OPENED, BatchStatus.RESULTS_PROPOSED, *PUBLIC_STATES)
     public = imported or batch.status in PUBLIC_STATES
     if not opened or (not public and not actor.is_bureau):
         return Results(batch.id, batch.status.value, [], [], [])
@@ -74,7 +75,8 @@ def allocations_visible_to(session: Session, actor: Actor, batch_id: int) -> Sel
     batch = get_batch(session, actor, batch_id)
     stmt = select(VolumeAllocation).where(VolumeAllocation.batch_id == batch.id)
     if actor.is_bureau:
-        return stmt if batch.status in (BatchStatus.OPENED, *PUBLIC_STATES) else stmt.where(False)
+        proposed_or_later = (BatchStatus.OPENED, BatchStatus.RESULTS_PROPOSED, *PUBLIC_STATES)
+        return stmt if batch.status in proposed_or_later else stmt.where(False)
     if batch.status not in PUBLIC_STATES:
         return stmt.where(False)
     if actor.org_kind is OrgKind.HOSPITAL:

@@ -114,6 +114,9 @@ class RuleSet:
     #: or those within `spread_multiplier` × the item's lowest expiring winning price (the same
     #: "too high" line the selection draws; higher prices must fall, §10 "too high keep falling").
     renewal_carry_over: CarryOver = CarryOver.WITHIN_SPREAD
+    #: Days the proposed results are shown for objections (公示期) in this batch; None = the
+    #: platform's setting (VBP_PUBLICITY_DAYS). Yunnan used 7 days (supervision-and-interop.md §8).
+    publicity_days: int | None = None
 
     def max_shortlisted(self, n: int) -> int:
         """M for N eligible bidders; beyond the table its last value applies."""
@@ -197,6 +200,10 @@ class RuleSet:
         for name in ("lottery_seed", "allocation_seed"):
             if name in d:
                 d[name] = int(d[name])
+        if d.get("publicity_days") is not None:
+            d["publicity_days"] = int(d["publicity_days"])
+            if not 0 <= d["publicity_days"] <= 60:
+                raise ValueError("publicity_days must be between 0 and 60")
         return cls(**d)
 
 

@@ -51,6 +51,7 @@ TERMS: dict[str, tuple[str, str]] = {
     # 已截标, not 已封标: 截标 is the bid deadline passing (投标截止), the step before 开标.
     "sealed": ("已截标", "Sealed"),
     "opened": ("已开标", "Opened"),
+    "results_proposed": ("结果公示中", "Results proposed (publicity period)"),
     "results_published": ("结果已公布", "Results published"),
     "executing": ("执行中", "Executing"),
     "closed": ("已关闭", "Closed"),
@@ -275,6 +276,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "forget_login_records": ("清理过期登录记录", "Forget old login records"),
     "settlement_reminders": ("结算申请提醒", "Settlement filing reminders"),
     "confirmation_window": ("医院确认时限提醒", "Hospital confirmation window"),
+    "finalize_publicity": ("公示期满确定结果", "Make results final after publicity"),
     "supervision_warnings": ("每日监督预警", "Daily supervision warnings"),
     # supply guarantee (供应保障, issue 18): the void job, its warning rules and messages
     "void_unshipped_lines": ("超期未配送订单行作废", "Void lines not shipped in time"),
@@ -296,6 +298,20 @@ TERMS: dict[str, tuple[str, str]] = {
     "agreement_signed": ("购销协议双方已签署", "Agreement signed by both"),
     "agreement_superseded": ("购销协议已续签", "Agreement renewed"),
     "agreement_terminated": ("购销协议已终止", "Agreement terminated"),
+    # publicity period and objections (公示与异议, bidding/publicity.py)
+    "proposed": ("公示中", "Proposed"),
+    "final": ("已确定", "Final"),
+    "void": ("已作废（被新公示取代）", "Void (superseded)"),
+    "lodged": ("待答复", "Awaiting the answer"),
+    "sustained": ("异议成立", "Sustained"),
+    "partly_sustained": ("异议部分成立", "Partly sustained"),
+    "dismissed": ("异议不成立", "Dismissed"),
+    "results_proposal": ("拟中选结果公示", "Results proposed for publicity"),
+    "results_final": ("中选结果公示期满，已确定", "Results final"),
+    "proposal_void": ("公示已作废，将重新公示", "Proposal void, re-proposed"),
+    "objection_lodged": ("收到异议", "Objection lodged"),
+    "objection_answered": ("异议已答复", "Objection answered"),
+    "objection_withdrawn": ("异议已撤回", "Objection withdrawn"),
 }
 
 #: Where one code means different things in different kinds of record: "EnumName.code" → words,
@@ -316,6 +332,8 @@ QUALIFIED: dict[str, tuple[str, str]] = {
     "ShortageListKind.national": ("国家短缺药品清单", "National shortage list"),
     "ShortageListKind.provincial": ("省级短缺药品清单", "Provincial shortage list"),
     "AgreementStatus.superseded": ("已由续签协议替代", "Superseded by its renewal"),
+    "ProposalKind.results": ("拟中选结果", "Proposed results"),
+    "ProposalKind.backup": ("备供企业", "Backup enterprises"),
 }
 
 

@@ -3,7 +3,8 @@
 Migrations never import today's models in revision files; only env.py uses this.
 """
 
-import bidding.models  # noqa: F401
+import bidding.models
+import bidding.publicity_models  # noqa: F401
 import core.audit
 import core.idempotency
 import core.jobs

@@ -103,6 +103,8 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         database_url=database_url,
         secret_key="test-secret-key-" + "x" * 32,
         instance_path=str(tmp_path_factory.mktemp("instance")),
+        # Results final at once: tests that need a publicity period set it (tests/publicity).
+        publicity_days=0,
     )
     application = create_app(config)
     yield application

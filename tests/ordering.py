@@ -72,7 +72,7 @@ def make_market(session: Session) -> Market:
     world.bid("A", item, "0.2000")
     world.bid("B", item, "0.3000")
     world.open()
-    opening.publish_results(session, world.bureau, world.batch.id, now=AT_OPENING + timedelta(days=1))
+    opening.publish_results(session, world.bureau, world.batch.id, now=AT_OPENING + timedelta(days=1), days=0)
     listings.create_vbp_listings(session, world.bureau, world.batch.id, now=AT_OPENING + timedelta(days=2))
     award = session.scalars(select(Award).where(Award.rank == 1)).one()
     listing = session.scalars(

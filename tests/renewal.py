@@ -48,7 +48,7 @@ def published_world(
     for name, price in E3_BIDS.items():
         world.bid(name, world.items[0], price)
     world.open()
-    opening.publish_results(session, world.bureau, world.batch.id, now=PUBLISHED_AT)
+    opening.publish_results(session, world.bureau, world.batch.id, now=PUBLISHED_AT, days=0)
     return world
 
 
@@ -110,5 +110,7 @@ def bid_again(world: World, new: ProcurementBatch, name: str, unit_price: str) -
 
 def open_and_publish(world: World, new: ProcurementBatch) -> opening.OpeningSummary:
     summary = opening.open_bids(world.session, world.bureau, new.id, sealer=SEALER, now=R_AT_OPENING)
-    opening.publish_results(world.session, world.bureau, new.id, now=R_AT_OPENING + timedelta(hours=1))
+    opening.publish_results(
+        world.session, world.bureau, new.id, now=R_AT_OPENING + timedelta(hours=1), days=0
+    )
     return summary

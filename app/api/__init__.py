@@ -60,6 +60,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         organizations,
         payments,
         public,
+        publicity,
         reconciliation,
         renewal,
         reports,
@@ -100,6 +101,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         sync,
         public,
         agreements,
+        publicity,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

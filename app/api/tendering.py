@@ -385,9 +385,11 @@ def open_batch(batch_id: int) -> Any:
 @requires(OrgKind.BUREAU, roles=BUREAU_WRITERS)
 @blp.response(200, BatchSchema)
 def publish(batch_id: int) -> Any:
-    """Publish the results: winners and winning prices become visible to everyone."""
+    """Propose the opened results for the publicity period (公示, VBP_PUBLICITY_DAYS or the batch's
+    own); they become published when it ends with no open objection (/api/v1/proposals)."""
+    days = current_app.config["VBP"].publicity_days
     with unit_of_work() as session:
-        return opening.publish_results(session, current_actor(), batch_id, now=clock.now())
+        return opening.publish_results(session, current_actor(), batch_id, now=clock.now(), days=days)
 
 
 @blp.route("/batches/<int:batch_id>/results", methods=["GET"])

@@ -49,6 +49,7 @@ def init_web(app: Flask) -> None:
         messages,
         procurement_agreements,
         public,
+        publicity,
         reconciliation,
         shared,
         supervision_credit,

@@ -163,9 +163,14 @@ def bureau_open(batch_id: int) -> ResponseReturnValue:
 @page(OrgKind.BUREAU, roles=WRITERS)
 def bureau_publish(batch_id: int) -> ResponseReturnValue:
     try:
-        attempt(lambda db: opening.publish_results(db, actor(), batch_id, now=clock.now()))
+        days = current_app.config["VBP"].publicity_days
+        attempt(lambda db: opening.publish_results(db, actor(), batch_id, now=clock.now(), days=days))
     except FormFailed:
         return redirect(url_for("web.bureau_batch", batch_id=batch_id))
+    if days:
+        return done(
+            _("Results proposed for the publicity period."), "web.bureau_publicity", batch_id=batch_id
+        )
     return done(_("Results published."), "web.bureau_batch", batch_id=batch_id)
 
 

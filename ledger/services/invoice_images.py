@@ -11,30 +11,20 @@ Only the invoice's parties (seller and buyer; issuer and hospital) and the burea
 from __future__ import annotations
 
 import hashlib
-import io
-import re
-import zipfile
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, file_types
 from core.actors import Actor, Role
 from core.errors import NotFound, PermissionDenied, TooLarge, UnsupportedMedia, ValidationFailed
+from core.file_types import TYPES, sniff
 from ledger.models import Invoice
 from ledger.models.upstream import InvoiceImage, UpstreamInvoice
 
 #: Default largest image (a setting: VBP_INVOICE_IMAGE_MAX_BYTES).
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-
-#: Sniffed type → the extensions that may name it.
-TYPES: dict[str, tuple[str, ...]] = {
-    "application/pdf": ("pdf",),
-    "application/ofd": ("ofd",),
-    "image/jpeg": ("jpg", "jpeg"),
-    "image/png": ("png",),
-}
 
 
 class UnsupportedImage(UnsupportedMedia):
@@ -48,30 +38,9 @@ class ImageTooLarge(TooLarge):
     """Beyond the configured size (HTTP 413)."""
 
 
-def sniff(data: bytes) -> str | None:
-    """The content type the bytes are, or None."""
-    if data.startswith(b"%PDF-"):
-        return "application/pdf"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                if "OFD.xml" in archive.namelist():
-                    return "application/ofd"
-        except zipfile.BadZipFile:
-            return None
-    return None
-
-
 def safe_filename(name: str, content_type: str) -> str:
-    """The uploaded name reduced to letters, digits, CJK, '-', '_' and '.', with the sniffed type's
-    extension; never used as a path."""
-    stem = (name or "").replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    stem = re.sub(r"[^\w\-.]", "_", stem, flags=re.UNICODE).strip("._")[:80] or "invoice"
-    return f"{stem}.{TYPES[content_type][0]}"
+    """The uploaded name made safe, with the sniffed type's extension (core/file_types.py)."""
+    return file_types.safe_filename(name, content_type, default="invoice")
 
 
 def _invoice_parties(

@@ -132,7 +132,7 @@ def run_lead(world: World, *, brand_code: bool = True) -> None:
     for (n, maker), product_id in products.items():
         world.bid(maker, world.items[n], prices[maker], product_id=product_id)
     world.open()
-    opening.publish_results(s, world.bureau, world.batch.id, now=AT_OPENING)
+    opening.publish_results(s, world.bureau, world.batch.id, now=AT_OPENING, days=0)
 
 
 def test_the_lead_allocates_member_provinces_and_counts_their_demand(lead):

@@ -98,7 +98,7 @@ def test_a_renewal_of_the_demo_batch_runs_end_to_end_and_its_agreements_tile(ses
             fresh += 1
     assert carried > 0
     summary = opening.open_bids(session, bureau, new.id, sealer=SEALER, now=timeline["opening_at"])
-    opening.publish_results(session, bureau, new.id, now=timeline["opening_at"] + timedelta(hours=1))
+    opening.publish_results(session, bureau, new.id, now=timeline["opening_at"] + timedelta(hours=1), days=0)
     assert summary.bids == carried + fresh
     assert summary.winners > 0
     assert summary.allocations > 0

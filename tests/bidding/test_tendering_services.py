@@ -286,7 +286,9 @@ def test_results_hide_prices_until_published_except_from_the_bureau(session: Ses
     world.open()
     assert queries.results_for(session, maker, world.batch.id).awards == []
     assert len(queries.results_for(session, world.bureau, world.batch.id).bids) == 1
-    opening.publish_results(session, world.bureau, world.batch.id, now=AFTER_DEADLINE + timedelta(days=1))
+    opening.publish_results(
+        session, world.bureau, world.batch.id, now=AFTER_DEADLINE + timedelta(days=1), days=0
+    )
     assert len(queries.results_for(session, maker, world.batch.id).awards) == 1
     hospital = world.actor(world.hospitals[0])
     published = queries.results_for(session, hospital, world.batch.id)

@@ -260,6 +260,19 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("POST", "/procurement-agreements/verify"): PUBLIC,
     ("GET", "/signing-certificates"): ("BHM", READ),
     ("POST", "/signing-certificates"): ("HM", ADMIN),
+    # Publicity period and objections (issue 20 item 3): a proposal is public to everyone signed
+    # in; the batch's bidders object, the bureau answers and finalizes; an objection is its
+    # objector's and the bureau's.
+    ("GET", "/batches/<int:batch_id>/proposals"): ("BDHM", READ),
+    ("GET", "/proposals/<int:proposal_id>"): ("BDHM", READ),
+    ("POST", "/proposals/<int:proposal_id>/finalize"): ("B", WRITE),
+    ("POST", "/proposals/<int:proposal_id>/objections"): ("M", WRITE),
+    ("GET", "/objections"): ("BM", READ),
+    ("GET", "/objections/<int:objection_id>"): ("BM", READ),
+    ("POST", "/objections/<int:objection_id>/answer"): ("B", WRITE),
+    ("POST", "/objections/<int:objection_id>/withdraw"): ("M", WRITE),
+    ("POST", "/objections/<int:objection_id>/attachments"): ("M", WRITE),
+    ("GET", "/objections/<int:objection_id>/attachments/<int:attachment_id>"): ("BM", READ),
 }
 
 

@@ -67,7 +67,7 @@ def _seed(db: Database) -> dict[str, int]:
         published.bid("丁", item, "0.3500")
         published.open()
         opening.publish_results(
-            session, published.bureau, published.batch.id, now=AT_OPENING + timedelta(days=1)
+            session, published.bureau, published.batch.id, now=AT_OPENING + timedelta(days=1), days=0
         )
 
         draft = make_world(session)
