@@ -17,7 +17,7 @@ from app.db import request_session
 from app.public.guard import cached, paging, query_text
 from core import clock
 from core.validation import UnitPrice, Yuan
-from ledger import disclosure
+from ledger import disclosure, public_proposals
 from ledger.supervision import sharing
 from reports import ocds
 
@@ -81,9 +81,35 @@ class PublicItemOutcomeSchema(Schema):
 class PublicBatchResultsSchema(Schema):
     batch = fields.Nested(PublicBatchSummarySchema)
     items = fields.List(fields.Nested(PublicItemOutcomeSchema))
-    #: Proposed results in their publicity period (公示): filled by the publicity-and-objections
-    #: part through public_proposals(session, now); null until then.
-    proposals = fields.Raw(allow_none=True, metadata={"description": "公示中的拟中选结果 (reserved)"})
+
+
+class PublicProposedWinnerSchema(Schema):
+    manufacturer = fields.String()
+    product_code = fields.String()
+    spec = fields.String()
+    rank = fields.Integer()
+    unit_price = fields.String(metadata={"description": "拟中选价/最小单位，元 (4 decimals)"})
+    pack_price = fields.String(metadata={"description": "拟中选价/包装，元"})
+    primary_regions = fields.List(fields.Nested(PublicRegionSchema))
+    backup_regions = fields.List(fields.Nested(PublicRegionSchema))
+
+
+class PublicProposedItemSchema(Schema):
+    generic_name = fields.String()
+    winners = fields.List(fields.Nested(PublicProposedWinnerSchema))
+
+
+class PublicProposalSchema(Schema):
+    batch_name = fields.String()
+    seq = fields.Integer(metadata={"description": "第几次公示 (1, then 2 after a sustained objection …)"})
+    kind = fields.String(metadata={"description": "results | backup"})
+    period_starts_at = fields.DateTime()
+    period_ends_at = fields.DateTime(metadata={"description": "公示截止，异议须在此前提出"})
+    items = fields.List(fields.Nested(PublicProposedItemSchema))
+
+
+class PublicProposalPageSchema(PublicPageSchema):
+    items = fields.List(fields.Nested(PublicProposalSchema))
 
 
 class PublicListingSchema(Schema):
@@ -173,7 +199,18 @@ def batch(batch_id: int) -> Any:
     results = disclosure.batch_results(request_session(), batch_id)
     if results is None:
         abort(404)
-    return {**asdict(results), "proposals": None}
+    return asdict(results)
+
+
+@blp.route("/proposals", methods=["GET"])
+@cached
+@blp.doc(**_query_doc())
+@blp.response(200, PublicProposalPageSchema)
+def proposals() -> Any:
+    """Proposed results in their publicity period (公示): winners, prices, regions, period end."""
+    page, size = paging()
+    found = public_proposals.proposal_page(request_session(), now=clock.now(), page=page, page_size=size)
+    return _paged(found)
 
 
 @blp.route("/listings", methods=["GET"])

@@ -11,7 +11,7 @@ from app.db import request_session
 from app.public.guard import PublicQueryError, cached, paging, query_text
 from core import clock
 from core.glossary import term
-from ledger import disclosure
+from ledger import disclosure, public_proposals
 
 pages = Blueprint("public", __name__, url_prefix="/public", template_folder="templates")
 
@@ -55,6 +55,14 @@ def batch(batch_id: int) -> ResponseReturnValue:
         abort(404)
     stages = current_app.config["VBP"].ocds_public_stages
     return render_template("public/batch.html", results=results, stages=stages)
+
+
+@pages.route("/proposals")
+@cached
+def proposals() -> ResponseReturnValue:
+    page, size = paging()
+    found = public_proposals.proposal_page(request_session(), now=clock.now(), page=page, page_size=size)
+    return render_template("public/proposals.html", found=found)
 
 
 @pages.route("/listings")

@@ -4,7 +4,7 @@ winner × cycle year with their lines (one per allocation), each PDF version of 
 keys encrypted as PKCS#8). A renewal points at the agreement it renews (renews_id).
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-07 12:11:46.558279
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0021"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

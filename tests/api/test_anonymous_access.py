@@ -18,6 +18,7 @@ PUBLIC = {
     # Public disclosure (信息公开): published results, listings, credit list, notices, open data
     # and the sharing files; read-only, nothing sealed or private (tests/public).
     ("GET", "/api/v1/public/batches"),
+    ("GET", "/api/v1/public/proposals"),
     ("GET", "/api/v1/public/batches/<int:batch_id>"),
     ("GET", "/api/v1/public/listings"),
     ("GET", "/api/v1/public/credit-ratings"),

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.public.guard import CACHE
-from bidding import opening
+from bidding import opening, publicity
 from bidding.models import BatchStatus, BidResult
 from tests.factories import make_org
 from tests.public.scenario import make_scene
@@ -122,7 +122,19 @@ def test_anonymous_browsing_before_and_after_the_opening_finds_nothing_sealed_or
     assert _check(visitor, app, secrets, hidden=hidden)
     assert visitor.get(f"/public/batches/{world.batch.id}").status_code == 404
 
-    opening.publish_results(session, world.bureau, world.batch.id, now=AT_OPENING + timedelta(days=1))
+    # Proposed for the publicity period (公示, 7 days): the proposed winners and their prices are
+    # public from now on, the batch itself is not yet, and the losing price never is.
+    proposed_at = AT_OPENING + timedelta(days=1)
+    opening.publish_results(session, world.bureau, world.batch.id, now=proposed_at, days=7)
+    session.commit()
+    proposed = _check(visitor, app, secrets, hidden=private_names)
+    assert "/public/proposals" in proposed
+    assert visitor.get(f"/public/batches/{world.batch.id}").status_code == 404
+    page = visitor.get("/public/proposals").get_data(as_text=True)
+    assert SECRET_NAME in page
+    assert "0.5000" in page  # the proposed winners' prices are public during the period
+
+    publicity.finalize_due(session, proposed_at + timedelta(days=8))
     session.commit()
     lost = session.scalars(select(BidResult).where(BidResult.pack_price_fen == LOSING_PACK_FEN)).one()
     assert not lost.won  # the walk below proves a losing price stays private after publication
