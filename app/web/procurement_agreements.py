@@ -82,7 +82,7 @@ def procurement_agreement(agreement_id: int) -> ResponseReturnValue:
     )
 
 
-@web.route("/procurement-agreements/<int:agreement_id>/pdf")
+@web.route("/procurement-agreements/<int:agreement_id>/agreement.pdf")
 @page(*PARTIES)
 def procurement_agreement_pdf(agreement_id: int) -> ResponseReturnValue:
     agreement, document = agreement_signing.document_for(request_session(), actor(), agreement_id)
@@ -102,7 +102,7 @@ def procurement_agreement_sign(agreement_id: int) -> ResponseReturnValue:
         attempt(lambda db: agreement_signing.sign(db, who, agreement_id, keys=keys, now=clock.now()))
     except FormFailed:
         return redirect(url_for("web.procurement_agreement", agreement_id=agreement_id))
-    return done("已签署 (signed)", "web.procurement_agreement", agreement_id=agreement_id)
+    return done("已签署 (signature added)", "web.procurement_agreement", agreement_id=agreement_id)
 
 
 @web.route("/procurement-agreements/<int:agreement_id>/renewal", methods=["POST"])

@@ -83,5 +83,5 @@ def test_another_hospital_gets_404_on_the_page(client: FlaskClient, scene: Scene
     scene.session.commit()
     login(client, stranger)
     assert client.get(f"/procurement-agreements/{agreement.id}").status_code == 404
-    assert client.get(f"/procurement-agreements/{agreement.id}/pdf").status_code == 404
+    assert client.get(f"/procurement-agreements/{agreement.id}/agreement.pdf").status_code == 404
     assert agreement.number not in client.get("/procurement-agreements").get_data(as_text=True)

@@ -29,6 +29,7 @@ from core import clock, notices
 from core.actors import OrgKind, Role
 from core.glossary import QUALIFIED, TERMS
 from core.jobs import JobRun, JobStatus
+from ledger.contracts.generation import generate_agreements
 from ledger.services import settlement
 from ledger.supervision.settings import DEFAULTS
 from ledger.supervision.warnings import compute_warnings
@@ -124,6 +125,8 @@ def _seed(db: Database) -> dict[str, Any]:
                 make_user(session, org, role, username=f"every-{kind.value}-{role.value}")
         make_org(session, OrgKind.HOSPITAL, name="另一家医院")  # someone not to be seen
         _collecting_demand(session, m.world.bureau, m.hospital)
+        # Procurement agreements of the market's batch to list, open and download.
+        assert generate_agreements(session, m.world.bureau, m.world.batch.id, now=NOW)
         notice = notices.create_notice(
             session,
             m.world.bureau,
