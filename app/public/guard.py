@@ -193,6 +193,6 @@ def init_guard(app: Flask, blueprints: list[Any], endpoints: tuple[str, ...] = (
         paths = {r.rule for r in app.url_map.iter_rules(endpoint)}
         if not paths <= PUBLIC_PATHS:
             raise RuntimeError(f"{endpoint}: {sorted(paths - PUBLIC_PATHS)} not in PUBLIC_PATHS")
-        app.view_functions[endpoint] = shared(app.view_functions[endpoint])
+        app.view_functions[endpoint] = cast(Any, shared(app.view_functions[endpoint]))
     app.extensions[LIMITER] = limiter
     return limiter

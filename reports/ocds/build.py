@@ -212,12 +212,12 @@ def _award(
                 "relatedLot": f"lot-{item_id}",
             },
         ]
-        if lowest.get(item_id) is not None:
+        if (low := lowest.get(item_id)) is not None:
             statistics.append(
                 {
                     "id": f"{item_id}-lowest",
                     "measure": "lowestValidBidValue",
-                    "value": unit_value(lowest[item_id])["amount"],
+                    "value": unit_value(low)["amount"],
                     "currency": "CNY",
                     "notes": "最低有效申报单位可比价 (lowest valid comparable unit price)",
                     "relatedLot": f"lot-{item_id}",
@@ -301,7 +301,7 @@ def _implementation(
     sums: dict[tuple[str, str, int, int], list[Any]] = {}
     for award_id, ordered_on, paid_on, hospital_id, enterprise_id, amount in session.execute(
         select(
-            OrderLine.award_id,
+            Award.id,  # = the line's award (the join), never NULL
             OrderLine.ordered_on,
             Payment.paid_on,
             Payment.hospital_id,

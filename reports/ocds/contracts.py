@@ -110,7 +110,7 @@ def _call_offs(session: Session, batch: ProcurementBatch) -> list[CallOff]:
         CallOff(order_id, award_id, hospital_id, ordered_on, int(packs), int(amount), pack_price)
         for award_id, order_id, hospital_id, ordered_on, packs, amount, pack_price in session.execute(
             select(
-                OrderLine.award_id,
+                Award.id,  # = the line's award (the join), never NULL
                 Order.id,
                 Order.hospital_id,
                 func.min(OrderLine.ordered_on),
@@ -121,8 +121,8 @@ def _call_offs(session: Session, batch: ProcurementBatch) -> list[CallOff]:
             .join(Order, Order.id == OrderLine.order_id)
             .join(Award, Award.id == OrderLine.award_id)
             .where(Award.batch_id == batch.id)
-            .group_by(OrderLine.award_id, Order.id, Order.hospital_id, Award.pack_price_fen)
-            .order_by(Order.id, OrderLine.award_id)
+            .group_by(Award.id, Order.id, Order.hospital_id, Award.pack_price_fen)
+            .order_by(Order.id, Award.id)
         )
     ]
 
