@@ -23,7 +23,7 @@ from flask import Flask, current_app, g, request, session
 from werkzeug.exceptions import TooManyRequests
 
 from app.db import request_session, unit_of_work
-from app.public.guard import PUBLIC_PREFIXES
+from app.public.guard import is_public
 from core import accounts, clock, login_throttle, sessions
 from core.actors import Actor, OrgKind, Role
 from core.errors import AuthenticationRequired, PermissionDenied
@@ -161,7 +161,7 @@ def csrf_token() -> str:
 
 def _load_actor() -> None:
     g.actor = None
-    if request.path.startswith(PUBLIC_PREFIXES):
+    if is_public(request.path):
         # Public disclosure reads no session and no credentials: the same answer for everyone
         # (and so nothing private in its cache), no cookie refreshed or set (app/public/guard.py).
         return

@@ -8,6 +8,8 @@ from flask import Flask
 from app.public.guard import PUBLIC_PREFIXES, init_guard
 
 __all__ = ["PUBLIC_PREFIXES", "init_public"]
+#: Public routes of other blueprints: checking a signed agreement (API and page).
+PUBLIC_ENDPOINTS = ("agreements.verify", "web.verify_agreement_page")
 
 
 def init_public(app: Flask) -> None:
@@ -16,4 +18,4 @@ def init_public(app: Flask) -> None:
     from app.public.pages import pages
 
     app.register_blueprint(pages)
-    init_guard(app, [pages, public_api.blp])
+    init_guard(app, [pages, public_api.blp], PUBLIC_ENDPOINTS)

@@ -1,8 +1,9 @@
 """What every public route shares: the per-client rate limit, the short-lived answer cache and the
 page parameters.
 
-- Rate limit: Flask-Limiter, one limit shared by every public page and API route per client
-  address (`VBP_PUBLIC_RATE_LIMIT`, counters in `VBP_PUBLIC_RATE_LIMIT_STORAGE_URI`, in memory by
+- Rate limit: Flask-Limiter, one limit shared by every public page and API route (the public
+  blueprints and the agreement verification, PUBLIC_PATHS) per client address
+  (`VBP_PUBLIC_RATE_LIMIT`, counters in `VBP_PUBLIC_RATE_LIMIT_STORAGE_URI`, in memory by
   default). The address is `request.remote_addr`, which the app's ProxyFix (VBP_PROXY_COUNT)
   already set to the client's behind trusted proxies. Over the limit: 429 with Retry-After.
 - Cache: a small in-process TTL cache keyed by the request's path and its sorted query string,
@@ -34,6 +35,16 @@ CACHE = "vbp.public_cache"
 LIMITER = "vbp.public_limiter"
 #: URL prefixes of the public routes: no login, no session, no credentials read there.
 PUBLIC_PREFIXES = ("/public/", "/api/v1/public/")
+#: Public routes outside those prefixes (the verification of a signed agreement, page and API):
+#: the same rules, the same shared limit (init_guard's `endpoints`).
+PUBLIC_PATHS = frozenset({"/verify/agreements", "/api/v1/procurement-agreements/verify"})
+
+
+def is_public(path: str) -> bool:
+    """Whether `path` is a public route's: no session opened, no credentials read."""
+    return path.startswith(PUBLIC_PREFIXES) or path in PUBLIC_PATHS
+
+
 DEFAULT_PAGE_SIZE = 20
 #: The only response headers a cached answer keeps.
 KEPT_HEADERS = frozenset({"Content-Disposition"})
@@ -151,13 +162,14 @@ class SessionlessPublicRoutes(SecureCookieSessionInterface):
     (Flask would otherwise refresh a signed-in visitor's permanent session on every answer)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith(PUBLIC_PREFIXES):
+        if is_public(request.path):
             return None  # Flask uses its null session, which it never saves
         return super().open_session(app, request)
 
 
-def init_guard(app: Flask, blueprints: list[Any]) -> Limiter:
-    """The cache and the shared per-client limit on the public blueprints; no session there."""
+def init_guard(app: Flask, blueprints: list[Any], endpoints: tuple[str, ...] = ()) -> Limiter:
+    """The cache and the shared per-client limit on the public blueprints and on the public
+    `endpoints` of other blueprints (their paths in PUBLIC_PATHS); no session there."""
     config = app.config["VBP"]
     if type(app.session_interface) is not SecureCookieSessionInterface:
         raise RuntimeError("the public routes expect Flask's cookie sessions")
@@ -177,5 +189,10 @@ def init_guard(app: Flask, blueprints: list[Any]) -> Limiter:
     )
     for blueprint in blueprints:
         shared(blueprint)
+    for endpoint in endpoints:
+        paths = {r.rule for r in app.url_map.iter_rules(endpoint)}
+        if not paths <= PUBLIC_PATHS:
+            raise RuntimeError(f"{endpoint}: {sorted(paths - PUBLIC_PATHS)} not in PUBLIC_PATHS")
+        app.view_functions[endpoint] = cast(Any, shared(app.view_functions[endpoint]))
     app.extensions[LIMITER] = limiter
     return limiter

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.auth import ALL_ROLES, SAFE_METHODS, csrf_matches, csrf_token, optional_actor
 from app.db import request_session, unit_of_work
+from app.public.guard import is_public
 from core import clock
 from core.actors import Actor, OrgKind, Role
 from core.errors import DomainError
@@ -86,7 +87,11 @@ def page(*kinds: OrgKind, roles: Iterable[Role] = ALL_ROLES) -> Callable[[F], F]
 @web.before_request
 def _check_csrf() -> None:
     """Every form posts the session's token; a cross-site form cannot know it. Every method but
-    GET and OPTIONS is checked (HEAD reaches the views only as GET: app.HeadAsGet)."""
+    GET and OPTIONS is checked (HEAD reaches the views only as GET: app.HeadAsGet). Public pages
+    are not: they open no session, so a forged form would carry no one's authority, and their
+    forms change nothing (app/public/guard.py)."""
+    if is_public(request.path):
+        return
     if request.method not in SAFE_METHODS and not csrf_matches(request.form.get("csrf_token", "")):
         abort(400, description=_("The form expired or did not come from this site. Please try again."))
 
@@ -166,7 +171,19 @@ ERROR_TITLES = {
 }
 
 
+#: Public pages' error titles (Chinese first): their layout knows no session and no language switch.
+PUBLIC_ERROR_TITLES = {
+    400: "请求无效 (bad request)",
+    404: "未找到 (not found)",
+    413: "文件过大 (the file is too large)",
+    429: "请求过于频繁，请稍后再试 (too many requests; try again later)",
+}
+
+
 def error_page(status: int, detail: str | None = None) -> ResponseReturnValue:
+    if is_public(request.path):  # no session there: the public layout (app/public/guard.py)
+        title = PUBLIC_ERROR_TITLES.get(status, "出错了 (something went wrong)")
+        return render_template("public/error.html", status=status, title=title, detail=detail), status
     title = ERROR_TITLES.get(status, _l("Something went wrong"))
     return render_template("web/error.html", status=status, title=title, detail=detail), status
 

@@ -2,9 +2,10 @@
 
 One contracting process per procurement batch (ocid = prefix + "vbp-" + batch id). Stages:
 planning (demand totals per item), tender (items with ceiling prices, rules, periods), award
-(winners at their prices, with the bids extension's `bids.statistics`), contract (a framework
-agreement per award without reopened competition, hospital orders as call-offs; contracts.py)
-and implementation (payments as monthly transactions per hospital × enterprise). Only batches
+(winners at their prices, with the bids extension's `bids.statistics`), contract (the procurement
+agreements as framework agreements without reopened competition, hospital orders as call-offs;
+contracts.py) and implementation (payments as monthly transactions per hospital × enterprise,
+under the agreement the paid order belongs to). Only batches
 whose results are public are ever described (ledger.disclosure.public_batch).
 """
 
@@ -27,10 +28,11 @@ from bidding.models import (
     MemberDemand,
     ProcurementBatch,
 )
+from core.money import e4_to_decimal, to_fen
 from core.organizations import Organization
 from ledger.disclosure import public_batch
 from ledger.models import OrderLine, Payment, SettlementLine, SettlementLineStatus
-from reports.ocds.contracts import FrameworkAgreement, framework_agreements
+from reports.ocds.contracts import AgreementFinder, FrameworkAgreement, award_volumes, framework_agreements
 from reports.ocds.values import unit_value, value, when
 
 STAGES = ("planning", "tender", "award", "contract", "implementation")
@@ -157,25 +159,25 @@ def _award(
     session: Session, batch: ProcurementBatch, items: list[BatchItem], parties: _Parties
 ) -> dict[str, Any]:
     awards = []
-    agreements = {a.award_id: a for a in framework_agreements(session, batch)}
+    volumes = award_volumes(session, batch)
     for award in session.scalars(
         select(Award).where(Award.batch_id == batch.id).order_by(Award.item_id, Award.rank)
     ):
-        deal = agreements[award.id]
+        units = volumes.get(award.id, 0)
         awards.append(
             {
                 "id": f"award-{award.id}",
                 "title": f"{award.product.generic_name} 第{award.rank}名 (rank {award.rank})",
                 "status": "active",
                 "date": when(batch.published_at or batch.opening_at),
-                "value": value(deal.agreed_fen),
+                "value": value(to_fen(e4_to_decimal(award.unit_price_e4) * units)),
                 "suppliers": [parties.ref(award.manufacturer_id, "supplier", "tenderer")],
                 "relatedLots": [f"lot-{award.item_id}"],
                 "items": [
                     {
                         "id": f"award-{award.id}-item",
                         "description": f"{award.product.generic_name} {award.product.spec_text}",
-                        "quantity": deal.agreed_units,
+                        "quantity": units,
                         "unit": {"name": award.product.min_unit, "value": unit_value(award.unit_price_e4)},
                     }
                 ],
@@ -210,12 +212,12 @@ def _award(
                 "relatedLot": f"lot-{item_id}",
             },
         ]
-        if lowest.get(item_id) is not None:
+        if (low := lowest.get(item_id)) is not None:
             statistics.append(
                 {
                     "id": f"{item_id}-lowest",
                     "measure": "lowestValidBidValue",
-                    "value": unit_value(lowest[item_id])["amount"],
+                    "value": unit_value(low)["amount"],
                     "currency": "CNY",
                     "notes": "最低有效申报单位可比价 (lowest valid comparable unit price)",
                     "relatedLot": f"lot-{item_id}",
@@ -228,23 +230,34 @@ def _award(
 
 
 def _framework(deal: FrameworkAgreement, parties: _Parties, batch: ProcurementBatch) -> dict[str, Any]:
+    """An agreement as an OCDS contract. OCDS 1.1 links a contract to ONE award (`awardID`): the
+    award of its first line; every item names the award its line comes from."""
     parties.ref(deal.manufacturer_id, "supplier")
-    return {
-        "id": f"agreement-{deal.award_id}",
-        "awardID": f"award-{deal.award_id}",
-        "title": f"带量采购购销协议 {deal.product.generic_name} (framework agreement)",
+    if deal.hospital_id is not None:
+        parties.ref(deal.hospital_id, "buyer")
+    awards = [f"award-{a}" for a in deal.award_ids]
+    contract = {
+        "id": deal.id,
+        "awardID": awards[0],
+        "title": f"带量采购购销协议 {deal.id} (framework agreement)",
+        "description": f"中选结果 (awards): {', '.join(awards)}",
         "status": deal.status,
         "period": {"startDate": when(deal.start_on), "endDate": when(deal.end_on)},
-        "value": value(deal.agreed_fen),
+        "value": value(deal.amount_fen),
         "items": [
             {
-                "id": f"agreement-{deal.award_id}-item",
-                "description": f"{deal.product.generic_name} {deal.product.spec_text}",
-                "quantity": deal.agreed_units,
-                "unit": {"name": deal.product.min_unit, "value": unit_value(deal.unit_price_e4)},
+                "id": f"{deal.id}-award-{line.award_id}",
+                "description": f"{line.product.generic_name} {line.product.spec_text} "
+                f"(award-{line.award_id})",
+                "quantity": line.quantity,
+                "unit": {"name": line.product.min_unit, "value": unit_value(line.unit_price_e4)},
             }
+            for line in deal.lines
         ],
     }
+    if deal.signed_at is not None:
+        contract["dateSigned"] = when(deal.signed_at)
+    return contract
 
 
 def _contract(
@@ -257,21 +270,21 @@ def _contract(
             hospital = parties.ref(call.hospital_id, "buyer")
             contracts.append(
                 {
-                    "id": f"calloff-{call.order_id}-{deal.award_id}",
-                    "awardID": f"award-{deal.award_id}",
+                    "id": f"calloff-{call.order_id}-{call.award_id}",
+                    "awardID": f"award-{call.award_id}",
                     "title": f"医疗机构订单 (call-off) {hospital['name']}",
                     "status": deal.status,
                     "dateSigned": when(call.ordered_on),
                     "value": value(call.amount_fen),
                     "items": [
                         {
-                            "id": f"calloff-{call.order_id}-{deal.award_id}-item",
+                            "id": f"calloff-{call.order_id}-{call.award_id}-item",
                             "quantity": call.packs,
-                            "unit": {"name": "包装 (pack)", "value": value(deal.pack_price_fen)},
+                            "unit": {"name": "包装 (pack)", "value": value(call.pack_price_fen)},
                         }
                     ],
-                    "description": f"框架协议 agreement-{deal.award_id} 下的采购订单 "
-                    f"(call-off under framework agreement agreement-{deal.award_id})",
+                    "description": f"框架协议 {deal.id} 下的采购订单 "
+                    f"(call-off under framework agreement {deal.id})",
                 }
             )
     return {"contracts": contracts}
@@ -280,12 +293,16 @@ def _contract(
 def _implementation(
     session: Session, batch: ProcurementBatch, items: list[BatchItem], parties: _Parties
 ) -> dict[str, Any]:
-    """Payments of settlement lines of the batch's order lines, summed per award, month, hospital
-    and enterprise paid (confirmed settlement lines only: what the payment actually paid)."""
-    sums: dict[tuple[int, str, int, int], list[Any]] = {}
-    for award_id, paid_on, hospital_id, enterprise_id, amount in session.execute(
+    """Payments of settlement lines of the batch's order lines, summed per agreement (the one the
+    paid order line belongs to, as its call-off does), month, hospital and enterprise paid
+    (confirmed settlement lines only: what the payment actually paid)."""
+    deals = framework_agreements(session, batch)
+    finder = AgreementFinder(deals)
+    sums: dict[tuple[str, str, int, int], list[Any]] = {}
+    for award_id, ordered_on, paid_on, hospital_id, enterprise_id, amount in session.execute(
         select(
-            OrderLine.award_id,
+            Award.id,  # = the line's award (the join), never NULL
+            OrderLine.ordered_on,
             Payment.paid_on,
             Payment.hospital_id,
             Payment.enterprise_id,
@@ -297,15 +314,18 @@ def _implementation(
         .where(Award.batch_id == batch.id, SettlementLine.status == SettlementLineStatus.CONFIRMED)
         .order_by(Payment.paid_on, SettlementLine.id)
     ):
-        key = (award_id, f"{paid_on:%Y-%m}", hospital_id, enterprise_id)
+        deal = finder.find(hospital_id, award_id, ordered_on)
+        if deal is None:
+            continue  # no agreement of this hospital for the award (contracts.py)
+        key = (deal.id, f"{paid_on:%Y-%m}", hospital_id, enterprise_id)
         total = sums.setdefault(key, [paid_on, 0])
         total[0], total[1] = max(total[0], paid_on), total[1] + amount
-    by_award: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for (award_id, ym, hospital_id, enterprise_id), (last_paid, amount) in sorted(sums.items()):
+    by_deal: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (deal_id, ym, hospital_id, enterprise_id), (last_paid, amount) in sorted(sums.items()):
         payer, payee = parties.ref(hospital_id, "payer", "buyer"), parties.ref(enterprise_id, "payee")
-        by_award[award_id].append(
+        by_deal[deal_id].append(
             {
-                "id": f"{award_id}-{ym}-{payer['id']}-{payee['id']}",
+                "id": f"{deal_id}-{ym}-{payer['id']}-{payee['id']}",
                 "source": "医保基金直接结算 (direct settlement)",
                 "date": when(last_paid),
                 "value": value(int(amount)),
@@ -314,9 +334,9 @@ def _implementation(
             }
         )
     contracts = []
-    for deal in framework_agreements(session, batch):
+    for deal in deals:
         contract = _framework(deal, parties, batch)
-        contract["implementation"] = {"transactions": by_award.get(deal.award_id, [])}
+        contract["implementation"] = {"transactions": by_deal.get(deal.id, [])}
         contracts.append(contract)
     return {"contracts": contracts}
 

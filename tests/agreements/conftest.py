@@ -3,13 +3,17 @@ a distributor authorized by every winner for the province, and signing keys from
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from bidding.models import Award, VolumeAllocation
 from core import pki
 from core.actors import Actor, OrgKind, Role
@@ -20,6 +24,8 @@ from reports.agreement_signing import Pki
 from tests.factories import make_org
 from tests.renewal import PUBLISHED_AT, published_world
 from tests.tendering import World
+
+_addresses = itertools.count(1)
 
 #: When the tests generate and sign: a day after the results were published.
 NOW = PUBLISHED_AT + timedelta(days=1)
@@ -49,6 +55,16 @@ class Scene:
 
     def party(self, org_id: int, role: Role = Role.OPERATOR) -> Actor:
         return self.world.actor(self.session.get_one(Organization, org_id), role)
+
+
+@pytest.fixture
+def client(app: Flask, db: Database) -> FlaskClient:
+    """A browser from an address of its own: the verification routes count against the public
+    rate limit per client address, and the app (with its counters) lives for the whole run."""
+    browser = app.test_client()
+    n = next(_addresses)
+    browser.environ_base["REMOTE_ADDR"] = f"198.19.{n // 250}.{n % 250 + 1}"  # benchmarking range
+    return browser
 
 
 @pytest.fixture(scope="session")

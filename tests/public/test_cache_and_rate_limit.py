@@ -3,6 +3,7 @@ limit counts per client address (behind the configured proxies), answering 429 w
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterator
 
@@ -125,3 +126,57 @@ def test_a_cached_file_keeps_its_name(visitor: FlaskClient, session: Session) ->
     assert again.get_data() == first.get_data()
     assert again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
     assert "shortage-list.xlsx" in again.headers["Content-Disposition"]
+
+
+def test_the_agreement_verification_routes_share_the_public_limit(
+    app: Flask, visitor: FlaskClient, tight_limit: None
+) -> None:
+    """The public verification of a signed agreement (API and page) counts against the one public
+    limit of the client address, and opens no session."""
+    assert visitor.get("/public/").status_code == 200
+    page = visitor.get("/verify/agreements")
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    assert 'name="csrf_token"' not in page.get_data(as_text=True)  # no session: nothing to forge
+    upload = {"file": (io.BytesIO(b"%PDF-1.7 not signed"), "a.pdf")}
+    checked = visitor.post("/api/v1/procurement-agreements/verify", data=upload)
+    assert checked.status_code == 200
+    assert checked.get_json()["valid"] is False
+    assert "Set-Cookie" not in checked.headers
+    refused = visitor.post(
+        "/api/v1/procurement-agreements/verify", data={"file": (io.BytesIO(b"%PDF-1.7"), "a.pdf")}
+    )
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.get_json()["error"]["code"] == "too_many_requests"
+    assert visitor.get("/verify/agreements").status_code == 429
+    assert visitor.get("/public/").status_code == 429  # one count for all the public routes
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = new_address()
+    assert other.get("/verify/agreements").status_code == 200  # another address, its own count
+    assert visitor.get("/api/v1/auth/me").status_code == 401  # the rest of the platform is not limited
+
+
+def test_the_agreement_verification_reads_no_session(
+    app: Flask, visitor: FlaskClient, session: Session
+) -> None:
+    """The page's form needs no CSRF token (there is no session to ride on, and checking changes
+    nothing); a signed-in visitor's cookie is neither read nor refreshed."""
+    answer = visitor.post(
+        "/verify/agreements",
+        data={"file": (io.BytesIO(b"%PDF-1.7 not signed"), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200
+    assert "验证未通过" in answer.get_data(as_text=True)
+    assert "Set-Cookie" not in answer.headers
+    bureau = make_user(session, make_org(session, OrgKind.BUREAU), username="bureau-verifies")
+    session.commit()
+    signed_in = app.test_client()
+    signed_in.environ_base["REMOTE_ADDR"] = new_address()
+    login(signed_in, bureau)
+    upload = {"file": (io.BytesIO(b"%PDF-1.7 not signed"), "a.pdf")}
+    checked = signed_in.post("/api/v1/procurement-agreements/verify", data=upload)
+    assert checked.status_code == 200  # no CSRF header asked of a cookie it does not read
+    assert "Set-Cookie" not in checked.headers
+    assert "Set-Cookie" not in signed_in.get("/verify/agreements").headers
