@@ -105,6 +105,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         instance_path=str(tmp_path_factory.mktemp("instance")),
         # Results final at once: tests that need a publicity period set it (tests/publicity).
         publicity_days=0,
+        # Every test client comes from 127.0.0.1 and the app lives for the whole run: the public
+        # routes' per-address limit is set high here; tests/public tightens it where it is tested.
+        public_rate_limit="1000000 per minute",
     )
     application = create_app(config)
     yield application
