@@ -108,6 +108,12 @@ class Config:
     #: Supervision thresholds (VBP_SUP_*; ledger/supervision/settings.py).
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     extra: dict[str, object] = field(default_factory=dict)
+    #: Cryptographic suite new records are made with (core/crypto_suites.py): "standard"
+    #: (AES-256-GCM, SHA-256, ECDSA P-256) or "sm" (国密: SM4-GCM, SM3, SM2). Records keep theirs.
+    crypto_suite: str = "standard"
+    #: SM4 key (urlsafe base64 of 16 bytes) that seals bid prices under the sm suite; required in
+    #: production when that suite is selected. Development generates one into the instance folder.
+    bid_sealing_key_sm4: str | None = None
 
     @property
     def testing(self) -> bool:
@@ -160,6 +166,8 @@ class Config:
             upload_max_cell_chars=int(env.get("VBP_UPLOAD_MAX_CELL_CHARS", str(cls.upload_max_cell_chars))),
             agreement_notice_days=int(env.get("VBP_AGREEMENT_NOTICE_DAYS", str(cls.agreement_notice_days))),
             supervision=_supervision(env),
+            crypto_suite=(env.get("VBP_CRYPTO_SUITE") or "standard").strip(),
+            bid_sealing_key_sm4=_key_from_env(env, "VBP_BID_SEALING_KEY_SM4"),
         )
 
     def payment_terms(self) -> Any:
@@ -234,15 +242,7 @@ class Config:
             raise ConfigError("SECRET_KEY must be set to a random value in production (≥ 32 characters)")
         if self.production and len(self.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short for production (≥ 32 characters)")
-        if self.bid_sealing_key is None and not self.production:
-            self.bid_sealing_key = _development_secret(instance / "bid_sealing_key", _aes_key)
-        if self.bid_sealing_key is None:
-            raise ConfigError("VBP_BID_SEALING_KEY (or VBP_BID_SEALING_KEY_FILE) must be set in production")
-        try:
-            if len(base64.urlsafe_b64decode(self.bid_sealing_key)) != 32:
-                raise ValueError
-        except ValueError as exc:
-            raise ConfigError("VBP_BID_SEALING_KEY must be 32 bytes, urlsafe-base64 encoded") from exc
+        self._check_crypto(instance)
         if not (len(self.province_code) == 6 and self.province_code.isdigit()):
             raise ConfigError("VBP_PROVINCE_CODE must be a 6-digit region code")
         if self.payment_days < 1 or self.payment_day_kind not in ("calendar", "working"):
@@ -266,6 +266,39 @@ class Config:
         except ValueError as exc:
             raise ConfigError("VBP_UPLOAD_* limits must be positive numbers") from exc
         return self
+
+    def _check_crypto(self, instance: Path) -> None:
+        """The suite's name, and the sealing keys: the selected suite's is required in production;
+        the other suite's is kept while bids sealed under it are still to be opened."""
+        from core import crypto_suites
+
+        if self.crypto_suite not in crypto_suites.SUITES:
+            known = ", ".join(crypto_suites.SUITES)
+            raise ConfigError(
+                f"VBP_CRYPTO_SUITE must be one of {known}, not {self.crypto_suite!r} "
+                "(密码算法套件: standard 标准算法, sm 国密算法)"
+            )
+        if not self.production:
+            if self.bid_sealing_key is None:
+                self.bid_sealing_key = _development_secret(instance / "bid_sealing_key", _aes_key)
+            if self.bid_sealing_key_sm4 is None:
+                self.bid_sealing_key_sm4 = _development_secret(instance / "bid_sealing_key_sm4", _sm4_key)
+        keys = {
+            crypto_suites.STANDARD: ("VBP_BID_SEALING_KEY", self.bid_sealing_key),
+            crypto_suites.SM: ("VBP_BID_SEALING_KEY_SM4", self.bid_sealing_key_sm4),
+        }
+        name, key = keys[self.crypto_suite]
+        if key is None:
+            raise ConfigError(
+                f"{name} (or {name}_FILE) must be set in production for the {self.crypto_suite} suite"
+            )
+        for suite, (name, key) in keys.items():
+            size = crypto_suites.get(suite).key_bytes
+            try:
+                if key is not None and len(base64.urlsafe_b64decode(key)) != size:
+                    raise ValueError
+            except ValueError as exc:
+                raise ConfigError(f"{name} must be {size} bytes, urlsafe-base64 encoded") from exc
 
     def _check_public_url(self) -> None:
         if self.public_url is None:
@@ -303,6 +336,10 @@ class Config:
 
 def _aes_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _sm4_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode()
 
 
 def _development_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_hex(32)) -> str:
@@ -347,9 +384,9 @@ def _hours(text: str) -> dict[str, int]:
     return hours
 
 
-def _key_from_env(env: Mapping[str, str]) -> str | None:
-    if env.get("VBP_BID_SEALING_KEY"):
-        return env["VBP_BID_SEALING_KEY"]
-    if env.get("VBP_BID_SEALING_KEY_FILE"):
-        return Path(env["VBP_BID_SEALING_KEY_FILE"]).read_text().strip()
+def _key_from_env(env: Mapping[str, str], name: str = "VBP_BID_SEALING_KEY") -> str | None:
+    if env.get(name):
+        return env[name]
+    if env.get(f"{name}_FILE"):
+        return Path(env[f"{name}_FILE"]).read_text().strip()
     return None

@@ -197,6 +197,7 @@ def submit_bid(
         product_id=product.id,
         status=BidStatus.ACTIVE,
         accepts_revival=accepts_revival,
+        suite=sealed.suite,
         sealing_key_id=sealed.key_id,
         sealed=sealed.blob,
         digest=sealed.digest,

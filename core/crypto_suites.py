@@ -183,7 +183,6 @@ class _Sm2(_Signer):
         from tongsuopy.crypto import hashes as sm_hashes
         from tongsuopy.crypto import serialization
         from tongsuopy.crypto.asymciphers import ec
-
         from tongsuopy.crypto.exceptions import UnsupportedAlgorithm
 
         try:
