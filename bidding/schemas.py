@@ -280,9 +280,7 @@ class BidSchema(BaseSchema):
     accepts_revival = fields.Boolean()
     digest = fields.String()
     suite = fields.String(
-        metadata={
-            "description": "suite that sealed the bid and made its digest: standard or sm"
-        }
+        metadata={"description": "suite that sealed the bid and made its digest: standard or sm"}
     )
     submitted_at = fields.DateTime()
     withdrawn_at = fields.DateTime(allow_none=True)
