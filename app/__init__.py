@@ -45,9 +45,10 @@ def create_app(config: Config | None = None) -> Flask:
     from app import auth, cli, db, errors, input_guard
     from app.api import init_api
     from app.web import init_web
-    from core import clock
+    from core import clock, crypto_suites
 
     clock.configure(config.timezone)  # the domain's business dates follow the province's zone
+    crypto_suites.configure(config.crypto_suite)  # new security records use the deployment's suite
 
     db.init_app(app, config.database_url or "")
     errors.register_error_handlers(app)
@@ -137,13 +138,17 @@ def _security_headers(response: Response) -> Response:
 
 
 def bid_sealer() -> BidSealer:
-    """The app's bid sealer, built from the configured key (kept out of the database)."""
+    """The app's bid sealer, built from the configured keys (kept out of the database): it seals
+    under the deployment's suite and opens under whichever suite a bid records."""
     from flask import current_app
 
     from bidding.sealing import BidSealer
 
     sealer = current_app.extensions.get("vbp.sealer")
     if sealer is None:
-        sealer = BidSealer.from_base64(current_app.config["VBP"].bid_sealing_key)
+        config = current_app.config["VBP"]
+        sealer = BidSealer.from_base64(
+            config.bid_sealing_key, sm4=config.bid_sealing_key_sm4, suite=config.crypto_suite
+        )
         current_app.extensions["vbp.sealer"] = sealer
     return sealer

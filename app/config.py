@@ -134,6 +134,12 @@ class Config:
     pki_key_password: str | None = None
     pki_trust_roots: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    #: Cryptographic suite new records are made with (core/crypto_suites.py): "standard"
+    #: (AES-256-GCM, SHA-256, ECDSA P-256) or "sm" (国密: SM4-GCM, SM3, SM2). Records keep theirs.
+    crypto_suite: str = "standard"
+    #: SM4 key (urlsafe base64 of 16 bytes) that seals bid prices under the sm suite; required in
+    #: production when that suite is selected. Development generates one into the instance folder.
+    bid_sealing_key_sm4: str | None = None
 
     @property
     def testing(self) -> bool:
@@ -204,6 +210,8 @@ class Config:
             pki_path=env.get("VBP_PKI_PATH") or None,
             pki_key_password=env.get("VBP_PKI_KEY_PASSWORD") or None,
             pki_trust_roots=env.get("VBP_PKI_TRUST_ROOTS") or None,
+            crypto_suite=(env.get("VBP_CRYPTO_SUITE") or "standard").strip(),
+            bid_sealing_key_sm4=_key_from_env(env, "VBP_BID_SEALING_KEY_SM4"),
         )
 
     def payment_terms(self) -> Any:
@@ -278,15 +286,7 @@ class Config:
             raise ConfigError("SECRET_KEY must be set to a random value in production (≥ 32 characters)")
         if self.production and len(self.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short for production (≥ 32 characters)")
-        if self.bid_sealing_key is None and not self.production:
-            self.bid_sealing_key = _development_secret(instance / "bid_sealing_key", _aes_key)
-        if self.bid_sealing_key is None:
-            raise ConfigError("VBP_BID_SEALING_KEY (or VBP_BID_SEALING_KEY_FILE) must be set in production")
-        try:
-            if len(base64.urlsafe_b64decode(self.bid_sealing_key)) != 32:
-                raise ValueError
-        except ValueError as exc:
-            raise ConfigError("VBP_BID_SEALING_KEY must be 32 bytes, urlsafe-base64 encoded") from exc
+        self._check_crypto(instance)
         self._resolve_pki(instance)
         if not (len(self.province_code) == 6 and self.province_code.isdigit()):
             raise ConfigError("VBP_PROVINCE_CODE must be a 6-digit region code")
@@ -324,6 +324,39 @@ class Config:
             raise ConfigError("VBP_PKI_KEY_PASSWORD must be at least 16 characters")
         if self.pki_trust_roots and not Path(self.pki_trust_roots).is_file():
             raise ConfigError(f"VBP_PKI_TRUST_ROOTS not found: {self.pki_trust_roots}")
+
+    def _check_crypto(self, instance: Path) -> None:
+        """The suite's name, and the sealing keys: the selected suite's is required in production;
+        the other suite's is kept while bids sealed under it are still to be opened."""
+        from core import crypto_suites
+
+        if self.crypto_suite not in crypto_suites.SUITES:
+            known = ", ".join(crypto_suites.SUITES)
+            raise ConfigError(
+                f"VBP_CRYPTO_SUITE must be one of {known}, not {self.crypto_suite!r} "
+                "(密码算法套件: standard 标准算法, sm 国密算法)"
+            )
+        if not self.production:
+            if self.bid_sealing_key is None:
+                self.bid_sealing_key = _development_secret(instance / "bid_sealing_key", _aes_key)
+            if self.bid_sealing_key_sm4 is None:
+                self.bid_sealing_key_sm4 = _development_secret(instance / "bid_sealing_key_sm4", _sm4_key)
+        keys = {
+            crypto_suites.STANDARD: ("VBP_BID_SEALING_KEY", self.bid_sealing_key),
+            crypto_suites.SM: ("VBP_BID_SEALING_KEY_SM4", self.bid_sealing_key_sm4),
+        }
+        name, key = keys[self.crypto_suite]
+        if key is None:
+            raise ConfigError(
+                f"{name} (or {name}_FILE) must be set in production for the {self.crypto_suite} suite"
+            )
+        for suite, (name, key) in keys.items():
+            size = crypto_suites.get(suite).key_bytes
+            try:
+                if key is not None and len(base64.urlsafe_b64decode(key)) != size:
+                    raise ValueError
+            except ValueError as exc:
+                raise ConfigError(f"{name} must be {size} bytes, urlsafe-base64 encoded") from exc
 
     def _check_public_url(self) -> None:
         if self.public_url is None:
@@ -383,6 +416,10 @@ def _aes_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
+def _sm4_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode()
+
+
 def _development_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_hex(32)) -> str:
     """A per-checkout random key, generated once into the instance folder (never committed).
 
@@ -425,9 +462,9 @@ def _hours(text: str) -> dict[str, int]:
     return hours
 
 
-def _key_from_env(env: Mapping[str, str]) -> str | None:
-    if env.get("VBP_BID_SEALING_KEY"):
-        return env["VBP_BID_SEALING_KEY"]
-    if env.get("VBP_BID_SEALING_KEY_FILE"):
-        return Path(env["VBP_BID_SEALING_KEY_FILE"]).read_text().strip()
+def _key_from_env(env: Mapping[str, str], name: str = "VBP_BID_SEALING_KEY") -> str | None:
+    if env.get(name):
+        return env[name]
+    if env.get(f"{name}_FILE"):
+        return Path(env[f"{name}_FILE"]).read_text().strip()
     return None

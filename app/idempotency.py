@@ -24,6 +24,7 @@ from sqlalchemy import select
 from app.auth import current_actor
 from app.db import get_db, request_session, unit_of_work
 from core import clock
+from core.crypto_suites import SM, STANDARD
 from core.errors import Conflict, ValidationFailed
 from core.idempotency import IdempotencyRecord, ReplayKeys, ReplayUnreadable
 from core.integrity import ConstraintViolated
@@ -34,11 +35,17 @@ REPLAY_HEADER = "Idempotent-Replayed"
 
 
 def replay_keys() -> ReplayKeys:
-    """The app's idempotency keys, derived from SECRET_KEY and the bid-sealing key (never stored)."""
+    """The app's idempotency keys, derived from SECRET_KEY and the bid-sealing keys (never stored),
+    for every suite whose sealing key is configured; new records use the platform's suite."""
     keys = current_app.extensions.get("vbp.replay_keys")
     if keys is None:
         config = current_app.config["VBP"]
-        keys = ReplayKeys(config.secret_key.encode(), base64.urlsafe_b64decode(config.bid_sealing_key))
+        sealing = {STANDARD: config.bid_sealing_key, SM: config.bid_sealing_key_sm4}
+        keys = ReplayKeys(
+            config.secret_key.encode(),
+            {name: base64.urlsafe_b64decode(key) for name, key in sealing.items() if key},
+            suite=config.crypto_suite,
+        )
         current_app.extensions["vbp.replay_keys"] = keys
     return keys
 
@@ -47,7 +54,11 @@ def _bound_to(record: IdempotencyRecord) -> str:
     return f"{record.user_id}\n{record.key}\n{record.method}\n{record.path}"
 
 
-def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
+def _replay(record: IdempotencyRecord) -> Response:
+    # Under the record's own suite (found by its key's digest, so that suite's keys are here):
+    # the retry may come after a switch of suites.
+    keys = replay_keys()
+    request_hash = keys.fingerprint(request.method, request.path, request.get_data(cache=True), record.suite)
     if not hmac.compare_digest(record.request_hash, request_hash):
         raise Conflict(
             "同一幂等键用于了不同的请求 (Idempotency-Key reused for a different request)",
@@ -55,7 +66,7 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
             fields={HEADER: ["已用于另一请求 (used for another request)"]},
         )
     try:
-        body = replay_keys().open_answer(record.response_body, bound_to=_bound_to(record))
+        body = keys.open_answer(record.response_body, bound_to=_bound_to(record), suite=record.suite)
     except ReplayUnreadable as exc:
         raise Conflict(
             "无法重放该幂等键的应答，请使用新的幂等键 (the stored answer cannot be replayed; use a new key)",
@@ -86,11 +97,12 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
             session = request_session()
             stored = session.scalars(
                 select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == actor.user_id, IdempotencyRecord.key == stored_key
+                    IdempotencyRecord.user_id == actor.user_id,
+                    IdempotencyRecord.key.in_(keys.key_digests(actor.user_id or 0, key)),
                 )
             ).first()
             if stored is not None:
-                return _replay(stored, request_hash)
+                return _replay(stored)
             try:
                 with unit_of_work(session):
                     record = IdempotencyRecord(
@@ -102,6 +114,7 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
                         status_code=0,
                         response_body="",
                         created_at=clock.now(),
+                        suite=keys.suite.name,
                     )
                     session.add(record)
                     session.flush()  # claim the key first: a concurrent twin waits here
@@ -125,7 +138,7 @@ def idempotent(required: bool = False) -> Callable[[F], F]:
                             IdempotencyRecord.key == stored_key,
                         )
                     ).one()
-                    return _replay(twin, request_hash)
+                    return _replay(twin)
             return response
 
         return cast(F, wrapper)

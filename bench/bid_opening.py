@@ -200,6 +200,7 @@ def setup(
                         "product_id": p.id,
                         "status": BidStatus.ACTIVE,
                         "accepts_revival": True,
+                        "suite": sealed.suite,
                         "sealing_key_id": sealed.key_id,
                         "sealed": sealed.blob,
                         "digest": sealed.digest,

@@ -28,7 +28,7 @@ from bidding.models import (
 )
 from bidding.pricing import comparable_of, spec_quantity
 from bidding.sealing import BidContent, BidSealer
-from core import audit, clock
+from core import audit, clock, crypto_suites
 from core.actors import Actor, OrgKind, Role
 from core.errors import InvalidState, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from core.money import e4_to_str, unit_price_e4_from_pack
@@ -43,6 +43,15 @@ class Receipt:
     bid: Bid
     digest: str
     salt: str
+
+    @property
+    def suite(self) -> str:
+        """The cryptographic suite that sealed the bid and made the digest."""
+        return self.bid.suite
+
+    @property
+    def digest_algorithm(self) -> str:
+        return crypto_suites.get(self.bid.suite).digest_name
 
 
 def require_manufacturer_writer(actor: Actor) -> None:
@@ -197,6 +206,7 @@ def submit_bid(
         product_id=product.id,
         status=BidStatus.ACTIVE,
         accepts_revival=accepts_revival,
+        suite=sealed.suite,
         sealing_key_id=sealed.key_id,
         sealed=sealed.blob,
         digest=sealed.digest,

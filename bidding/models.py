@@ -264,10 +264,14 @@ class Bid(Base):
     status: Mapped[BidStatus] = mapped_column(str_enum(BidStatus, "bid_status"))
     #: The bidder accepts a revival price if offered (批10/11 复活), declared with the bid.
     accepts_revival: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: Key id + nonce + AES-GCM ciphertext of {pack price, salt}; see bidding/sealing.py.
+    #: Cryptographic suite that sealed the bid and made its digest (core/crypto_suites.py):
+    #: the bid is opened with it, whatever the platform's suite is by then.
+    suite: Mapped[str] = mapped_column(String(16), server_default="standard")
+    #: Key id + nonce + AES-GCM or SM4-GCM ciphertext of {pack price, salt}; see bidding/sealing.py.
     sealing_key_id: Mapped[str] = mapped_column(String(40))
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    #: SHA-256 receipt digest over the bid's content and a secret salt (checkable after opening).
+    #: Receipt digest (SHA-256 or SM3, per `suite`) over the bid's content and a secret salt
+    #: (checkable after opening).
     digest: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]

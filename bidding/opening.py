@@ -364,9 +364,10 @@ def _unseal(sealer: BidSealer, bid: Bid) -> int:
         accepts_revival=bid.accepts_revival,
         submitted_at=bid.submitted_at,
     )
-    opened = sealer.open(bid.sealing_key_id, bid.sealed, content)
+    # The suite that sealed the bid, not today's: a platform may have switched since.
+    opened = sealer.open(bid.sealing_key_id, bid.sealed, content, suite=bid.suite)
     full = BidContent(**{**content.__dict__, "pack_price_fen": opened.pack_price_fen})
-    if receipt_digest(full, opened.salt) != bid.digest:
+    if receipt_digest(full, opened.salt, bid.suite) != bid.digest:
         raise SealBroken(f"投标 {bid.id} 的回执摘要不符 (bid {bid.id}: receipt digest mismatch)")
     return opened.pack_price_fen
 

@@ -279,6 +279,9 @@ class BidSchema(BaseSchema):
     status = fields.Enum(BidStatus, by_value=True)
     accepts_revival = fields.Boolean()
     digest = fields.String()
+    suite = fields.String(
+        metadata={"description": "suite that sealed the bid and made its digest: standard or sm"}
+    )
     submitted_at = fields.DateTime()
     withdrawn_at = fields.DateTime(allow_none=True)
 
@@ -286,6 +289,8 @@ class BidSchema(BaseSchema):
 class ReceiptSchema(BaseSchema):
     bid = fields.Nested(BidSchema)
     digest = fields.String()
+    suite = fields.String(metadata={"description": "standard (SHA-256 digest) or sm (SM3 digest)"})
+    digest_algorithm = fields.String(metadata={"description": "SHA-256 or SM3"})
     salt = fields.String(
         metadata={"description": "keep it: with your price it reproduces the digest after opening"}
     )

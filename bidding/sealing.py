@@ -1,34 +1,35 @@
-"""Sealed bids: AES-256-GCM encryption of the price, and the bidder's receipt digest.
+"""Sealed bids: AEAD encryption of the price, and the bidder's receipt digest.
 
 Before the opening no one, the bureau included, can read a price: the database holds only
 ciphertext, and the key lives outside it (environment or a key file the operator keeps apart
 from the database backups). The associated data binds a ciphertext to its bid, so moving or
 editing a ciphertext makes decryption fail, which the opening reports as tampering.
 
-The receipt digest is SHA-256 over the bid's content and a random salt that is itself sealed.
-Without the salt, the small space of plausible prices could be searched from the digest alone;
-the bidder gets the salt in its receipt and can check the opened bid against it.
+The algorithms are the deployment's suite (core/crypto_suites.py): AES-256-GCM and SHA-256, or
+SM4-GCM and SM3. A bid records the suite and key id that sealed it, and is opened with those,
+whatever the suite is now: each suite has its own keys (rotation by key id within a suite).
 
-The plaintext is padded to a fixed length before encryption: AES-GCM keeps the plaintext's length,
+The receipt digest is the suite's digest over the bid's content and a random salt that is itself
+sealed. Without the salt, the small space of plausible prices could be searched from the digest
+alone; the bidder gets the salt in its receipt and can check the opened bid against it.
+
+The plaintext is padded to a fixed length before encryption: GCM keeps the plaintext's length,
 so unpadded, a 96-byte ciphertext would tell 12.34 from a 95-byte 6.83.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from core import crypto_suites
+from core.crypto_suites import STANDARD, AeadFailed, CryptoSuite
 from core.errors import DomainError
 
-NONCE_BYTES = 12
 #: Every sealed plaintext is padded to this many bytes: the longest price (a 64-bit fen amount)
 #: and the salt fit with room to spare, so every ciphertext has one length.
 PADDED_BYTES = 128
@@ -57,8 +58,8 @@ class BidContent:
         return "|".join(str(p) for p in parts).encode()
 
 
-def receipt_digest(content: BidContent, salt: str) -> str:
-    """SHA-256 hex over the canonical bid content and its salt (what the receipt shows)."""
+def receipt_digest(content: BidContent, salt: str, suite: str = STANDARD) -> str:
+    """The suite's hex digest over the canonical bid content and its salt (what the receipt shows)."""
     canonical = json.dumps(
         {
             "public_id": content.public_id,
@@ -74,11 +75,12 @@ def receipt_digest(content: BidContent, salt: str) -> str:
         sort_keys=True,
         separators=(",", ":"),
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return crypto_suites.get(suite).digest(canonical.encode())
 
 
 @dataclass(frozen=True)
 class Sealed:
+    suite: str
     key_id: str
     blob: bytes
     digest: str
@@ -91,45 +93,81 @@ class Opened:
     salt: str
 
 
-class BidSealer:
-    """Seals and opens bid prices with one current key and any number of older keys (rotation)."""
+@dataclass(frozen=True)
+class KeyRing:
+    """One suite's sealing keys by id, and the id new bids are sealed with (rotation)."""
 
-    def __init__(self, keys: dict[str, bytes], current_key_id: str) -> None:
-        for key_id, key in keys.items():
-            if len(key) != 32:
-                raise ValueError(f"bid sealing key {key_id!r} must be 32 bytes (AES-256)")
-        if current_key_id not in keys:
-            raise ValueError("current bid sealing key id not among the keys")
-        self._keys, self.current_key_id = dict(keys), current_key_id
+    keys: Mapping[str, bytes]
+    current_key_id: str
+
+
+class BidSealer:
+    """Seals under one suite's current key; opens under the suite and key id a bid records."""
+
+    def __init__(self, rings: Mapping[str, KeyRing], *, suite: str = STANDARD) -> None:
+        for name, ring in rings.items():
+            algorithms = crypto_suites.get(name)
+            for key_id, key in ring.keys.items():
+                if len(key) != algorithms.key_bytes:
+                    raise ValueError(
+                        f"bid sealing key {key_id!r} must be {algorithms.key_bytes} bytes "
+                        f"({algorithms.cipher_name})"
+                    )
+            if ring.current_key_id not in ring.keys:
+                raise ValueError(f"current {name} bid sealing key id not among the keys")
+        if suite not in rings:
+            raise ValueError(f"no bid sealing key for the {suite} suite")
+        self._rings = {name: KeyRing(dict(r.keys), r.current_key_id) for name, r in rings.items()}
+        self.suite: CryptoSuite = crypto_suites.get(suite)
+
+    @property
+    def current_key_id(self) -> str:
+        return self._rings[self.suite.name].current_key_id
 
     @classmethod
-    def from_base64(cls, encoded: str, key_id: str = "k1") -> BidSealer:
-        return cls({key_id: base64.urlsafe_b64decode(encoded.strip())}, key_id)
+    def from_base64(
+        cls,
+        encoded: str | None,
+        key_id: str = "k1",
+        *,
+        sm4: str | None = None,
+        suite: str = STANDARD,
+    ) -> BidSealer:
+        """From the configured keys: the AES-256 key and, if given, the SM4 key (both base64)."""
+        rings = {}
+        if encoded:
+            rings[STANDARD] = KeyRing({key_id: base64.urlsafe_b64decode(encoded.strip())}, key_id)
+        if sm4:
+            rings[crypto_suites.SM] = KeyRing({key_id: base64.urlsafe_b64decode(sm4.strip())}, key_id)
+        return cls(rings, suite=suite)
 
     @staticmethod
-    def generate_key() -> str:
-        return base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)).decode()
+    def generate_key(suite: str = STANDARD) -> str:
+        return base64.urlsafe_b64encode(crypto_suites.get(suite).generate_key()).decode()
 
     def seal(self, content: BidContent) -> Sealed:
         """Encrypt the price with a fresh salt; return the blob and the receipt digest."""
         salt = secrets.token_hex(16)
-        nonce = os.urandom(NONCE_BYTES)
         plaintext = _padded(json.dumps({"pack_price_fen": content.pack_price_fen, "salt": salt}).encode())
-        blob = nonce + AESGCM(self._keys[self.current_key_id]).encrypt(
-            nonce, plaintext, content.associated_data()
+        key_id = self.current_key_id
+        blob = self.suite.seal(
+            self._rings[self.suite.name].keys[key_id], plaintext, content.associated_data()
         )
-        return Sealed(self.current_key_id, blob, receipt_digest(content, salt), salt)
+        digest = receipt_digest(content, salt, self.suite.name)
+        return Sealed(self.suite.name, key_id, blob, digest, salt)
 
-    def open(self, key_id: str, blob: bytes, content_without_price: BidContent) -> Opened:
-        """Decrypt; SealBroken if the key is unknown or the ciphertext/associated data was altered."""
-        key = self._keys.get(key_id)
+    def open(
+        self, key_id: str, blob: bytes, content_without_price: BidContent, *, suite: str = STANDARD
+    ) -> Opened:
+        """Decrypt under the suite and key that sealed it; SealBroken if the key is unknown or the
+        ciphertext/associated data was altered."""
+        ring = self._rings.get(suite)
+        key = ring.keys.get(key_id) if ring else None
         if key is None:
-            raise SealBroken(f"未知的密钥 {key_id} (unknown sealing key)")
+            raise SealBroken(f"未配置 {suite} 套件的密钥 {key_id} (unknown sealing key)")
         try:
-            plaintext = AESGCM(key).decrypt(
-                blob[:NONCE_BYTES], blob[NONCE_BYTES:], content_without_price.associated_data()
-            )
-        except (InvalidTag, ValueError) as exc:
+            plaintext = crypto_suites.get(suite).open(key, blob, content_without_price.associated_data())
+        except (AeadFailed, ValueError) as exc:
             raise SealBroken() from exc
         data = json.loads(plaintext)  # JSON ignores the trailing padding (spaces); older bids had none
         return Opened(pack_price_fen=int(data["pack_price_fen"]), salt=str(data["salt"]))

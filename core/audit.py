@@ -1,9 +1,12 @@
 """Append-only audit trail with a hash chain.
 
 Every state change writes one `AuditEvent` in the same transaction as the change. Each row stores
-the SHA-256 of its own content and of the previous row, so editing or deleting a row breaks the
-chain and `verify_chain` finds it. The database also refuses UPDATE/DELETE on the table (triggers
-in the migration); the chain is what still catches an attacker who disables the triggers.
+the digest of its own content and of the previous row, so editing or deleting a row breaks the
+chain and `verify_chain` finds it. The digest is the one of the suite the row names (SHA-256 or
+SM3, core/crypto_suites.py), so a chain begun under one suite and continued under the other
+verifies row by row; the suite's name is itself part of the digested content (sm rows). The
+database also refuses UPDATE/DELETE on the table (triggers in the migration); the chain is what
+still catches an attacker who disables the triggers.
 
 Ordering: rows are chained by `seq`, taken from the single `audit_chain_head` row. The head is
 UPDATEd before it is read, which takes its row lock (PostgreSQL) or the write lock (SQLite), so
@@ -16,7 +19,6 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import crypto_suites
 from core.actors import Actor
 from core.db import Base, IdPK
 
@@ -51,6 +54,8 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: Cryptographic suite whose digest made `hash` (rows from before suites existed: standard).
+    suite: Mapped[str] = mapped_column(String(16), server_default=crypto_suites.STANDARD)
 
 
 class AuditChainHead(Base):
@@ -98,8 +103,13 @@ def _digest(event: AuditEvent) -> str:
         "after": event.after,
         "prev": event.prev_hash,
     }
+    suite = event.suite or crypto_suites.STANDARD
+    if suite != crypto_suites.STANDARD:
+        # Named in what is digested: a row cannot be re-labelled to another suite unnoticed.
+        # (Standard rows leave it out, so every row written before suites existed still verifies.)
+        content["suite"] = suite
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return crypto_suites.get(suite).digest(canonical.encode())
 
 
 def record(
@@ -133,6 +143,7 @@ def record(
         before=jsonable(dict(before)) if before is not None else None,
         after=jsonable(dict(after)) if after is not None else None,
         prev_hash=prev_hash,
+        suite=crypto_suites.current().name,
     )
     event.hash = _digest(event)
     session.add(event)
@@ -170,6 +181,7 @@ def record_many(
         .returning(head.c.seq, head.c.last_hash)
     ).one()
     at = now.astimezone(dt.UTC)
+    suite = crypto_suites.current().name
     events = []
     for seq, entry in enumerate(entries, start=last - len(entries) + 1):
         event = AuditEvent(
@@ -185,6 +197,7 @@ def record_many(
             before=jsonable(dict(entry.before)) if entry.before is not None else None,
             after=jsonable(dict(entry.after)) if entry.after is not None else None,
             prev_hash=prev_hash,
+            suite=suite,
         )
         event.hash = prev_hash = _digest(event)
         events.append(event)
@@ -222,7 +235,11 @@ def verify_chain(session: Session) -> ChainReport:
             return ChainReport(False, checked, expected_seq, f"missing event seq {expected_seq}")
         if event.prev_hash != prev_hash:
             return ChainReport(False, checked, event.seq, "link to the previous event is broken")
-        if _digest(event) != event.hash:
+        try:
+            intact = _digest(event) == event.hash
+        except crypto_suites.UnknownSuite:
+            return ChainReport(False, checked, event.seq, f"unknown cryptographic suite {event.suite!r}")
+        if not intact:
             return ChainReport(False, checked, event.seq, "content does not match its hash (edited)")
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     head_seq, head_hash = session.execute(

@@ -69,6 +69,7 @@ class ShownEvent:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     hash: str
+    suite: str
 
 
 def shown_events(session: Session, viewer: Actor, events: Sequence[AuditEvent]) -> list[ShownEvent]:
@@ -102,6 +103,7 @@ def shown_events(session: Session, viewer: Actor, events: Sequence[AuditEvent]) 
                 before=before,
                 after=after,
                 hash=event.hash,
+                suite=event.suite,
             )
         )
     return shown

@@ -132,6 +132,8 @@ class AuditEventSchema(BaseSchema):
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)
     hash = fields.String()
+    #: Cryptographic suite whose digest made `hash`: standard (SHA-256) or sm (SM3).
+    suite = fields.String()
 
 
 class AuditQuerySchema(BaseSchema):

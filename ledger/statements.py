@@ -1,7 +1,8 @@
 """Monthly reconciliation statements (对账单): one per hospital × distributor × month of orders.
 
-Generated from the reconciliation (`ledger.reconcile`), frozen as a JSON snapshot with a SHA-256
-digest of its data (the verification code printed on the PDF). Regenerating with unchanged data
+Generated from the reconciliation (`ledger.reconcile`), frozen as a JSON snapshot with a digest of
+its data (the verification code printed on the PDF): SHA-256 or SM3, the platform's suite when the
+version was made (core/crypto_suites.py), recorded on the statement. Regenerating with unchanged data
 makes nothing; changed data makes the next version and leaves the old one as it was. Both parties
 confirm or dispute the current version; once both confirmed it is frozen (database triggers
 refuse any change, see migration 0007).
@@ -13,7 +14,6 @@ is settled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -25,7 +25,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from bidding.models import Product
-from core import audit, clock
+from core import audit, clock, crypto_suites
 from core.actors import Actor, OrgKind, Role
 from core.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from core.organizations import Organization
@@ -49,10 +49,12 @@ def statement_number(hospital_id: int, enterprise_id: int, period: date, version
     return f"DZD-{period:%Y%m}-{hospital_id:06d}-{enterprise_id:06d}-V{version}"
 
 
-def canonical_digest(data: Any) -> str:
-    """SHA-256 of canonical JSON (sorted keys, no spaces, UTF-8): the same data, the same code."""
+def canonical_digest(data: Any, suite: str | None = None) -> str:
+    """Digest of canonical JSON (sorted keys, no spaces, UTF-8): the same data, the same code.
+    Under `suite` (a statement's own), by default the platform's current one."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    algorithms = crypto_suites.get(suite) if suite else crypto_suites.current()
+    return algorithms.digest(text.encode())
 
 
 def normalize_code(code: str) -> str:
@@ -286,7 +288,6 @@ def generate(
             as_of=as_of,
             options=options,
         )
-        content_digest = canonical_digest(content)
         version = latest.get((h_id, e_id), 0)
         previous = (
             session.scalars(
@@ -300,9 +301,11 @@ def generate(
             if version
             else None
         )
-        if previous is not None and previous.content_digest == content_digest:
+        # Unchanged data is compared under the previous version's own suite (it may predate a switch).
+        if previous is not None and previous.content_digest == canonical_digest(content, previous.suite):
             unchanged += 1
         else:
+            content_digest = canonical_digest(content)
             created.append(
                 _create(session, actor, content, content_digest, h_id, e_id, period, version + 1, as_of, now)
             )
@@ -339,6 +342,7 @@ def _create(
         version=version,
         as_of=as_of,
         generated_at=now,
+        suite=crypto_suites.current().name,
         digest=canonical_digest(payload),
         content_digest=content_digest,
         payload=payload,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bidding.bids import bids_visible_to
 from bidding.models import BatchItem, Bid, ProcurementBatch, Product
-from core import clock
+from core import clock, crypto_suites
 from core.actors import Actor, OrgKind
 from core.errors import NotFound, ValidationFailed
 from core.organizations import Organization
@@ -45,6 +45,8 @@ class BidReceipt:
     digest: str
     salt: str
     submitted_at: datetime
+    #: The digest's algorithm, the bid's own suite's (SHA-256 or SM3).
+    digest_algorithm: str = "SHA-256"
 
 
 def bid_receipt(session: Session, actor: Actor, bid_id: int, *, salt: str) -> BidReceipt:
@@ -70,6 +72,7 @@ def bid_receipt(session: Session, actor: Actor, bid_id: int, *, salt: str) -> Bi
         digest=bid.digest,
         salt=salt,
         submitted_at=bid.submitted_at,
+        digest_algorithm=crypto_suites.get(bid.suite).digest_name,
     )
 
 
@@ -83,7 +86,7 @@ def render_bid_receipt(receipt: BidReceipt) -> bytes:
             ["投标产品", f"{receipt.product}（{receipt.product_code}）"],
             ["投标编号", receipt.bid],
             ["提交时间", receipt.submitted_at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M:%S")],
-            ["摘要 (SHA-256)", receipt.digest],
+            [f"摘要 ({receipt.digest_algorithm})", receipt.digest],
             ["盐值 (salt)", receipt.salt],
         ],
         colWidths=[90, 400],

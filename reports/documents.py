@@ -87,7 +87,7 @@ class StatementDocument:
     totals: list[StatusTotal]
     discrepancies: list[DiscrepancyRow]
     confirmations: list[Confirmation]
-    verification_code: str  #: hex SHA-256 of the statement's data
+    verification_code: str  #: hex digest (SHA-256 or SM3, the statement's suite) of its data
     verify_url: str  #: what the QR code encodes
 
 

@@ -3,6 +3,9 @@
 #   bash scripts/test.sh                 # both databases, side by side (one process each)
 #   VBP_TEST_DBS=sqlite bash scripts/test.sh
 #   VBP_TEST_SERIAL=1 bash scripts/test.sh   # one database after the other
+# After the main run, each database also runs the security, bidding and crypto tests under the
+# domestic suite (VBP_CRYPTO_SUITE=sm: SM4-GCM, SM3, SM2); the main run uses $VBP_CRYPTO_SUITE
+# (default standard). VBP_TEST_SM_SUITE=0 skips the extra run.
 # PostgreSQL: VBP_TEST_PG_ADMIN_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
 # each run creates and drops its own databases, so the two runs share nothing but the CPU.
 set -euo pipefail
@@ -15,10 +18,22 @@ fi
 ruff check .
 ruff format --check .
 dbs=(${VBP_TEST_DBS:-sqlite postgresql})
+sm_tests=(tests/security tests/bidding tests/crypto)
+
+# One database's runs: the suite, then (unless the main run already was sm, or a selection of
+# tests was given) the security and bidding tests under the sm suite.
+run_on() {
+  python -m pytest --db="$1" -q "${@:2}" || return
+  if [ "${VBP_TEST_SM_SUITE:-1}" != 0 ] && [ "${VBP_CRYPTO_SUITE:-standard}" != sm ] && [ "$#" -eq 1 ]; then
+    echo "--- ${sm_tests[*]} under VBP_CRYPTO_SUITE=sm on $1 ---"
+    VBP_CRYPTO_SUITE=sm python -m pytest --db="$1" -q "${sm_tests[@]}"
+  fi
+}
+
 if [ "${#dbs[@]}" -eq 1 ] || [ -n "${VBP_TEST_SERIAL:-}" ]; then
   for db in "${dbs[@]}"; do
     echo "=== tests on ${db} ==="
-    python -m pytest --db="${db}" -q "$@"
+    run_on "${db}" "$@"
   done
   exit 0
 fi
@@ -28,7 +43,7 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 declare -A pids
 for db in "${dbs[@]}"; do
-  python -m pytest --db="${db}" -q "$@" >"$logs/$db.log" 2>&1 &
+  run_on "${db}" "$@" >"$logs/$db.log" 2>&1 &
   pids[$db]=$!
 done
 status=0

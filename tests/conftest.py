@@ -24,7 +24,9 @@ from app import create_app
 from app.cli import alembic_config
 from app.config import Config
 from app.db import Database, get_db
+from core import crypto_suites
 from ledger.invariants import check_ledger
+from tests.tendering import CRYPTO_SUITE
 
 PG_ADMIN_URL = os.environ.get(
     "VBP_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -41,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"database: {config.getoption('--db')}"
+    return f"database: {config.getoption('--db')}, crypto suite: {CRYPTO_SUITE}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -108,10 +110,20 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         # Every test client comes from 127.0.0.1 and the app lives for the whole run: the public
         # routes' per-address limit is set high here; tests/public tightens it where it is tested.
         public_rate_limit="1000000 per minute",
+        crypto_suite=CRYPTO_SUITE,  # VBP_CRYPTO_SUITE: the whole suite runs under either
     )
     application = create_app(config)
     yield application
     get_db(application).engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _crypto_suite() -> Iterator[None]:
+    """Every test starts under the tests' suite: a test that builds an app of its own with
+    another suite (create_app sets the process-wide one) leaves no trace on the next test."""
+    crypto_suites.configure(CRYPTO_SUITE)
+    yield
+    crypto_suites.configure(CRYPTO_SUITE)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from app.cli import alembic_config
 from app.config import Config
 from app.db import get_db
 from tests.conftest import Databases
+from tests.tendering import CRYPTO_SUITE
 
 #: How long a racer waits at its commit for the others before giving up (a hung test fails, it
 #: does not hang the suite).
@@ -40,7 +41,13 @@ def committed_app(databases: Databases, tmp_path: Path, **settings: Any) -> Flas
     url = databases.new()
     command.upgrade(alembic_config(url), "head")
     app = create_app(
-        Config(env="testing", database_url=url, secret_key="k" * 40, instance_path=str(tmp_path), **settings)
+        Config(
+            env="testing",
+            database_url=url,
+            secret_key="k" * 40,
+            instance_path=str(tmp_path),
+            **{"crypto_suite": CRYPTO_SUITE, **settings},
+        )
     )
     db = get_db(app)
     db.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -41,9 +42,18 @@ DURING_DEMAND = T0 + timedelta(days=1)
 DURING_BIDDING = T0 + timedelta(days=7)
 AFTER_DEADLINE = T0 + timedelta(days=8, minutes=1)
 AT_OPENING = TIMELINE["opening_at"]
-#: The tests' bid-sealing key (scheduler processes started by tests get it through the environment).
+#: The suite the tests run under (VBP_CRYPTO_SUITE: standard by default, or sm; core/crypto_suites.py).
+CRYPTO_SUITE = os.environ.get("VBP_CRYPTO_SUITE") or "standard"
+#: The tests' bid-sealing keys (scheduler processes started by tests get them through the environment).
 SEALING_KEY = BidSealer.generate_key()
-SEALER = BidSealer.from_base64(SEALING_KEY)
+SM4_SEALING_KEY = BidSealer.generate_key("sm")
+SEALER = BidSealer.from_base64(SEALING_KEY, sm4=SM4_SEALING_KEY, suite=CRYPTO_SUITE)
+#: What a test app's Config takes to use the tests' suite and keys.
+CRYPTO_SETTINGS: dict[str, Any] = {
+    "crypto_suite": CRYPTO_SUITE,
+    "bid_sealing_key": SEALING_KEY,
+    "bid_sealing_key_sm4": SM4_SEALING_KEY,
+}
 _codes = itertools.count(1)
 
 

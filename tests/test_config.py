@@ -66,10 +66,10 @@ def test_payment_terms_come_from_the_environment_and_a_holiday_file(tmp_path: Pa
         Config(payment_day_kind="lunar", instance_path=str(tmp_path)).resolve(str(tmp_path))
 
 
-def _resolve_keys(instance: str, barrier: Any) -> tuple[str | None, str | None]:
+def _resolve_keys(instance: str, barrier: Any) -> tuple[str | None, str | None, str | None]:
     barrier.wait()  # every process generates at the same instant, like workers starting together
     config = Config(instance_path=instance).resolve(instance)
-    return config.secret_key, config.bid_sealing_key
+    return config.secret_key, config.bid_sealing_key, config.bid_sealing_key_sm4
 
 
 def test_processes_starting_together_share_one_complete_development_key(tmp_path: Path) -> None:
@@ -84,6 +84,10 @@ def test_processes_starting_together_share_one_complete_development_key(tmp_path
             barrier = manager.Barrier(workers)
             keys = pool.starmap(_resolve_keys, [(str(instance), barrier)] * workers)
             assert len(set(keys)) == 1, (n, keys)
-            secret_key, sealing_key = keys[0]
-            assert (len(secret_key or ""), len(sealing_key or "")) == (64, 44), n
-            assert sorted(p.name for p in instance.iterdir()) == ["bid_sealing_key", "secret_key"]
+            secret_key, sealing_key, sm4_key = keys[0]
+            assert (len(secret_key or ""), len(sealing_key or ""), len(sm4_key or "")) == (64, 44, 24), n
+            assert sorted(p.name for p in instance.iterdir()) == [
+                "bid_sealing_key",
+                "bid_sealing_key_sm4",
+                "secret_key",
+            ]

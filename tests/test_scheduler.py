@@ -26,7 +26,17 @@ from core.jobs import JobRun, JobStatus
 from core.organizations import Organization
 from tests.conftest import Databases
 from tests.factories import make_org
-from tests.tendering import AT_OPENING, DURING_DEMAND, SEALER, SEALING_KEY, TIMELINE, World, make_world
+from tests.tendering import (
+    AT_OPENING,
+    CRYPTO_SUITE,
+    DURING_DEMAND,
+    SEALER,
+    SEALING_KEY,
+    SM4_SEALING_KEY,
+    TIMELINE,
+    World,
+    make_world,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,6 +130,8 @@ def _scheduler(url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
         "DATABASE_URL": url,
         "VBP_ENV": "development",
         "VBP_BID_SEALING_KEY": SEALING_KEY,
+        "VBP_BID_SEALING_KEY_SM4": SM4_SEALING_KEY,
+        "VBP_CRYPTO_SUITE": CRYPTO_SUITE,
         "VBP_INSTANCE_PATH": str(tmp_path),
         "FLASK_APP": "wsgi.py",
     }

@@ -112,10 +112,12 @@ class Statement(Base):
     version: Mapped[int] = mapped_column(Integer)
     as_of: Mapped[datetime]
     generated_at: Mapped[datetime]
-    #: SHA-256 of the canonical JSON of `payload` (the printed verification code).
+    #: Digest (per `suite`) of the canonical JSON of `payload` (the printed verification code).
     digest: Mapped[str] = mapped_column(String(64), unique=True)
-    #: SHA-256 of the lines, totals and discrepancies only: unchanged data makes no new version.
+    #: Digest of the lines, totals and discrepancies only: unchanged data makes no new version.
     content_digest: Mapped[str] = mapped_column(String(64))
+    #: Cryptographic suite of both digests, SHA-256 or SM3 (core/crypto_suites.py).
+    suite: Mapped[str] = mapped_column(String(16), server_default="standard")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     line_count: Mapped[int] = mapped_column(Integer)
     order_amount_fen: Mapped[int] = mapped_column(BigInteger)

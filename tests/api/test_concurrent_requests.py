@@ -19,6 +19,7 @@ from ledger.models import Order
 from tests.conftest import Databases
 from tests.factories import bearer
 from tests.ordering import make_market
+from tests.tendering import CRYPTO_SUITE
 
 CLIENTS = 8
 
@@ -27,7 +28,13 @@ def test_concurrent_orders_are_all_accepted(databases: Databases, tmp_path: Path
     url = databases.new()
     command.upgrade(alembic_config(url), "head")
     app = create_app(
-        Config(env="testing", database_url=url, secret_key="k" * 40, instance_path=str(tmp_path))
+        Config(
+            env="testing",
+            database_url=url,
+            secret_key="k" * 40,
+            instance_path=str(tmp_path),
+            crypto_suite=CRYPTO_SUITE,
+        )
     )
     db = get_db(app)
     with db.sessionmaker() as s, s.begin():

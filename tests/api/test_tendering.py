@@ -186,7 +186,7 @@ def test_e3_through_the_api_with_sealed_bids_until_opening(
             )
             .get_json()
         )
-        assert set(receipts[name]) == {"bid", "digest", "salt"}
+        assert set(receipts[name]) == {"bid", "digest", "salt", "suite", "digest_algorithm"}
     g = make_org(session, OrgKind.MANUFACTURER, name="企业G")
     g_user = make_user(session, g, Role.OPERATOR)
     g_product = _product(api, bureau, g, "oral_solid")

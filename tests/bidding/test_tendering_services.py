@@ -184,7 +184,7 @@ def test_receipt_digest_matches_the_opened_bid(session: Session) -> None:
         bid.accepts_revival,
         bid.submitted_at,
     )
-    assert receipt_digest(content, receipt.salt) == receipt.digest == bid.digest
+    assert receipt_digest(content, receipt.salt, bid.suite) == receipt.digest == bid.digest
     assert result.pack_price_fen == 5000
 
 

@@ -60,7 +60,9 @@ class Secrets:
             forms.add(format(value.normalize(), "f"))
         for form in forms:
             self.texts[form] = f"price {form}"
-            self.raw[hashlib.sha256(form.encode()).hexdigest().encode()] = f"sha256 of price {form}"
+            for algorithm in ("sha256", "sm3"):
+                digest = hashlib.new(algorithm, form.encode()).hexdigest()
+                self.raw[digest.encode()] = f"{algorithm} of price {form}"
 
     def add_salt(self, salt: str) -> None:
         self.texts[salt.lower()] = "receipt salt"
@@ -70,7 +72,7 @@ class Secrets:
     def add_request(self, method: str, path: str, body: bytes) -> None:
         """Unkeyed digests of a request (what an unkeyed fingerprint would store)."""
         for data in (body, method.encode() + b" " + path.encode() + b"\n" + body):
-            for algorithm in ("sha256", "sha1", "md5", "sha512"):
+            for algorithm in ("sha256", "sm3", "sha1", "md5", "sha512"):
                 digest = hashlib.new(algorithm, data).hexdigest()
                 self.raw[digest.encode()] = f"unkeyed {algorithm} of the request"
                 self.raw[digest.upper().encode()] = f"unkeyed {algorithm} of the request"

@@ -24,7 +24,7 @@ from bidding.models import BatchStatus, Bid, BidStatus
 from core.organizations import User
 from tests.conftest import Databases
 from tests.factories import bearer
-from tests.tendering import DURING_DEMAND, SEALING_KEY, TIMELINE, make_world
+from tests.tendering import CRYPTO_SETTINGS, DURING_DEMAND, TIMELINE, make_world
 
 pytestmark = pytest.mark.postgresql_only
 ATTEMPTS = 24
@@ -41,7 +41,7 @@ def test_parallel_bid_replacements_at_the_deadline_leave_the_last_one(
             database_url=url,
             secret_key="k" * 40,
             instance_path=str(tmp_path),
-            bid_sealing_key=SEALING_KEY,
+            **CRYPTO_SETTINGS,
         )
     )
     db = get_db(app)

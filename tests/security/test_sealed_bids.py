@@ -27,7 +27,17 @@ from core.idempotency import IdempotencyRecord
 from core.organizations import User
 from tests.factories import SYSTEM, bearer, make_org
 from tests.security.sealed_scan import Finding, Secrets, columns_in_schema, scan
-from tests.tendering import AT_OPENING, DURING_BIDDING, DURING_DEMAND, SEALER, TIMELINE, World, e4, make_world
+from tests.tendering import (
+    AT_OPENING,
+    CRYPTO_SUITE,
+    DURING_BIDDING,
+    DURING_DEMAND,
+    SEALER,
+    TIMELINE,
+    World,
+    e4,
+    make_world,
+)
 
 #: A pack price nobody would pick by accident, of packs of 10: 38,712.65 yuan a pack, 3,871.2650
 #: a tablet. Every integer form (3,871,265 fen; 387,126,500 and 38,712,650 yuan×10⁴) is far above
@@ -208,11 +218,13 @@ def test_every_sealed_bid_has_the_same_length_whatever_its_price(session: Sessio
 def test_a_padded_bid_opens_to_its_price_and_salt(session: Session) -> None:
     content = BidContent("p", 1, 1, 2, 3, 683, True, DURING_BIDDING)
     sealed = SEALER.seal(content)
-    opened = SEALER.open(sealed.key_id, sealed.blob, content)
+    opened = SEALER.open(sealed.key_id, sealed.blob, content, suite=sealed.suite)
     assert (opened.pack_price_fen, opened.salt) == (683, sealed.salt)
-    other = BidSealer.from_base64(BidSealer.generate_key())
+    other = BidSealer.from_base64(
+        BidSealer.generate_key(), sm4=BidSealer.generate_key("sm"), suite=sealed.suite
+    )
     with pytest.raises(SealBroken):
-        other.open(sealed.key_id, sealed.blob, content)
+        other.open(sealed.key_id, sealed.blob, content, suite=sealed.suite)
 
 
 def test_a_replayed_bid_returns_the_first_receipt_whose_digest_matches_after_the_opening(
@@ -238,7 +250,9 @@ def test_a_replayed_bid_returns_the_first_receipt_whose_digest_matches_after_the
         bid.accepts_revival,
         bid.submitted_at,
     )
-    assert receipt_digest(content, sent["receipt"]["salt"]) == sent["receipt"]["digest"] == bid.digest
+    assert sent["receipt"]["suite"] == bid.suite == CRYPTO_SUITE
+    digest = receipt_digest(content, sent["receipt"]["salt"], bid.suite)
+    assert digest == sent["receipt"]["digest"] == bid.digest
 
 
 def test_the_same_idempotency_key_with_another_price_is_refused_without_revealing_anything(
@@ -301,7 +315,7 @@ def test_after_the_opening_every_receipt_digest_matches_its_bid(session: Session
             bid.accepts_revival,
             bid.submitted_at,
         )
-        assert receipt_digest(content, receipt.salt) == receipt.digest == bid.digest
+        assert receipt_digest(content, receipt.salt, bid.suite) == receipt.digest == bid.digest
 
 
 def test_a_tampered_stored_bid_stops_the_opening(session: Session) -> None:

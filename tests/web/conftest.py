@@ -28,7 +28,7 @@ from app.config import Config
 from app.db import Database, get_db
 from core.glossary import TERMS
 from tests.factories import PASSWORD
-from tests.tendering import SEALING_KEY
+from tests.tendering import CRYPTO_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("VBP_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
@@ -92,7 +92,7 @@ def serve(
         database_url=url,
         secret_key="browser-test-secret-" + "y" * 32,
         instance_path=str(tmp_path_factory.mktemp("browser-instance")),
-        bid_sealing_key=SEALING_KEY,
+        **CRYPTO_SETTINGS,
     )
     app = create_app(config)
     db = get_db(app)
