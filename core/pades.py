@@ -138,10 +138,3 @@ def _check(sig: Any, context: ValidationContext) -> SignatureCheck:
         modifications=level.name.lower() if level is not None else "unknown",
         problem=problem,
     )
-
-
-def extra_signature(pdf: bytes) -> dict[str, Any] | None:
-    """A second signature over a signed PDF, stored with it: the hook for the domestic suite
-    (VBP_CRYPTO_SUITE=sm: an SM2 signature over the SM3 digest, since pyHanko cannot make SM2
-    PAdES). The standard suite adds nothing."""
-    return None

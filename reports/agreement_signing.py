@@ -17,7 +17,7 @@ from core import clock, pades, pki
 from core.actors import Actor
 from core.errors import NotFound
 from core.organizations import Organization
-from ledger.contracts import generation, signatures
+from ledger.contracts import generation, signatures, sm2
 from ledger.contracts.models import AgreementDocument, AgreementStatus, Party, ProcurementAgreement
 from ledger.contracts.queries import get_agreement, latest_document, latest_version, renewal_of
 from ledger.contracts.states import AGREEMENT, LIVE
@@ -89,7 +89,7 @@ def sign(session: Session, actor: Actor, agreement_id: int, *, keys: Pki, now: d
         party=party,
         pdf=signed,
         certificate=row,
-        extra=pades.extra_signature(signed),
+        extra=sm2.countersign(row, signed, keys.key_password),
         now=now,
     )
 
@@ -132,7 +132,7 @@ class AgreementVerification:
 
     @property
     def valid(self) -> bool:
-        return self.check.ok and self.known is not None and self.known.current
+        return self.check.ok and self.known is not None and self.known.current and not self.problems
 
 
 def verify(
@@ -151,6 +151,9 @@ def verify(
     if check.signatures and not check.covers_whole_file:
         problems.append("最后一个签名之后文件被追加修改 (the file was changed after the last signature)")
     known = _known(session, pki.digest(pdf))
+    domestic = _domestic_problem(session, pdf)
+    if domestic:
+        problems.append(domestic)
     if known is None:
         problems.append("不是平台生成的购销协议文件 (not an agreement file issued by the platform)")
     elif not known.current and known.version == known.latest_version and known.status in LIVE:
@@ -161,6 +164,14 @@ def verify(
             + (f"，续签协议 {known.superseded_by}" if known.superseded_by else "")
         )
     return AgreementVerification(check, known, problems)
+
+
+def _domestic_problem(session: Session, pdf: bytes) -> str | None:
+    """The SM2 signature stored with this exact version (domestic suite), checked against it."""
+    extra = session.scalar(
+        select(AgreementDocument.extra_signature).where(AgreementDocument.sha256 == pki.digest(pdf))
+    )
+    return sm2.problem(extra, pdf)
 
 
 def _known(session: Session, sha256: str) -> KnownVersion | None:

@@ -149,6 +149,11 @@ class SigningCertificate(Base):
     chain_pem: Mapped[str] = mapped_column(Text)
     #: PKCS#8 PEM encrypted under VBP_PKI_KEY_PASSWORD (never stored in the clear).
     key_pkcs8: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The domestic suite's SM2 key of this certificate's holder (ledger/contracts/sm2.py), made on
+    #: its first signature under VBP_CRYPTO_SUITE=sm; the private key sealed with SM4-GCM under a
+    #: key derived from VBP_PKI_KEY_PASSWORD.
+    sm2_public_pem: Mapped[str | None] = mapped_column(Text)
+    sm2_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     not_before: Mapped[datetime]
     not_after: Mapped[datetime]
     #: The one the organization signs with; importing another retires the previous one.

@@ -31,6 +31,8 @@ def upgrade() -> None:
         sa.Column("cert_pem", sa.Text(), nullable=False),
         sa.Column("chain_pem", sa.Text(), nullable=False),
         sa.Column("key_pkcs8", sa.LargeBinary(), nullable=False),
+        sa.Column("sm2_public_pem", sa.Text(), nullable=True),
+        sa.Column("sm2_key_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
         sa.Column("not_after", sa.DateTime(timezone=True), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
