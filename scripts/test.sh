@@ -26,7 +26,8 @@ run_on() {
   python -m pytest --db="$1" -q "${@:2}" || return
   if [ "${VBP_TEST_SM_SUITE:-1}" != 0 ] && [ "${VBP_CRYPTO_SUITE:-standard}" != sm ] && [ "$#" -eq 1 ]; then
     echo "--- ${sm_tests[*]} under VBP_CRYPTO_SUITE=sm on $1 ---"
-    VBP_CRYPTO_SUITE=sm python -m pytest --db="$1" -q "${sm_tests[@]}"
+    # The fuzzer's cases do not depend on the suite: fewer examples per operation here.
+    VBP_CRYPTO_SUITE=sm VBP_FUZZ_EXAMPLES="${VBP_FUZZ_EXAMPLES:-2}" python -m pytest --db="$1" -q "${sm_tests[@]}"
   fi
 }
 
