@@ -8,11 +8,13 @@ signed; the last one must cover the whole file.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -31,13 +33,34 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from core.pki import Credential
 
+T = TypeVar("T")
+
 
 def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
+def _outside_any_event_loop(work: Callable[[], T]) -> T:
+    """Run `work` where asyncio.run() may be called. pyHanko's synchronous sign and validate
+    calls run their coroutines with asyncio.run(), which refuses to start inside a thread whose
+    event loop is running (an async server worker, or a process that drove a browser through
+    Playwright's synchronous API): such a caller gets the work done on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pades") as pool:
+        return pool.submit(work).result()
+
+
 def sign(pdf: bytes, credential: Credential, *, field_name: str, reason: str, location: str) -> bytes:
     """`pdf` plus an incremental update holding a PAdES B-B signature in field `field_name`."""
+    return _outside_any_event_loop(
+        lambda: _sign(pdf, credential, field_name=field_name, reason=reason, location=location)
+    )
+
+
+def _sign(pdf: bytes, credential: Credential, *, field_name: str, reason: str, location: str) -> bytes:
     key_der = credential.key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -102,6 +125,10 @@ ACCEPTED = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationL
 
 def validate(pdf: bytes, *, roots: Sequence[x509.Certificate], moment: dt.datetime) -> PdfCheck:
     """Validate every signature of `pdf` against `roots` at `moment`."""
+    return _outside_any_event_loop(lambda: _validate(pdf, roots=roots, moment=moment))
+
+
+def _validate(pdf: bytes, *, roots: Sequence[x509.Certificate], moment: dt.datetime) -> PdfCheck:
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_signatures)

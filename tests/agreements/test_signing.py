@@ -192,3 +192,27 @@ def test_a_terminated_agreement_cannot_be_signed(scene: Scene, keys: Pki) -> Non
         agreement_signing.sign(
             scene.session, scene.party(agreement.hospital_id), agreement.id, keys=keys, now=NOW
         )
+
+
+def test_signing_and_verifying_work_inside_a_running_event_loop(scene: Scene, keys: Pki) -> None:
+    """pyHanko runs its coroutines with asyncio.run(); a caller whose thread already runs an event
+    loop (an async worker, a process that drove a browser) must still sign and verify."""
+    import asyncio
+
+    agreement = _generated(scene)
+
+    def sign_and_verify() -> bool:
+        asyncio.get_running_loop()  # raises unless this thread's event loop is running
+        document = _sign_both(scene, agreement, keys)
+        later = NOW + timedelta(hours=2)
+        return agreement_signing.verify(scene.session, document.pdf, roots=keys.roots, now=later).valid
+
+    async def inside_a_loop() -> bool:
+        return sign_and_verify()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: start a loop and sign inside it
+        assert asyncio.run(inside_a_loop())
+    else:  # a browser test earlier in this process left its loop running on this thread
+        assert sign_and_verify()
