@@ -150,8 +150,10 @@ def verify(
             )
     if check.signatures and not check.covers_whole_file:
         problems.append("最后一个签名之后文件被追加修改 (the file was changed after the last signature)")
-    known = _known(session, pki.digest(pdf))
-    domestic = _domestic_problem(session, pdf)
+    document = session.scalar(select(AgreementDocument).where(AgreementDocument.sha256 == pki.digest(pdf)))
+    known = _known(session, document)
+    # The SM2 signature stored with this exact version (domestic suite), checked against it.
+    domestic = sm2.problem(document.extra_signature, pdf) if document is not None else None
     if domestic:
         problems.append(domestic)
     if known is None:
@@ -166,16 +168,7 @@ def verify(
     return AgreementVerification(check, known, problems)
 
 
-def _domestic_problem(session: Session, pdf: bytes) -> str | None:
-    """The SM2 signature stored with this exact version (domestic suite), checked against it."""
-    extra = session.scalar(
-        select(AgreementDocument.extra_signature).where(AgreementDocument.sha256 == pki.digest(pdf))
-    )
-    return sm2.problem(extra, pdf)
-
-
-def _known(session: Session, sha256: str) -> KnownVersion | None:
-    document = session.scalar(select(AgreementDocument).where(AgreementDocument.sha256 == sha256))
+def _known(session: Session, document: AgreementDocument | None) -> KnownVersion | None:
     if document is None:
         return None
     agreement = session.get_one(ProcurementAgreement, document.agreement_id)
