@@ -6,6 +6,7 @@ Each command is one unit of work (commit on success, roll back on failure).
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -65,18 +66,69 @@ audit_cli = AppGroup("audit", help="Audit trail.")
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 at the first tampered event."""
+    """Recompute every audit lane's hash chain and every daily root; exit 1 at the first problem."""
     with unit_of_work(get_db().sessionmaker()) as session:
         report = audit.verify_chain(session)
+        lanes = len(audit.lane_heads(session))
     if report.ok:
-        click.echo(f"审计链完整：{report.checked} 条 (audit chain intact: {report.checked} events)")
+        click.echo(
+            f"审计链完整：{lanes} 条通道 {report.checked} 条记录，{report.roots} 个日根 "
+            f"(audit chain intact: {report.checked} events in {lanes} lanes, {report.roots} daily roots)"
+        )
         return
+    if report.day is not None:
+        where_zh = f"{report.day.isoformat()} 的日根"
+    else:
+        where_zh = f"通道 {report.lane} 第 {report.first_bad_seq} 条"
     click.echo(
-        f"审计链被破坏：第 {report.first_bad_seq} 条，{report.problem} "
-        f"(audit chain broken at seq {report.first_bad_seq}: {report.problem})",
+        f"审计链被破坏：{where_zh}，{report.problem} "
+        f"(audit chain broken at {report.where()}: {report.problem})",
         err=True,
     )
     sys.exit(1)
+
+
+@audit_cli.command("root")
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), help="business day (default: yesterday)")
+def audit_root(day: datetime | None) -> None:
+    """Compute the daily root over every lane head (once per day; again: shows the stored one)."""
+    from core.audit_roots import compute_root
+    from core.errors import DomainError
+
+    now = clock.now()
+    wanted = day.date() if day else clock.business_date(now) - timedelta(days=1)
+    try:
+        with unit_of_work(get_db().sessionmaker()) as session:
+            root, made = compute_root(session, wanted, now=now)
+            lanes = len(root.heads)
+            line = (
+                f"{root.day.isoformat()} {root.root_hash} ({lanes} lanes, prev {root.prev_root_hash[:16]}…)"
+            )
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(("已计算日根 (root computed): " if made else "日根已存在 (root exists): ") + line)
+
+
+@audit_cli.command("lanes")
+@click.argument("count", type=int, required=False)
+def audit_lanes(count: int | None) -> None:
+    """Show the lanes in use, or set their number to COUNT (default: VBP_AUDIT_LANES)."""
+    from core.errors import DomainError
+
+    if count is None:
+        with get_db().sessionmaker() as session:
+            heads = audit.lane_heads(session)
+        configured = current_app.config["VBP"].audit_lanes
+        click.echo(f"使用中的审计通道 (lanes in use): {len(heads)}; VBP_AUDIT_LANES={configured}")
+        for lane, seq, last_hash in heads:
+            click.echo(f"  {lane:>4} {seq:>10} {last_hash}")
+        return
+    try:
+        with unit_of_work(get_db().sessionmaker()) as session:
+            before, after = audit.set_lane_count(session, count, now=clock.now())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"审计通道 {before} → {after} (audit lanes {before} → {after})")
 
 
 ledger_cli = AppGroup("ledger", help="The double-entry journal.")

@@ -140,6 +140,9 @@ class Config:
     #: SM4 key (urlsafe base64 of 16 bytes) that seals bid prices under the sm suite; required in
     #: production when that suite is selected. Development generates one into the instance folder.
     bid_sealing_key_sm4: str | None = None
+    #: Audit lanes (core/audit.py) a new database starts with and `flask audit lanes` sets by
+    #: default. The lanes in use live in the database: changing this alone changes nothing.
+    audit_lanes: int = 16
 
     @property
     def testing(self) -> bool:
@@ -212,6 +215,7 @@ class Config:
             pki_trust_roots=env.get("VBP_PKI_TRUST_ROOTS") or None,
             crypto_suite=(env.get("VBP_CRYPTO_SUITE") or "standard").strip(),
             bid_sealing_key_sm4=_key_from_env(env, "VBP_BID_SEALING_KEY_SM4"),
+            audit_lanes=int(env.get("VBP_AUDIT_LANES", str(cls.audit_lanes))),
         )
 
     def payment_terms(self) -> Any:
@@ -296,6 +300,8 @@ class Config:
             raise ConfigError(f"VBP_HOLIDAYS_FILE not found: {self.holidays_file}")
         if self.token_ttl_days < 1:
             raise ConfigError("VBP_TOKEN_TTL_DAYS must be ≥ 1")
+        if not 1 <= self.audit_lanes <= 1024:
+            raise ConfigError("VBP_AUDIT_LANES must be between 1 and 1024")
         if not 1 <= self.agreement_notice_days <= 366:
             raise ConfigError("VBP_AGREEMENT_NOTICE_DAYS must be between 1 and 366")
         if not 0 <= self.publicity_days <= 60 or self.objection_attachment_max_bytes < 1:

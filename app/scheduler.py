@@ -227,6 +227,16 @@ def finalize_publicity(session: Session, tick: datetime, ctx: JobContext) -> dic
     return {"finalized_batches": finalize_due(session, tick)}
 
 
+def audit_daily_root(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """Yesterday's root over every audit lane head (core/audit_roots.py); idempotent per day."""
+    from datetime import timedelta
+
+    from core.audit_roots import compute_root
+
+    root, made = compute_root(session, clock.business_date(tick) - timedelta(days=1), now=tick)
+    return {"day": root.day.isoformat(), "root_hash": root.root_hash, "computed": made}
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -295,6 +305,12 @@ JOBS: dict[str, Job] = {
             "公示期满且无未答复异议的结果转为正式公布 (make results final after their publicity period)",
             {"minute": "*/5"},
             finalize_publicity,
+        ),
+        Job(
+            "audit_daily_root",
+            "每日审计日根：各通道链头的摘要 (daily root over every audit lane head)",
+            {"hour": 0, "minute": 20},
+            audit_daily_root,
         ),
     )
 }

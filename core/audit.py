@@ -1,16 +1,25 @@
-"""Append-only audit trail with a hash chain.
+"""Append-only audit trail in hash-chained lanes.
 
 Every state change writes one `AuditEvent` in the same transaction as the change. Each row stores
-the digest of its own content and of the previous row, so editing or deleting a row breaks the
-chain and `verify_chain` finds it. The digest is the one of the suite the row names (SHA-256 or
-SM3, core/crypto_suites.py), so a chain begun under one suite and continued under the other
-verifies row by row; the suite's name is itself part of the digested content (sm rows). The
-database also refuses UPDATE/DELETE on the table (triggers in the migration); the chain is what
+the digest of its own content and of the previous row of its lane, so editing or deleting a row
+breaks its lane's chain and `verify_chain` finds it. The digest is the one of the suite the row
+names (SHA-256 or SM3, core/crypto_suites.py), so a chain begun under one suite and continued under
+the other verifies row by row; the suite's name is itself part of the digested content (sm rows).
+The database also refuses UPDATE/DELETE on the table (triggers in the migration); the chain is what
 still catches an attacker who disables the triggers.
 
-Ordering: rows are chained by `seq`, taken from the single `audit_chain_head` row. The head is
-UPDATEd before it is read, which takes its row lock (PostgreSQL) or the write lock (SQLite), so
-two concurrent transactions can never chain onto the same predecessor.
+Lanes: one chain with one head row made every audited write in the province wait on one row lock.
+There are now N chains (lanes), one head row each in `audit_lane_heads`; the rows present are the
+lanes in use (`set_lane_count`, a deliberate command: never a config flip under running writers).
+An event's lane is a stable digest of its actor's organization modulo N (no organization: lane 0).
+The first audit record of a transaction picks the lane and every later one in that transaction
+reuses it, so a transaction locks at most one head row and two transactions can never take two
+heads in opposite orders (no deadlock). Within a lane, rows are chained by `seq` (1, 2, … without
+gaps); the head is UPDATEd before it is read, which takes its row lock (PostgreSQL) or the write
+lock (SQLite), so two transactions never chain onto the same predecessor.
+
+Daily roots (core/audit_roots.py) digest all lane heads once a day and chain with each other; they
+are published, so rewriting history means rewriting what was printed too.
 """
 
 from __future__ import annotations
@@ -19,27 +28,45 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Row,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core import crypto_suites
 from core.actors import Actor
 from core.db import Base, IdPK
 
 GENESIS_HASH = "0" * 64
+#: session.info key: the lane the current transaction's first audit record took.
+_LANE_KEY = "vbp.audit_lane"
 
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("lane", "seq"),)
 
     id: Mapped[IdPK]
-    #: Position in the chain: 1, 2, 3, … without gaps.
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    #: The chain this event belongs to (see the module docstring).
+    lane: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    #: Position in its lane's chain: 1, 2, 3, … without gaps.
+    seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[dt.datetime] = mapped_column(index=True)
     actor_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     actor_org_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -58,14 +85,30 @@ class AuditEvent(Base):
     suite: Mapped[str] = mapped_column(String(16), server_default=crypto_suites.STANDARD)
 
 
-class AuditChainHead(Base):
-    """Single row (id = 1) holding the last sequence number and hash of the chain."""
+class AuditLaneHead(Base):
+    """One row per lane in use: its last sequence number and hash (0 and genesis when empty)."""
 
-    __tablename__ = "audit_chain_head"
+    __tablename__ = "audit_lane_heads"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    lane: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditDailyRoot(Base):
+    """The digest of every lane head as it stood when the day's root was computed, chained to
+    the previous day's root (core/audit_roots.py)."""
+
+    __tablename__ = "audit_daily_roots"
+
+    #: Business day (province time) the root closes.
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    #: [[lane, seq, hash], …] ordered by lane.
+    heads: Mapped[list[list[Any]]] = mapped_column(JSON)
+    prev_root_hash: Mapped[str] = mapped_column(String(64))
+    root_hash: Mapped[str] = mapped_column(String(64))
+    suite: Mapped[str] = mapped_column(String(16), server_default=crypto_suites.STANDARD)
+    created_at: Mapped[dt.datetime]
 
 
 def jsonable(value: Any) -> Any:
@@ -92,8 +135,13 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in an audit payload")
 
 
+def canonical(content: Mapping[str, Any]) -> bytes:
+    """The bytes that are digested: sorted keys, no spaces, UTF-8."""
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _digest(event: AuditEvent) -> str:
-    content = {
+    content: dict[str, Any] = {
         "seq": event.seq,
         "at": event.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor": [event.actor_user_id, event.actor_org_id, event.actor_role],
@@ -108,8 +156,66 @@ def _digest(event: AuditEvent) -> str:
         # Named in what is digested: a row cannot be re-labelled to another suite unnoticed.
         # (Standard rows leave it out, so every row written before suites existed still verifies.)
         content["suite"] = suite
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return crypto_suites.get(suite).digest(canonical.encode())
+    if event.lane:
+        # Likewise the lane: rows of lane 0 (all rows from before lanes) digest as they always did,
+        # and a row moved into or out of lane 0 no longer matches its hash.
+        content["lane"] = event.lane
+    return crypto_suites.get(suite).digest(canonical(content))
+
+
+def lane_key(org_id: int | None) -> int:
+    """A stable number for an organization (unlike hash(), the same in every process and release):
+    31 bits of the SHA-256 of its id. No organization (the system): 0, so lane 0."""
+    if org_id is None:
+        return 0
+    return int.from_bytes(hashlib.sha256(str(org_id).encode()).digest()[:4], "big") >> 1
+
+
+def lane_for(org_id: int | None, lanes: int) -> int:
+    """The lane an actor of `org_id` starts a transaction in when `lanes` lanes are in use."""
+    return lane_key(org_id) % lanes
+
+
+class LanesChanged(RuntimeError):
+    """The lane picked is no longer in use (the lane count was lowered meanwhile): retry."""
+
+
+def _take(session: Session, actor: Actor, n: int) -> tuple[int, int, str]:
+    """Reserve `n` numbers in the transaction's lane: (lane, last number reserved, previous hash).
+
+    One statement: the first record of a transaction picks its lane with the lane count read in
+    the same UPDATE (no cached count to go stale), later ones name the lane taken."""
+    head = AuditLaneHead.__table__
+    lane = session.info.get(_LANE_KEY)
+    if lane is None:
+        lanes = select(func.count()).select_from(head).scalar_subquery()
+        target: Any = lane_key(actor.org_id) % lanes
+    else:
+        target = lane
+    row: Row[Any] | None = session.execute(
+        update(head)
+        .where(head.c.lane == target)
+        .values(seq=head.c.seq + n)
+        .returning(head.c.lane, head.c.seq, head.c.last_hash)
+    ).one_or_none()
+    if row is None:
+        raise LanesChanged(f"audit lane {target if lane is not None else '?'} is not in use")
+    session.info[_LANE_KEY] = row.lane
+    return row.lane, row.seq, row.last_hash
+
+
+def _write_head(session: Session, lane: int, last_hash: str) -> None:
+    # The table, not the entity: an ORM UPDATE would scan the whole identity map to synchronize it,
+    # which made a transaction auditing n changes cost O(n²) (10,000 warnings: 30 s of 55).
+    head = AuditLaneHead.__table__
+    session.execute(update(head).where(head.c.lane == lane).values(last_hash=last_hash))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_lane(session: Session, transaction: SessionTransaction) -> None:
+    """The next transaction picks its lane afresh (after commit or rollback alike)."""
+    if transaction.parent is None:
+        session.info.pop(_LANE_KEY, None)
 
 
 def record(
@@ -125,12 +231,10 @@ def record(
     now: dt.datetime,
 ) -> AuditEvent:
     """Append one audit event in the caller's transaction."""
-    head = AuditChainHead.__table__
-    seq, prev_hash = session.execute(  # take the next number and read the last hash in one statement
-        update(head).where(head.c.id == 1).values(seq=head.c.seq + 1).returning(head.c.seq, head.c.last_hash)
-    ).one()
+    lane, seq, prev_hash = _take(session, actor, 1)
     # Microsecond precision: what both databases store, so the digest survives a round trip.
     event = AuditEvent(
+        lane=lane,
         seq=seq,
         at=now.astimezone(dt.UTC),
         actor_user_id=actor.user_id,
@@ -147,9 +251,7 @@ def record(
     )
     event.hash = _digest(event)
     session.add(event)
-    # The table, not the entity: an ORM UPDATE would scan the whole identity map to synchronize it,
-    # which made a transaction auditing n changes cost O(n²) (10,000 warnings: 30 s of 55).
-    session.execute(update(head).where(head.c.id == 1).values(last_hash=event.hash))
+    _write_head(session, lane, event.hash)
     return event
 
 
@@ -168,23 +270,18 @@ class Entry:
 def record_many(
     session: Session, actor: Actor, entries: list[Entry], *, now: dt.datetime
 ) -> list[AuditEvent]:
-    """Append several events in two statements: reserve their numbers in one update of the chain
+    """Append several events in two statements: reserve their numbers in one update of the lane
     head, chain their hashes here, write the last hash back. The same chain `record` makes, without
     a round trip (and a new row version of the head) per event when a job audits thousands."""
     if not entries:
         return []
-    head = AuditChainHead.__table__
-    last, prev_hash = session.execute(
-        update(head)
-        .where(head.c.id == 1)
-        .values(seq=head.c.seq + len(entries))
-        .returning(head.c.seq, head.c.last_hash)
-    ).one()
+    lane, last, prev_hash = _take(session, actor, len(entries))
     at = now.astimezone(dt.UTC)
     suite = crypto_suites.current().name
     events = []
     for seq, entry in enumerate(entries, start=last - len(entries) + 1):
         event = AuditEvent(
+            lane=lane,
             seq=seq,
             at=at,
             actor_user_id=actor.user_id,
@@ -202,49 +299,75 @@ def record_many(
         event.hash = prev_hash = _digest(event)
         events.append(event)
     session.add_all(events)
-    session.execute(update(head).where(head.c.id == 1).values(last_hash=prev_hash))
+    _write_head(session, lane, prev_hash)
     return events
+
+
+def lane_heads(session: Session) -> list[tuple[int, int, str]]:
+    """Every lane in use with its head: (lane, seq, last hash), by lane."""
+    rows = session.execute(
+        select(AuditLaneHead.lane, AuditLaneHead.seq, AuditLaneHead.last_hash).order_by(AuditLaneHead.lane)
+    )
+    return [(lane, seq, last_hash) for lane, seq, last_hash in rows]
+
+
+def set_lane_count(session: Session, lanes: int, *, now: dt.datetime) -> tuple[int, int]:
+    """Use `lanes` lanes from now on: (before, after). New lanes start empty; a lane can only be
+    given up while it holds no event (its chain would otherwise lose its head). Meant for a
+    maintenance window: a writer that picked a lane just given up fails with LanesChanged."""
+    from core.errors import InvalidState
+
+    if not 1 <= lanes <= 1024:
+        raise InvalidState(
+            "审计通道数须在 1 到 1024 之间 (lanes must be 1..1024)", fields={"lanes": ["1..1024"]}
+        )
+    # Every head locked: no writer picks a lane while the set changes (PostgreSQL; SQLite
+    # serializes writers anyway).
+    heads = session.scalars(select(AuditLaneHead).order_by(AuditLaneHead.lane).with_for_update()).all()
+    before = len(heads)
+    busy = [h.lane for h in heads[lanes:] if h.seq]
+    if busy:
+        raise InvalidState(
+            f"通道 {busy} 已有审计记录，不能停用 (lanes {busy} hold events and cannot be given up)",
+            fields={"lanes": [f"lanes {busy} hold events"]},
+        )
+    for h in heads[lanes:]:
+        session.delete(h)
+    session.add_all(AuditLaneHead(lane=n, seq=0, last_hash=GENESIS_HASH) for n in range(before, lanes))
+    session.flush()
+    record(
+        session,
+        Actor.system(),
+        "audit.lanes_set",
+        subject_type="audit_lanes",
+        subject_id="lanes",
+        before={"lanes": before},
+        after={"lanes": lanes},
+        now=now,
+    )
+    return before, lanes
 
 
 @dataclass(frozen=True)
 class ChainReport:
+    """What verification found: ok, or the first problem with where it is (lane and seq, or day)."""
+
     ok: bool
     checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    lane: int | None = None
+    day: dt.date | None = None
+    roots: int = 0
 
-
-def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
-    last = 0
-    while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-        session.expunge_all()
+    def where(self) -> str:
+        if self.day is not None:
+            return f"daily root {self.day.isoformat()}"
+        return f"lane {self.lane} seq {self.first_bad_seq}"
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Recompute every digest and link; report the first broken row."""
-    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
-    for event in _events(session):
-        if event.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq, f"missing event seq {expected_seq}")
-        if event.prev_hash != prev_hash:
-            return ChainReport(False, checked, event.seq, "link to the previous event is broken")
-        try:
-            intact = _digest(event) == event.hash
-        except crypto_suites.UnknownSuite:
-            return ChainReport(False, checked, event.seq, f"unknown cryptographic suite {event.suite!r}")
-        if not intact:
-            return ChainReport(False, checked, event.seq, "content does not match its hash (edited)")
-        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    head_seq, head_hash = session.execute(
-        select(AuditChainHead.seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
-    ).one()
-    if head_seq != checked or head_hash != prev_hash:
-        return ChainReport(False, checked, head_seq, "events after the last stored one were deleted")
-    return ChainReport(True, checked)
+    """Every lane and every daily root (core/audit_verify.py); the first problem found."""
+    from core.audit_verify import verify
+
+    return verify(session)

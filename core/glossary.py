@@ -277,6 +277,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "settlement_reminders": ("结算申请提醒", "Settlement filing reminders"),
     "confirmation_window": ("医院确认时限提醒", "Hospital confirmation window"),
     "finalize_publicity": ("公示期满确定结果", "Make results final after publicity"),
+    "audit_daily_root": ("审计日根", "Daily audit root"),
     "supervision_warnings": ("每日监督预警", "Daily supervision warnings"),
     # supply guarantee (供应保障, issue 18): the void job, its warning rules and messages
     "void_unshipped_lines": ("超期未配送订单行作废", "Void lines not shipped in time"),

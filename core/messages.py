@@ -95,7 +95,8 @@ def _deliver_for_new_events(session: Session, _context: Any, _instances: Any) ->
     if not events:
         return
     with session.no_autoflush:  # the rules read records; nothing may flush halfway
-        for audit_event in sorted(events, key=lambda e: e.seq):
+        # One transaction writes into one lane (core/audit.py), so seq orders these events.
+        for audit_event in sorted(events, key=lambda e: (e.lane, e.seq)):
             sent: set[tuple[int, str]] = set()
             for delivery in RULES[audit_event.action](session, audit_event):
                 if (delivery.org_id, delivery.kind) in sent:

@@ -70,6 +70,13 @@ class ShownEvent:
     after: dict[str, Any] | None
     hash: str
     suite: str
+    #: The event's row id and lane (seq is its position in that lane's chain).
+    id: int = 0
+    lane: int = 0
+
+    @property
+    def lane_seq(self) -> str:
+        return f"{self.lane}·{self.seq}"
 
 
 def shown_events(session: Session, viewer: Actor, events: Sequence[AuditEvent]) -> list[ShownEvent]:
@@ -91,6 +98,8 @@ def shown_events(session: Session, viewer: Actor, events: Sequence[AuditEvent]) 
         shown.append(
             ShownEvent(
                 seq=event.seq,
+                id=event.id,
+                lane=event.lane,
                 at=event.at,
                 actor_user_id=event.actor_user_id,
                 actor_name=actor_name,

@@ -118,6 +118,9 @@ class TokenIssuedSchema(TokenSchema):
 
 
 class AuditEventSchema(BaseSchema):
+    id = fields.Integer()
+    #: The chain (lane) the event belongs to; `seq` is its position in that lane.
+    lane = fields.Integer()
     seq = fields.Integer()
     at = fields.DateTime()
     actor_user_id = fields.Integer(allow_none=True)
@@ -149,3 +152,8 @@ class ChainReportSchema(BaseSchema):
     checked = fields.Integer()
     first_bad_seq = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
+    #: Where the problem is: the lane of `first_bad_seq`, or the day of a broken daily root.
+    lane = fields.Integer(allow_none=True)
+    day = fields.Date(allow_none=True)
+    #: Daily roots checked.
+    roots = fields.Integer()

@@ -89,6 +89,9 @@ class StatementDocument:
     confirmations: list[Confirmation]
     verification_code: str  #: hex digest (SHA-256 or SM3, the statement's suite) of its data
     verify_url: str  #: what the QR code encodes
+    #: The audit trail's latest daily root before the statement was generated: (day, root hash).
+    #: Printed beside the verification code, never part of the statement's digested data.
+    audit_root: tuple[date, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,16 @@ def qr_drawing(value: str, size: float = 32 * mm) -> Drawing:
     return drawing
 
 
+def audit_root_line(doc: StatementDocument) -> str:
+    """The audit trail's daily root (core/audit_roots.py) the statement was made under, as published
+    on the public audit-roots page; empty before the first root."""
+    if doc.audit_root is None:
+        return ""
+    day, root_hash = doc.audit_root
+    where = "见公开页面 /public/audit-roots"
+    return f"<br/><br/>审计日根 (audit root, {where}) {day.isoformat()}：<br/>{root_hash}"
+
+
 def _kv_table(rows: Iterable[list[str]], widths: list[float]) -> Table:
     table = Table(list(rows), colWidths=widths, hAlign="LEFT")
     table.setStyle(table_style(font_size=8.5))
@@ -225,7 +235,8 @@ def render_statement(doc: StatementDocument) -> bytes:
                 qr_drawing(doc.verify_url),
                 Paragraph(
                     f"验证码 (verification code)：<br/>{group_code(doc.verification_code)}<br/><br/>"
-                    f"扫描二维码或访问以下地址核验本对账单的真实性：<br/>{doc.verify_url}",
+                    f"扫描二维码或访问以下地址核验本对账单的真实性：<br/>{doc.verify_url}"
+                    + audit_root_line(doc),
                     style(8.5),
                 ),
             ]

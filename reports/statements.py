@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.audit_roots import latest_root_before
 from core.glossary import terms_of
 from ledger import reconcile, statements
 from ledger.models import PartyDecision, Statement
@@ -93,7 +94,14 @@ def to_document(session: Session, statement: Statement, *, verify_url_base: str)
         ],
         verification_code=statement.digest,
         verify_url=f"{verify_url_base.rstrip('/')}/{statement.digest}",
+        audit_root=_audit_root(session, statement.generated_at),
     )
+
+
+def _audit_root(session: Session, at: datetime) -> tuple[date, str] | None:
+    # The root that existed when the statement was made: a PDF rendered again prints the same one.
+    root = latest_root_before(session, at)
+    return (root.day, root.root_hash) if root is not None else None
 
 
 def write_pdfs(

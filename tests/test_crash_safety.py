@@ -2,7 +2,7 @@
 the middle of their unit of work; the database then holds none of it, and the rerun completes
 without duplicates.
 
-How "in the middle": the test holds the audit chain's head row locked. Each unit of work writes
+How "in the middle": the test holds every audit lane head locked. Each unit of work writes
 its rows first and appends its audit event last, so the worker blocks there with its rows written
 but not committed; the test sees it waiting in pg_stat_activity and kills the process.
 """
@@ -54,11 +54,11 @@ def _env(url: str, tmp_path: Path) -> dict[str, str]:
 
 @contextmanager
 def _audit_head_locked(url: str) -> Iterator[Any]:
-    """Hold the audit chain head: every unit of work stops at its audit append."""
+    """Hold every audit lane head: every unit of work stops at its audit append."""
     engine = create_engine(url)
     connection = engine.connect()
     transaction = connection.begin()
-    connection.execute(text("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE"))
+    connection.execute(text("SELECT lane FROM audit_lane_heads FOR UPDATE"))
     try:
         yield connection
     finally:

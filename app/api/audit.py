@@ -29,7 +29,8 @@ def list_events(query: dict[str, Any], pagination_parameters: PaginationParamete
     """Audit events, newest first: all for the bureau, otherwise those about or by your organization.
     Personal names (actors', and in payloads) are masked unless you administer their organization."""
     actor = current_actor()
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    # Sequence numbers are per lane (core/audit.py): across lanes, newest is by time, then id.
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if not actor.is_bureau:
         stmt = stmt.where(
             or_(AuditEvent.subject_org_id == actor.org_id, AuditEvent.actor_org_id == actor.org_id)
@@ -49,5 +50,6 @@ def list_events(query: dict[str, Any], pagination_parameters: PaginationParamete
 @requires(OrgKind.BUREAU, roles=(Role.ADMIN, Role.AUDITOR))
 @blp.response(200, ChainReportSchema)
 def verify() -> Any:
-    """Recompute the hash chain and report the first tampered event, if any."""
+    """Recompute every lane's hash chain and every daily root; report the first problem, if any
+    (the lane and seq of the event, or the day of the root)."""
     return audit.verify_chain(request_session())

@@ -308,3 +308,35 @@ def shared_prices() -> Response:
 def shared_shortage() -> Response:
     """The shortage-prone list held here, in the file the shortage-list import reads."""
     return _xlsx(sharing.shortage_file(request_session()), "shortage-list")
+
+
+# --- the audit trail's daily roots --------------------------------------------------------------
+
+
+class PublicAuditRootSchema(Schema):
+    day = fields.Date()
+    root_hash = fields.String(metadata={"description": "日根：本日各通道链头的摘要 (SHA-256 或 SM3)"})
+    prev_root_hash = fields.String(metadata={"description": "前一日根（首个日根为64个0）"})
+    heads = fields.List(
+        fields.List(fields.Raw()), metadata={"description": "各通道链头 [通道, 序号, 哈希] (lane, seq, hash)"}
+    )
+    suite = fields.String()
+    created_at = fields.DateTime()
+
+
+class PublicAuditRootPageSchema(PublicPageSchema):
+    items = fields.List(fields.Nested(PublicAuditRootSchema))
+
+
+@blp.route("/audit-roots", methods=["GET"])
+@cached
+@blp.doc(**_query_doc())
+@blp.response(200, PublicAuditRootPageSchema)
+def audit_roots() -> Any:
+    """The audit trail's daily roots, newest first: each day's digest over every lane head,
+    chained to the day before (core/audit_roots.py); `flask audit verify` checks them."""
+    from core.audit_roots import root_page
+
+    page, size = paging()
+    items, total = root_page(request_session(), page=page, page_size=size)
+    return {"items": items, "page": page, "page_size": size, "total": total}

@@ -98,3 +98,16 @@ def notice(notice_id: int) -> ResponseReturnValue:
     if found is None:
         abort(404)
     return render_template("public/notice.html", notice=found)
+
+
+@pages.route("/audit-roots")
+@cached
+def audit_roots() -> ResponseReturnValue:
+    """审计日根: each day's digest over every audit lane head, so anyone can later hold the
+    platform to the trail as it stood that day (core/audit_roots.py)."""
+    from core.audit_roots import root_page
+    from ledger.disclosure import Page
+
+    page, size = paging()
+    items, total = root_page(request_session(), page=page, page_size=size)
+    return render_template("public/audit_roots.html", found=Page(items, total, page, size))

@@ -25,7 +25,9 @@ _user, _org = aliased(User), aliased(Organization)
 AUDIT = Table(
     "audit",
     columns=(
-        Column("seq", "#", sort=AuditEvent.seq),
+        Column("id", "#", sort=AuditEvent.id),
+        # Lane and position in the lane's chain (core/audit.py): what `flask audit verify` names.
+        Column("lane_seq", _l("Lane"), sort=AuditEvent.lane),
         Column("at", _l("Time"), sort=AuditEvent.at, kind=DATETIME),
         Column("action", _l("Action"), sort=AuditEvent.action),
         Column("subject_type", _l("Subject"), sort=AuditEvent.subject_type),
@@ -37,9 +39,11 @@ AUDIT = Table(
         Column("actor_role", _l("Role"), kind=TERM),
     ),
     search=(AuditEvent.action, AuditEvent.subject_type, AuditEvent.subject_id, _user.username, _org.name),
-    ids=(AuditEvent.seq,),
+    ids=(AuditEvent.id,),
     dated=AuditEvent.at,
-    default_sort="seq",
+    # Sequence numbers are per lane: the order across lanes is time, then id.
+    default_sort="at",
+    tiebreak=AuditEvent.id,
 )
 
 
@@ -63,7 +67,7 @@ def audit_events(who: Actor) -> Select[Any]:
         .add_columns(_user.username.label("username"), _org.name.label("organization"))
         .outerjoin(_user, _user.id == AuditEvent.actor_user_id)
         .outerjoin(_org, _org.id == AuditEvent.actor_org_id)
-        .order_by(AuditEvent.seq.desc())
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
     if not who.is_bureau:
         stmt = stmt.where(or_(AuditEvent.subject_org_id == who.org_id, AuditEvent.actor_org_id == who.org_id))

@@ -137,7 +137,7 @@ def test_the_bureau_sets_and_corrects_a_legacy_products_national_code_each_chang
             AuditEvent.subject_id == str(product.id),
             AuditEvent.action.startswith("product.national_code"),
         )
-        .order_by(AuditEvent.seq)
+        .order_by(AuditEvent.id)
     ).all()
     assert [(e.action, e.before, e.after) for e in events] == [
         ("product.national_code_set", {"national_code": None}, {"national_code": DRUG}),

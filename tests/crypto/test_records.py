@@ -111,7 +111,7 @@ def test_the_audit_chain_under_sm_is_made_with_sm3_and_verifies(session: Session
     _events(session, 3, "test.sm")
     session.flush()
     rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "test.sm").order_by(AuditEvent.seq)
+        select(AuditEvent).where(AuditEvent.action == "test.sm").order_by(AuditEvent.id)
     ).all()
     assert {r.suite for r in rows} == {SM}
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))

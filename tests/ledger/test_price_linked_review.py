@@ -43,7 +43,7 @@ def _actions(session: Session, listing: Listing) -> list[str]:
         session.scalars(
             select(AuditEvent.action)
             .where(AuditEvent.subject_type == "listing", AuditEvent.subject_id == str(listing.id))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         )
     )
 

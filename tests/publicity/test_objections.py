@@ -60,7 +60,7 @@ def _messages(session: Session, kind: str) -> set[int]:
 
 
 def _actions(session: Session) -> list[str]:
-    return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+    return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 def test_opened_results_are_proposed_for_the_period_and_not_yet_published(scene: Scene) -> None:

@@ -244,7 +244,7 @@ def test_audit_log_shows_who_acted_and_filters_by_date_and_user(app: Flask, sess
     assert market.hospital.name in page  # the acting user's organization
     seqs = _audit_seqs(page)
     assert seqs
-    events = session.scalars(select(AuditEvent).where(AuditEvent.seq.in_(seqs))).all()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.id.in_(seqs))).all()
     assert {e.actor_user_id for e in events} == {hospital_user.id}
     assert any(e.subject_id == str(placed.id) for e in events)
     # Dates are the province's: the events were written at the scenario's time, NOW.
