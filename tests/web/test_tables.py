@@ -277,7 +277,7 @@ def test_audit_export_carries_the_user_and_nothing_of_another_organization(
         io.BytesIO(_client(app, admin.username).get("/audit?export=xlsx").get_data())
     ).active
     assert sheet is not None
-    assert sheet.auto_filter.ref == f"A1:J{len(body) + 1}"
+    assert sheet.auto_filter.ref == f"A1:K{len(body) + 1}"  # 11 columns: id, lane·seq, …
 
 
 # --- reconciliation -----------------------------------------------------------------------------
