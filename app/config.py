@@ -140,6 +140,9 @@ class Config:
     #: SM4 key (urlsafe base64 of 16 bytes) that seals bid prices under the sm suite; required in
     #: production when that suite is selected. Development generates one into the instance folder.
     bid_sealing_key_sm4: str | None = None
+    #: Streaming replica (PostgreSQL hot standby) that reports, the reconciliation explorer,
+    #: exports and the sync feed read from (app/replica.py); unset: every read on the primary.
+    database_replica_url: str | None = None
 
     @property
     def testing(self) -> bool:
@@ -212,6 +215,7 @@ class Config:
             pki_trust_roots=env.get("VBP_PKI_TRUST_ROOTS") or None,
             crypto_suite=(env.get("VBP_CRYPTO_SUITE") or "standard").strip(),
             bid_sealing_key_sm4=_key_from_env(env, "VBP_BID_SEALING_KEY_SM4"),
+            database_replica_url=env.get("VBP_DATABASE_REPLICA_URL") or None,
         )
 
     def payment_terms(self) -> Any:
@@ -280,6 +284,15 @@ class Config:
         if self.database_url is None:
             self.database_url = f"sqlite:///{instance / 'vbp.sqlite3'}"
         self.database_url = normalize_database_url(self.database_url)
+        if self.database_replica_url:
+            self.database_replica_url = normalize_database_url(self.database_replica_url)
+            if not (
+                self.database_url.startswith("postgresql")
+                and self.database_replica_url.startswith("postgresql")
+            ):
+                raise ConfigError(
+                    "VBP_DATABASE_REPLICA_URL needs PostgreSQL for both the primary and the replica"
+                )
         if self.secret_key is None and not self.production:
             self.secret_key = _development_secret(instance / "secret_key")
         if self.secret_key is None or self.secret_key.strip().lower() in WEAK_SECRETS:
