@@ -21,6 +21,7 @@ from app.cli import alembic_config
 from app.config import Config
 from app.db import get_db
 from core.actors import Role
+from core.organizations import User
 from tests.factories import bearer, make_user
 from tests.ordering import make_market
 from tests.replica.cluster import (
@@ -108,6 +109,8 @@ class People:
 
     a: dict[str, str]
     b: dict[str, str]
+    a_user: User
+    b_user: User
     hospital_id: int
     distributor_id: int
     listing_id: int
@@ -117,9 +120,12 @@ class People:
 def people(app_with_replica: Flask, primary: Engine, standby: Engine) -> People:
     with get_db(app_with_replica).sessionmaker() as session:
         market = make_market(session)
+        a_user, b_user = (make_user(session, market.hospital, Role.OPERATOR) for _ in "ab")
         made = People(
-            a=bearer(session, make_user(session, market.hospital, Role.OPERATOR)),
-            b=bearer(session, make_user(session, market.hospital, Role.OPERATOR)),
+            a=bearer(session, a_user),
+            b=bearer(session, b_user),
+            a_user=a_user,
+            b_user=b_user,
             hospital_id=market.hospital.id,
             distributor_id=market.distributor.id,
             listing_id=market.listing.id,

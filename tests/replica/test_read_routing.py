@@ -4,15 +4,19 @@ while paused, the replica cannot have a change the primary already has."""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from app.db import get_db
+from tests.factories import login
 from tests.replica.cluster import free_port, set_replay_paused, wait_for_replay
 from tests.replica.conftest import DATABASE, People, replica_app
 
@@ -95,6 +99,38 @@ def test_writes_go_to_the_primary_while_the_replica_is_paused(
     second = place_order(app_with_replica, people, people.b)
     assert [on(primary, first), on(primary, second)] == [True, True]
     assert [on(standby, first), on(standby, second)] == [False, False]
+
+
+def exported_orders(client: FlaskClient) -> tuple[str, set[int]]:
+    response = client.get("/orders", query_string={"export": "csv"})
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    return response.headers["X-VBP-Read-From"], {int(row[0]) for row in rows[1:] if row and row[0].isdigit()}
+
+
+def test_browser_exports_follow_the_same_rule_for_signed_in_users(
+    app_with_replica: Flask, people: People, primary: Engine, standby: Engine
+) -> None:
+    a, b = app_with_replica.test_client(), app_with_replica.test_client()
+    login(a, people.a_user)
+    login(b, people.b_user)
+    earlier = place_order(app_with_replica, people, people.a)
+    wait_for_replay(primary, standby)
+    set_replay_paused(standby, True)
+    created = a.post(
+        "/api/v1/orders",
+        json={
+            "distributor_id": people.distributor_id,
+            "lines": [{"listing_id": people.listing_id, "quantity": 2}],
+        },
+    )
+    assert created.status_code == 201, created.get_json()
+    order_id = created.get_json()["id"]
+
+    source, seen = exported_orders(b)
+    assert (source, earlier in seen, order_id in seen) == ("replica", True, False)
+    source, seen = exported_orders(a)
+    assert (source, order_id in seen) == ("primary", True)
 
 
 def sync_page(app: Flask, headers: dict[str, str], cursor: str | None) -> tuple[str, list[int], str, Any]:
