@@ -133,10 +133,14 @@ def install(app: Flask, replica: Replica, primary: sessionmaker[Session]) -> Non
         if g.pop("vbp_wrote", False):
             from app.db import get_db
 
-            with get_db().sessionmaker() as session:
-                session.info["vbp_position"] = True
-                read_positions.remember(session, g.actor.user_id, now=clock.now())
-                session.commit()
+            try:
+                with get_db().sessionmaker() as session:
+                    session.info["vbp_position"] = True
+                    read_positions.remember(session, g.actor.user_id, now=clock.now())
+                    session.commit()
+            except DBAPIError:
+                # The write itself is committed: answer it; the user's next replica reads may lag.
+                log.exception("could not record the write position of user %s", g.actor.user_id)
         if "read_from" in g:
             response.headers[HEADER] = g.read_from
         return response

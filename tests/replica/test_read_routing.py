@@ -188,3 +188,9 @@ def test_an_unreachable_replica_sends_reads_to_the_primary(
         get_db(app).engine.dispose()
     assert (source, order_id in seen) == ("primary", True)
     assert "replica unreachable" in caplog.text
+
+
+def test_commands_read_reports_from_the_replica(app_with_replica: Flask) -> None:
+    """`flask report indicators` and the like read through Database.reading() (app/cli_reports.py)."""
+    with app_with_replica.app_context(), get_db(app_with_replica).reading() as session:
+        assert session.execute(text("SELECT pg_is_in_recovery()")).scalar() is True
