@@ -70,13 +70,17 @@ class ReplicaPair:
         self._run("pg_ctl", "-D", str(data), "-l", str(self.root / f"{data.name}.log"), "-w", "start")
         self.started.append(data)
 
-    def start(self) -> None:
+    def start_primary(self) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.root, OS_USER, OS_USER)
-        primary, replica = self.root / "primary", self.root / "replica"
+        primary = self.root / "primary"
         self._run("initdb", "-D", str(primary), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         self._configure(primary, self.primary_port)
         self._start(primary)
+
+    def start_replica(self) -> None:
+        """Copy the running primary and stream from it (writes meanwhile follow by streaming)."""
+        replica = self.root / "replica"
         # -R writes standby.signal and primary_conninfo; -X stream brings the WAL along.
         self._run(
             "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary_port), "-U", "postgres",

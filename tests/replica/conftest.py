@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,12 +48,16 @@ def replica_pair() -> Iterator[ReplicaPair]:
         pytest.fail(f"{message} (install postgresql-15, or set VBP_REPLICA_TESTS=skip)")
     pair = ReplicaPair()
     try:
-        pair.start()
+        pair.start_primary()
         admin = engine(pair.url())
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f"CREATE DATABASE {DATABASE}"))
         admin.dispose()
-        command.upgrade(alembic_config(pair.url(database=DATABASE)), "head")
+        # The migrations run while the replica is copied and started: it streams them anyway.
+        with ThreadPoolExecutor(1) as pool:
+            migrated = pool.submit(command.upgrade, alembic_config(pair.url(database=DATABASE)), "head")
+            pair.start_replica()
+            migrated.result()
     except BaseException:
         pair.stop()
         raise
