@@ -82,7 +82,8 @@ def reconcile_command(
         ordered_before=ordered_before.date() if ordered_before else None,
     )
     moment, system = _as_of(as_of), Actor.system()
-    with unit_of_work(get_db().sessionmaker()) as session:
+    # Storing a run writes (the primary); a summary only reads (the replica, if there is one).
+    with unit_of_work(get_db().sessionmaker()) if store else get_db().reading() as session:
         if store:
             with click.progressbar(length=2, label="对账中 (reconciling)") as bar:
                 run = reconcile.run_reconciliation(
@@ -188,7 +189,7 @@ def report_indicators(
         / "reports"
         / f"indicators-{first:%Y%m}-{last:%Y%m}-{group_by}.{fmt}"
     )
-    with get_db().sessionmaker() as session:
+    with get_db().reading() as session:
         path = write_indicator_report(
             session, first, last, target, group_by=indicators.GroupBy(group_by), fmt=fmt, now=clock.now()
         )
@@ -240,7 +241,7 @@ def report_fund_savings(month: str, hospital_id: int | None, fmt: str, out: Path
 
     first = _month(month)
     target = out or Path(current_app.instance_path) / "reports" / f"fund-savings-{first:%Y%m}.{fmt}"
-    with get_db().sessionmaker() as session:
+    with get_db().reading() as session:
         report = fund_savings(
             session, Actor.system(), month=first, hospital_id=hospital_id, settings=_config().supervision
         )

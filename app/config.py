@@ -143,6 +143,9 @@ class Config:
     #: Audit lanes (core/audit.py) a new database starts with and `flask audit lanes` sets by
     #: default. The lanes in use live in the database: changing this alone changes nothing.
     audit_lanes: int = 16
+    #: Streaming replica (PostgreSQL hot standby) that reports, the reconciliation explorer,
+    #: exports and the sync feed read from (app/replica.py); unset: every read on the primary.
+    database_replica_url: str | None = None
 
     @property
     def testing(self) -> bool:
@@ -216,6 +219,7 @@ class Config:
             crypto_suite=(env.get("VBP_CRYPTO_SUITE") or "standard").strip(),
             bid_sealing_key_sm4=_key_from_env(env, "VBP_BID_SEALING_KEY_SM4"),
             audit_lanes=int(env.get("VBP_AUDIT_LANES", str(cls.audit_lanes))),
+            database_replica_url=env.get("VBP_DATABASE_REPLICA_URL") or None,
         )
 
     def payment_terms(self) -> Any:
@@ -284,6 +288,15 @@ class Config:
         if self.database_url is None:
             self.database_url = f"sqlite:///{instance / 'vbp.sqlite3'}"
         self.database_url = normalize_database_url(self.database_url)
+        if self.database_replica_url:
+            self.database_replica_url = normalize_database_url(self.database_replica_url)
+            if not (
+                self.database_url.startswith("postgresql")
+                and self.database_replica_url.startswith("postgresql")
+            ):
+                raise ConfigError(
+                    "VBP_DATABASE_REPLICA_URL needs PostgreSQL for both the primary and the replica"
+                )
         if self.secret_key is None and not self.production:
             self.secret_key = _development_secret(instance / "secret_key")
         if self.secret_key is None or self.secret_key.strip().lower() in WEAK_SECRETS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
@@ -13,13 +13,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.integrity import violation_conflict
 
+if TYPE_CHECKING:
+    from app.replica import Replica
+
 EXTENSION = "vbp.db"
 
 
 class Database:
     """One engine and one sessionmaker for one app (never created at import time)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, replica_url: str | None = None) -> None:
         options: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
             options["connect_args"] = {"timeout": 30}
@@ -29,6 +32,19 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        #: Streaming replica for reads that may lag (app/replica.py); None: all reads on the primary.
+        self.replica: Replica | None = None
+        if replica_url:
+            from app.replica import Replica
+
+            self.replica = Replica(replica_url)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads that may come from the replica (outside requests: CLI reports)."""
+        session = self.replica.session_after(None) if self.replica else None
+        with session or self.sessionmaker() as session:
+            yield session
 
     @property
     def dialect(self) -> str:
@@ -59,9 +75,13 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def init_app(app: Flask, url: str) -> Database:
-    db = Database(url)
+def init_app(app: Flask, url: str, replica_url: str | None = None) -> Database:
+    db = Database(url, replica_url=replica_url)
     app.extensions[EXTENSION] = db
+    if db.replica is not None:
+        from app.replica import install
+
+        install(app, db.replica, db.sessionmaker)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -77,7 +97,17 @@ def get_db(app: Flask | None = None) -> Database:
 
 
 def request_session() -> Session:
-    """The session of the current request / CLI command (closed at app-context teardown)."""
+    """The session of the current request / CLI command (closed at app-context teardown); in a
+    view marked `@replica_reads` (app/replica.py), the session its reads may take from the replica."""
+    if g.get("vbp_replica_reads"):
+        from app.replica import read_session
+
+        return read_session()
+    return primary_session()
+
+
+def primary_session() -> Session:
+    """The request's session on the primary: writes, and reads that must see the latest data."""
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
     return g.db_session
@@ -90,7 +120,7 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
     Callers: API views, CLI commands, scheduler jobs. Services only flush. A unique, foreign-key
     or check violation leaves as a `ConstraintViolated` conflict (409) naming the key's fields.
     """
-    session = session or request_session()
+    session = session or primary_session()  # writes never go to the replica
     if session.info.get("uow_active"):
         # Inside an outer unit of work (an idempotent request): the outer boundary commits.
         yield session

@@ -12,6 +12,7 @@ import core.login_throttle
 import core.messages
 import core.notices
 import core.organizations
+import core.read_positions
 import core.sessions  # noqa: F401
 import ledger.contracts.models
 import ledger.models

@@ -16,6 +16,7 @@ from app.api.tendering import UploadSchema
 from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
+from app.replica import replica_reads
 from bidding.models import Product
 from core import clock
 from core.actors import OrgKind
@@ -200,6 +201,7 @@ def import_item_codes(_files: dict[str, Any]) -> Any:
 @requires(OrgKind.HOSPITAL, OrgKind.BUREAU)
 @blp.arguments(ItemCodeExportSchema, location="query")
 @blp.doc(**file_responses(XLSX, "text/csv", description="院内编码对照 xlsx / CSV"))
+@replica_reads
 def export_item_codes(query: dict[str, Any]) -> Response:
     """The caller's mappings as xlsx or CSV (the import's columns first, so it re-imports)."""
     session = request_session()

@@ -17,6 +17,7 @@ from app.auth import WRITERS, current_actor, requires
 from app.config import Config
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
+from app.replica import replica_reads
 from core import clock
 from core.actors import OrgKind
 from core.errors import NotFound
@@ -66,6 +67,7 @@ def _options() -> Options:
 @blp.arguments(ReconcileQuerySchema, location="query")
 @blp.response(200, ReconLineSchema(many=True))
 @blp.paginate(**PAGE)
+@replica_reads
 def lines(query: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
     """Order lines with their reconciliation status and difference (yours only, unless bureau)."""
     session, actor = request_session(), current_actor()
@@ -93,6 +95,7 @@ def lines(query: dict[str, Any], pagination_parameters: PaginationParameters) ->
 @requires(*EVERY_PARTY)
 @blp.arguments(ReconcileQuerySchema, location="query")
 @blp.response(200, ReconSummarySchema(many=True))
+@replica_reads
 def summary(query: dict[str, Any]) -> Any:
     """Lines, ordered amount and differences per status for a slice."""
     return reconcile.summarize(
@@ -108,6 +111,7 @@ def summary(query: dict[str, Any]) -> Any:
 @requires(*EVERY_PARTY)
 @blp.arguments(ReconcileQuerySchema, location="query")
 @blp.response(200, OrphanSchema(many=True))
+@replica_reads
 def orphans(query: dict[str, Any]) -> Any:
     """Shipments, receipts, invoices and payments that point at nothing valid, and reused
     invoice numbers."""
@@ -137,6 +141,7 @@ def start_run(data: dict[str, Any]) -> Any:
 @requires(OrgKind.BUREAU)
 @blp.response(200, ReconRunSchema(many=True))
 @blp.paginate(**PAGE)
+@replica_reads
 def list_runs(pagination_parameters: PaginationParameters) -> Any:
     """Stored reconciliation runs, newest first (bureau)."""
     stmt = select(ReconciliationRun).order_by(ReconciliationRun.id.desc())
@@ -148,6 +153,7 @@ def list_runs(pagination_parameters: PaginationParameters) -> Any:
 @blp.arguments(FindingQuerySchema, location="query")
 @blp.response(200, FindingSchema(many=True))
 @blp.paginate(**PAGE)
+@replica_reads
 def findings(query: dict[str, Any], run_id: int, pagination_parameters: PaginationParameters) -> Any:
     """A run's open discrepancies; a hospital or enterprise sees those on its own lines."""
     session = request_session()
@@ -196,6 +202,7 @@ def generate_statements(data: dict[str, Any]) -> Any:
 @blp.arguments(StatementQuerySchema, location="query")
 @blp.response(200, StatementSchema(many=True))
 @blp.paginate(**PAGE)
+@replica_reads
 def list_statements(query: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
     """Statements you are a party to (all for the bureau); current versions unless asked."""
     stmt = statements.statements_for(
@@ -209,6 +216,7 @@ def list_statements(query: dict[str, Any], pagination_parameters: PaginationPara
 @blp.route("/statements/<int:statement_id>", methods=["GET"])
 @requires(OrgKind.BUREAU, OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR)
 @blp.response(200, StatementDetailSchema)
+@replica_reads
 def get_statement(statement_id: int) -> Any:
     """One statement with its lines, totals and discrepancies."""
     return statements.get_statement(request_session(), current_actor(), statement_id)
@@ -217,6 +225,7 @@ def get_statement(statement_id: int) -> Any:
 @blp.route("/statements/<int:statement_id>/pdf", methods=["GET"])
 @requires(OrgKind.BUREAU, OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR)
 @blp.doc(**file_responses("application/pdf", description="对账单 PDF"))
+@replica_reads
 def statement_pdf_view(statement_id: int) -> Any:
     """The statement as a PDF (Chinese, embedded font, QR code leading to the verification)."""
     session = request_session()

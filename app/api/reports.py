@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from app.api.files import XLSX, file_responses
 from app.auth import current_actor, requires
 from app.db import request_session
+from app.replica import replica_reads
 from core import clock
 from core.actors import OrgKind
 from core.errors import ValidationFailed
@@ -30,6 +31,7 @@ MAX_MONTHS = 12
 @requires(OrgKind.BUREAU, OrgKind.HOSPITAL, OrgKind.DISTRIBUTOR, OrgKind.MANUFACTURER)
 @blp.arguments(IndicatorQuerySchema, location="query")
 @blp.doc(**file_responses("application/json", XLSX, "application/pdf", description="指标报告 (indicators)"))
+@replica_reads
 def indicator_report(query: dict[str, Any]) -> Response:
     """Online procurement rate, agreed-volume completion, on-time payment, delivery, winner
     usage and savings for the months asked, grouped by province, region, hospital, enterprise

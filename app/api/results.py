@@ -14,6 +14,7 @@ from marshmallow import fields, validate
 from app.api.files import XLSX, download, file_responses
 from app.auth import current_actor, requires
 from app.db import request_session, unit_of_work
+from app.replica import replica_reads
 from bidding import alliance, results_format, results_import
 from bidding.schemas import BatchSchema
 from core import clock
@@ -251,6 +252,7 @@ def member_volumes(query: dict[str, Any], batch_id: int) -> Any:
 @requires(OrgKind.BUREAU)
 @blp.arguments(ProvinceExportSchema, location="query")
 @blp.doc(**file_responses(XLSX, "text/csv", description="成员省约定采购量"))
+@replica_reads
 def export_member_volumes(query: dict[str, Any], batch_id: int) -> Response:
     rows = alliance.province_volumes(request_session(), current_actor(), batch_id, query["province"])
     headers = [
@@ -278,6 +280,7 @@ def export_member_volumes(query: dict[str, Any], batch_id: int) -> Response:
 @requires(OrgKind.BUREAU, roles=BUREAU_WRITERS)
 @blp.arguments(ProvinceExportSchema, location="query")
 @blp.doc(**file_responses(XLSX, "text/csv", "application/json", description="成员省中选结果文件"))
+@replica_reads
 def export_results(query: dict[str, Any], batch_id: int) -> Response:
     """A member province's results, in exactly the format the results import reads."""
     with unit_of_work() as session:

@@ -15,6 +15,7 @@ from marshmallow import fields, validate
 
 from app.auth import current_actor, requires
 from app.db import request_session
+from app.replica import replica_reads
 from core.validation import BaseSchema
 from ledger.sync import collections as _registered  # noqa: F401  (registers the collections)
 from ledger.sync import feed, nhsa
@@ -81,6 +82,7 @@ class MappingSchema(BaseSchema):
 @blp.route("/sync", methods=["GET"])
 @requires()
 @blp.response(200, SyncIndexSchema)
+@replica_reads
 def index() -> Any:
     """The collections the caller's system may mirror, and where the NHSA mapping is."""
     return {
@@ -96,6 +98,7 @@ def index() -> Any:
 @blp.route("/sync/nhsa-mapping", methods=["GET"])
 @requires()
 @blp.response(200, MappingSchema)
+@replica_reads
 def mapping() -> Any:
     """Platform fields → national insurance message abbreviations, per collection [UNVERIFIED]."""
     return nhsa.document()
@@ -105,6 +108,7 @@ def mapping() -> Any:
 @requires()
 @blp.arguments(SyncQuerySchema, location="query")
 @blp.response(200, SyncPageSchema)
+@replica_reads
 def changes(query: dict[str, Any], collection: str) -> Any:
     """Changes since the cursor: the current state of every row the caller may see that changed
     after it, in commit order, at most `limit`; `has_more` says whether to ask again at once.

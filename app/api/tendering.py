@@ -20,6 +20,7 @@ from app.api.supervision_credit import LinkedRatingSchema, home_province, linked
 from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
+from app.replica import replica_reads
 from bidding import batches, bids, catalogue, demand, opening, queries, ratings
 from bidding.models import BatchItem, Bid, DemandReport, ProcurementBatch, Product, VolumeAllocation
 from bidding.schemas import (
@@ -173,6 +174,7 @@ def import_products(_files: dict[str, Any]) -> Any:
 @requires()
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.doc(**file_responses(XLSX, "text/csv", description="产品目录 xlsx / CSV"))
+@replica_reads
 def export_products(query: dict[str, Any]) -> Response:
     """The catalogue as xlsx or CSV (same columns as the import)."""
     products = request_session().scalars(catalogue.products_visible_to(current_actor()).order_by(Product.id))
@@ -404,6 +406,7 @@ def results(batch_id: int) -> Any:
 @requires()
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.doc(**file_responses(XLSX, "text/csv", "application/json", description="中选结果 (results)"))
+@replica_reads
 def export_results(query: dict[str, Any], batch_id: int) -> Response:
     """Results as xlsx (winners) or JSON (the full record the caller may see)."""
     data = queries.results_for(request_session(), current_actor(), batch_id)
@@ -460,6 +463,7 @@ def list_allocations(batch_id: int, pagination_parameters: PaginationParameters)
 @requires()
 @blp.arguments(ExportQuerySchema, location="query")
 @blp.doc(**file_responses(XLSX, "text/csv", "application/json", description="约定采购量 (allocations)"))
+@replica_reads
 def export_allocations(query: dict[str, Any], batch_id: int) -> Response:
     """Agreed volumes as xlsx/CSV or JSON."""
     session = request_session()

@@ -22,6 +22,7 @@ from app.api.files import XLSX, file_responses
 from app.auth import ALL_ROLES, WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
+from app.replica import replica_reads
 from core import clock
 from core.actors import OrgKind
 from core.errors import ValidationFailed
@@ -184,6 +185,7 @@ def confirm_receipt_with_scan(_files: dict[str, Any], shipment_line_id: int) -> 
 @requires(OrgKind.HOSPITAL, roles=ALL_ROLES)
 @blp.arguments(KeptQuerySchema, location="query")
 @blp.doc(**file_responses("text/csv", XLSX, description="验收入库的追溯码"))
+@replica_reads
 def download_kept(query: dict[str, Any]) -> Response:
     """The codes of the packs the hospital kept (csv or xlsx), by shipment and acceptance date,
     for its HIS: nobody scans twice."""

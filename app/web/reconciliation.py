@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy import column as sql_column
 
 from app.db import request_session
+from app.replica import replica_reads
 from app.web.common import FormFailed, actor, ascii_int, form_dict, load, org_name, page, paged_by, web
 from app.web.tables import DATE, INT, MONEY, TERM, Column, Table
 from bidding.models import Product
@@ -170,6 +171,7 @@ def _totals(summary: list[StatusSummary], status: Status | None) -> dict[str, in
 
 @web.route("/bureau/reconciliation")
 @page(OrgKind.BUREAU)
+@replica_reads
 def bureau_reconciliation() -> ResponseReturnValue:
     who = actor()
     db = request_session()
@@ -222,6 +224,7 @@ def bureau_reconciliation() -> ResponseReturnValue:
 
 @web.route("/bureau/reconciliation/lines/<int:order_line_id>")
 @page(OrgKind.BUREAU)
+@replica_reads
 def bureau_reconciliation_line(order_line_id: int) -> ResponseReturnValue:
     """Every record of one order line across the three flows, with its status and difference."""
     who = actor()

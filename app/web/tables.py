@@ -75,6 +75,7 @@ from openpyxl.workbook.workbook import Workbook
 from sqlalchemy import ColumnElement, DateTime, Select, func, or_, select
 
 from app.db import request_session
+from app.replica import prefer_replica
 from app.web.common import PER_PAGE, Pager, ascii_int, label, paged_by, web
 from core import clock
 from core.money import fen_to_decimal, fen_to_display
@@ -159,6 +160,8 @@ class Table:
             export_format=args.get("export", "") if args.get("export") in ("xlsx", "csv") else "",
             printing=args.get("print") == "1",
         )
+        if query.export_format:
+            prefer_replica()  # an export (xlsx, CSV) may read from the replica (app/replica.py)
         if stmt is not None:
             query.stmt = query.narrowed(stmt)
         return query
