@@ -50,7 +50,9 @@ def create_app(config: Config | None = None) -> Flask:
     clock.configure(config.timezone)  # the domain's business dates follow the province's zone
     crypto_suites.configure(config.crypto_suite)  # new security records use the deployment's suite
 
-    db.init_app(app, config.database_url or "", config.database_replica_url)
+    db.init_app(
+        app, config.database_url or "", config.database_replica_url, pgbouncer=config.database_pgbouncer
+    )
     errors.register_error_handlers(app)
     input_guard.init_app(app)  # before authentication: a malformed request is refused as such
     auth.init_app(app)

@@ -146,6 +146,9 @@ class Config:
     #: Streaming replica (PostgreSQL hot standby) that reports, the reconciliation explorer,
     #: exports and the sync feed read from (app/replica.py); unset: every read on the primary.
     database_replica_url: str | None = None
+    #: Connections go through PgBouncer in transaction mode (DEPLOYMENT.md): psycopg must not
+    #: prepare statements on the server, since the next transaction may run on another backend.
+    database_pgbouncer: bool = False
 
     @property
     def testing(self) -> bool:
@@ -220,6 +223,7 @@ class Config:
             bid_sealing_key_sm4=_key_from_env(env, "VBP_BID_SEALING_KEY_SM4"),
             audit_lanes=int(env.get("VBP_AUDIT_LANES", str(cls.audit_lanes))),
             database_replica_url=env.get("VBP_DATABASE_REPLICA_URL") or None,
+            database_pgbouncer=env.get("VBP_DATABASE_PGBOUNCER", "").strip().lower() in ("1", "true", "yes"),
         )
 
     def payment_terms(self) -> Any:

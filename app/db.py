@@ -22,12 +22,18 @@ EXTENSION = "vbp.db"
 class Database:
     """One engine and one sessionmaker for one app (never created at import time)."""
 
-    def __init__(self, url: str, *, echo: bool = False, replica_url: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, replica_url: str | None = None, pgbouncer: bool = False
+    ) -> None:
         options: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
             options["connect_args"] = {"timeout": 30}
         else:
             options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            if pgbouncer:
+                # Transaction pooling hands each transaction any server backend: a statement
+                # psycopg prepared on one is unknown on the next. None: never prepare.
+                options["connect_args"] = {"prepare_threshold": None}
         self.engine: Engine = create_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine)
@@ -75,8 +81,8 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def init_app(app: Flask, url: str, replica_url: str | None = None) -> Database:
-    db = Database(url, replica_url=replica_url)
+def init_app(app: Flask, url: str, replica_url: str | None = None, *, pgbouncer: bool = False) -> Database:
+    db = Database(url, replica_url=replica_url, pgbouncer=pgbouncer)
     app.extensions[EXTENSION] = db
     if db.replica is not None:
         from app.replica import install
