@@ -140,6 +140,10 @@ class Config:
     #: SM4 key (urlsafe base64 of 16 bytes) that seals bid prices under the sm suite; required in
     #: production when that suite is selected. Development generates one into the instance folder.
     bid_sealing_key_sm4: str | None = None
+    #: Background jobs (app/background.py): the task queue's broker, e.g. amqp://guest:guest@host//
+    #: (unset: no broker, jobs run in the requesting process) and the queue workers listen on.
+    broker_url: str | None = None
+    task_queue: str = "vbp"
 
     @property
     def testing(self) -> bool:
@@ -212,6 +216,8 @@ class Config:
             pki_trust_roots=env.get("VBP_PKI_TRUST_ROOTS") or None,
             crypto_suite=(env.get("VBP_CRYPTO_SUITE") or "standard").strip(),
             bid_sealing_key_sm4=_key_from_env(env, "VBP_BID_SEALING_KEY_SM4"),
+            broker_url=env.get("VBP_BROKER_URL") or None,
+            task_queue=env.get("VBP_TASK_QUEUE") or "vbp",
         )
 
     def payment_terms(self) -> Any:

@@ -1,0 +1,95 @@
+"""Background jobs in the shell: the registry of job kinds, and `enqueue`, which records a job and
+hands it to the task queue's workers (VBP_BROKER_URL, app/worker.py) or, with no broker (the
+embedded default), runs it here and now, so SQLite needs nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from app.db import get_db, unit_of_work
+from core import clock
+from core.actors import Actor
+from core.background import BackgroundJob, BackgroundJobStatus, create_job
+from core.background_runner import JobKind, Runner
+from reports.statement_job import KIND as STATEMENTS
+from reports.statement_job import StatementJob, statement_params
+
+#: Every kind of background job, by the name stored on its record.
+KINDS: dict[str, JobKind] = {STATEMENTS: StatementJob()}
+
+START_TASK = "vbp.start_job"
+UNITS_TASK = "vbp.run_units"
+
+
+def runner(app: Flask | None = None) -> Runner:
+    db = get_db(app)
+    return Runner(transaction=lambda: unit_of_work(db.sessionmaker()), kinds=KINDS)
+
+
+def queued(app: Flask | None = None) -> bool:
+    """Whether jobs go to workers (a broker is configured) or run in the requesting process."""
+    return bool((app or current_app).config["VBP"].broker_url)
+
+
+def enqueue(
+    actor: Actor,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    app: Flask | None = None,
+) -> BackgroundJob:
+    """Record the job (or find the one made under `idempotency_key`) and start it: a message to
+    the workers, or, with no broker, the whole job in this process before returning."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    # The request's (or command's) own session: under test, sessions share one connection, and a
+    # second session's commit would sit inside the request session's savepoint.
+    with unit_of_work() as session:
+        job, _created = create_job(
+            session, actor, kind=kind, params=params, idempotency_key=idempotency_key, now=clock.now()
+        )
+    # A job still queued is (re)sent: a start message for a job already taken up plans nothing.
+    if job.status is BackgroundJobStatus.QUEUED:
+        if queued(app):
+            from app.worker import producer
+
+            config = app.config["VBP"]
+            producer(config.broker_url).send_task(START_TASK, args=[job.id], queue=config.task_queue)
+        else:
+            runner(app).run_in_process(job.id, progress)
+    with get_db(app).sessionmaker() as session:
+        return session.get_one(BackgroundJob, job.id)
+
+
+def enqueue_statements(
+    actor: Actor,
+    period: date,
+    *,
+    as_of: datetime,
+    now: datetime,
+    hospital_id: int | None = None,
+    out_dir: Path | None = None,
+    idempotency_key: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    app: Flask | None = None,
+) -> BackgroundJob:
+    """The month's statements and PDFs for every hospital × distributor (or one hospital)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config["VBP"]
+    params = statement_params(
+        period=period,
+        as_of=as_of,
+        now=now,
+        out_dir=out_dir or Path(app.instance_path) / "statements" / f"{period:%Y-%m}",
+        verify_url_base=config.statement_verify_url_base(),
+        options=config.reconcile_options(),
+        hospital_id=hospital_id,
+    )
+    return enqueue(actor, STATEMENTS, params, idempotency_key=idempotency_key, progress=progress, app=app)
