@@ -15,9 +15,20 @@ from ledger.models import OrderLine, Statement
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 SEED = 3
+#: Enough hospitals for a job of some ten units (two per hospital), every discrepancy kind present.
+SCALE = generate.Scale(
+    "jobs",
+    hospitals=6,
+    manufacturers=3,
+    distributors=3,
+    products=10,
+    order_lines=300,
+    months=3,
+    shares=generate.SMALL.shares,
+)
 
 
-def seed_province(session: Session, scale: generate.Scale = generate.SMALL) -> date:
+def seed_province(session: Session, scale: generate.Scale = SCALE) -> date:
     """Write the province; the month with the most orders (the one the job is run for)."""
     generate.generate(session, scale=scale, seed=SEED, as_of=AS_OF)
     month = (
