@@ -11,7 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from app import report_jobs
+from app.config import Config
 from app.db import get_db, unit_of_work
 from core import clock
 from core.actors import Actor
@@ -21,7 +25,10 @@ from reports.statement_job import KIND as STATEMENTS
 from reports.statement_job import StatementJob, statement_params
 
 #: Every kind of background job, by the name stored on its record.
-KINDS: dict[str, JobKind] = {STATEMENTS: StatementJob()}
+KINDS: dict[str, JobKind] = {
+    STATEMENTS: StatementJob(),
+    report_jobs.KIND: report_jobs.MonthlyReportsJob(),
+}
 
 START_TASK = "vbp.start_job"
 UNITS_TASK = "vbp.run_units"
@@ -58,10 +65,7 @@ def enqueue(
     # A job still queued is (re)sent: a start message for a job already taken up plans nothing.
     if job.status is BackgroundJobStatus.QUEUED:
         if queued(app):
-            from app.worker import producer
-
-            config = app.config["VBP"]
-            producer(config.broker_url).send_task(START_TASK, args=[job.id], queue=config.task_queue)
+            send_start(app.config["VBP"], job.id)
         else:
             runner(app).run_in_process(job.id, progress)
     with get_db(app).sessionmaker() as session:
@@ -93,3 +97,26 @@ def enqueue_statements(
         hospital_id=hospital_id,
     )
     return enqueue(actor, STATEMENTS, params, idempotency_key=idempotency_key, progress=progress, app=app)
+
+
+def send_start(config: Config, job_id: int) -> None:
+    """The start message to the workers' queue."""
+    from app.worker import producer
+
+    if not config.broker_url:
+        raise RuntimeError("VBP_BROKER_URL is not set: no task queue to send to")
+    producer(config.broker_url).send_task(START_TASK, args=[job_id], queue=config.task_queue)
+
+
+def submit_in(
+    session: Session, actor: Actor, kind: str, params: dict[str, Any], *, key: str, config: Config
+) -> int:
+    """Record a job in the caller's transaction (a scheduler tick) and send its start message
+    once that transaction commits: a worker never looks for a job that is not there yet, and a
+    tick that rolls back sends nothing. The same key (the next tick, a second scheduler) finds
+    the job already made and sends nothing more."""
+    job, created = create_job(session, actor, kind=kind, params=params, idempotency_key=key, now=clock.now())
+    if created:
+        job_id = job.id
+        event.listen(session, "after_commit", lambda _s: send_start(config, job_id), once=True)
+    return job.id
