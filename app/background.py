@@ -64,12 +64,20 @@ def enqueue(
         )
     # A job still queued is (re)sent: a start message for a job already taken up plans nothing.
     if job.status is BackgroundJobStatus.QUEUED:
-        if queued(app):
-            send_start(app.config["VBP"], job.id)
-        else:
-            runner(app).run_in_process(job.id, progress)
+        dispatch(job.id, progress, app=app)
     with get_db(app).sessionmaker() as session:
         return session.get_one(BackgroundJob, job.id)
+
+
+def dispatch(
+    job_id: int, progress: Callable[[int, int], None] | None = None, *, app: Flask | None = None
+) -> None:
+    """Start a queued job: a message to the workers, or (no broker) the whole job here."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if queued(app):
+        send_start(app.config["VBP"], job_id)
+    else:
+        runner(app).run_in_process(job_id, progress)
 
 
 def enqueue_statements(

@@ -25,6 +25,7 @@ from core import audit
 from core.actors import Actor
 from core.db import Base, BigId, IdPK, str_enum
 from core.errors import NotFound
+from core.glossary import terms_of
 from core.states import Machine
 
 
@@ -44,7 +45,7 @@ JOB_STATES: Machine[BackgroundJobStatus] = Machine(
         _S.SUCCEEDED: frozenset(),
         _S.FAILED: frozenset({_S.QUEUED}),
     },
-    labels={_S.QUEUED: "排队中", _S.RUNNING: "执行中", _S.SUCCEEDED: "已完成", _S.FAILED: "失败"},
+    labels=terms_of(BackgroundJobStatus),  #: core/glossary.py
 )
 
 

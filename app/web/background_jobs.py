@@ -8,14 +8,33 @@ from flask.typing import ResponseReturnValue
 
 from app.db import request_session
 from app.web.common import actor, page, web
-from core.background import JOB_STATES, get_job
+from core.actors import OrgKind
+from core.background import JOB_STATES, BackgroundJob, get_job, jobs_visible_to
 
 #: The job kinds' names on the page.
-KIND_LABELS = {"statements": "月度对账单与PDF (monthly statements)"}
+KIND_LABELS = {
+    "statements": "月度对账单与PDF (monthly statements)",
+    "monthly_reports": "月度指标与监督报告 (monthly reports)",
+}
+#: The words for what a job's result holds (the page never shows a bare key).
+RESULT_LABELS = {
+    "period": "月份",
+    "new_versions": "新版本",
+    "unchanged": "未变化",
+    "pdfs": "PDF份数",
+    "files": "文件",
+    "folder": "目录",
+}
+
+
+def recent_background_jobs(limit: int = 20) -> list[BackgroundJob]:
+    """The newest jobs the viewer may follow (listed on the bureau's job history)."""
+    stmt = jobs_visible_to(actor()).order_by(BackgroundJob.id.desc()).limit(limit)
+    return list(request_session().scalars(stmt))
 
 
 @web.route("/jobs/<int:job_id>")
-@page()
+@page(OrgKind.BUREAU)  # the province's jobs are the bureau's; the API serves any requester
 def background_job_page(job_id: int) -> ResponseReturnValue:
     job = get_job(request_session(), actor(), job_id)
     return render_template(
@@ -23,4 +42,5 @@ def background_job_page(job_id: int) -> ResponseReturnValue:
         job=job,
         kind_label=KIND_LABELS.get(job.kind, job.kind),
         states={s.value: JOB_STATES.label(s) for s in JOB_STATES.states},
+        result_labels=RESULT_LABELS,
     )

@@ -4,6 +4,7 @@ organization and the bureau can follow it."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from flask import Flask
@@ -11,10 +12,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.actors import OrgKind, Role
+from app.db import unit_of_work
+from core import clock
+from core.actors import Actor, OrgKind, Role
 from core.audit import AuditEvent
-from core.background import BackgroundJob, BackgroundJobStatus, BackgroundJobUnit
-from tests.factories import bearer, make_org, make_user
+from core.background import BackgroundJob, BackgroundJobStatus, BackgroundJobUnit, create_job, move
+from reports.statement_job import statement_params
+from tests.factories import bearer, login, make_org, make_user
 from tests.jobs.province import seed_province, statements_of
 
 
@@ -49,8 +53,13 @@ def test_statement_job_runs_in_process_and_answers_202_with_its_location(
         .order_by(AuditEvent.seq)
     ).all()
     assert moves == ["background_job.enqueue", "background_job.running", "background_job.succeeded"]
-    page = client.get(f"/jobs/{job['id']}", headers=auth)
-    assert page.status_code in (200, 302)
+    login(client, bureau)
+    page = client.get(f"/jobs/{job['id']}").get_data(as_text=True)
+    assert f"后台任务 #{job['id']}" in page
+    assert "成功" in page
+    assert f'max="{followed["progress_total"]}" value="{followed["progress_done"]}"' in page
+    history = client.get("/bureau/jobs").get_data(as_text=True)
+    assert f'href="/jobs/{job["id"]}"' in history
 
 
 def test_a_retried_request_with_the_same_key_gets_the_same_job(client: FlaskClient, session: Session) -> None:
@@ -88,3 +97,43 @@ def test_only_the_requesting_organization_and_the_bureau_follow_a_job(
     )
     assert refused.status_code == 403
     assert session.get_one(BackgroundJob, job.get_json()["id"]).status is BackgroundJobStatus.SUCCEEDED
+
+
+def test_the_cli_runs_a_job_with_a_progress_bar_and_retries_a_failed_one(
+    app: Flask, session: Session
+) -> None:
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["jobs", "statements", "--period", "2031-03"])
+    assert made.exit_code == 0, made.output
+    assert "成功 (succeeded) 0/0" in made.output
+    with unit_of_work(session):
+        job, _ = create_job(
+            session,
+            Actor.system(),
+            kind="statements",
+            params=made_params(),
+            idempotency_key=None,
+            now=clock.now(),
+        )
+        move(session, Actor.system(), job, BackgroundJobStatus.RUNNING, now=clock.now(), attempts=1)
+        move(session, Actor.system(), job, BackgroundJobStatus.FAILED, now=clock.now(), error="disk full")
+    shown = runner.invoke(args=["jobs", "show", str(job.id)])
+    assert shown.exit_code == 1
+    assert "失败 (failed)" in shown.output
+    retried = runner.invoke(args=["jobs", "retry", str(job.id)])
+    assert retried.exit_code == 0, retried.output
+    session.expire_all()
+    again = session.get_one(BackgroundJob, job.id)
+    assert (again.status, again.attempts, again.error) == (BackgroundJobStatus.SUCCEEDED, 2, None)
+    refused = runner.invoke(args=["jobs", "retry", str(job.id)])
+    assert refused.exit_code != 0  # succeeded → queued is not in the table
+
+
+def made_params() -> dict[str, object]:
+    return statement_params(
+        period=date(2031, 5, 1),
+        as_of=clock.now(),
+        now=clock.now(),
+        out_dir=Path("unused"),
+        verify_url_base="x",
+    )

@@ -4,6 +4,7 @@
   var box = document.getElementById("job-progress");
   if (!box) { return; }
   var states = JSON.parse(box.getAttribute("data-states"));
+  var labels = JSON.parse(box.getAttribute("data-labels"));
   function show(job) {
     box.querySelector(".job-status").textContent = states[job.status] || job.status;
     box.querySelector(".job-attempts").textContent = job.attempts;
@@ -16,8 +17,15 @@
     error.hidden = !job.error;
     error.textContent = job.error || "";
     var result = box.querySelector(".job-result");
-    result.hidden = !job.result;
-    result.textContent = job.result ? JSON.stringify(job.result) : "";
+    result.replaceChildren();
+    Object.keys(job.result || {}).forEach(function (key) {
+      var term = document.createElement("dt");
+      var value = document.createElement("dd");
+      var shown = job.result[key];
+      term.textContent = labels[key] || "";
+      value.textContent = Array.isArray(shown) ? shown.join("，") : String(shown);
+      result.append(term, value);
+    });
     return job.status === "succeeded" || job.status === "failed";
   }
   function poll() {
