@@ -35,8 +35,12 @@ UNITS_TASK = "vbp.run_units"
 
 
 def runner(app: Flask | None = None) -> Runner:
+    from app.queue_kinds import config_kinds
+
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     db = get_db(app)
-    return Runner(transaction=lambda: unit_of_work(db.sessionmaker()), kinds=KINDS)
+    kinds = {**KINDS, **config_kinds(app.config["VBP"])}
+    return Runner(transaction=lambda: unit_of_work(db.sessionmaker()), kinds=kinds)
 
 
 def queued(app: Flask | None = None) -> bool:

@@ -15,6 +15,8 @@ from core.background import JOB_STATES, BackgroundJob, get_job, jobs_visible_to
 KIND_LABELS = {
     "statements": "月度对账单与PDF (monthly statements)",
     "monthly_reports": "月度指标与监督报告 (monthly reports)",
+    "reconciliation_run": "全省对账运行 (stored reconciliation run)",
+    "warnings": "监督预警计算 (supervision warnings)",
 }
 #: The words for what a job's result holds (the page never shows a bare key).
 RESULT_LABELS = {
@@ -24,6 +26,13 @@ RESULT_LABELS = {
     "pdfs": "PDF份数",
     "files": "文件",
     "folder": "目录",
+    "run_id": "对账运行编号",
+    "lines": "订单行数",
+    "findings": "异常行数",
+    "day": "日期",
+    "raised": "新增预警",
+    "seen": "仍存在",
+    "cleared": "已消除",
 }
 
 

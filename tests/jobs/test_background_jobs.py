@@ -17,6 +17,7 @@ from core import clock
 from core.actors import Actor, OrgKind, Role
 from core.audit import AuditEvent
 from core.background import BackgroundJob, BackgroundJobStatus, BackgroundJobUnit, create_job, move
+from ledger.models import ReconciliationRun
 from reports.statement_job import statement_params
 from tests.factories import bearer, login, make_org, make_user
 from tests.jobs.province import seed_province, statements_of
@@ -137,3 +138,25 @@ def made_params() -> dict[str, object]:
         out_dir=Path("unused"),
         verify_url_base="x",
     )
+
+
+def test_a_stored_reconciliation_run_and_the_warnings_run_as_background_jobs(
+    client: FlaskClient, session: Session
+) -> None:
+    period = seed_province(session)
+    bureau = make_user(session, make_org(session, OrgKind.BUREAU), Role.ADMIN)
+    auth = bearer(session, bureau)
+    session.commit()
+    body = {"ordered_from": period.isoformat(), "as_of": "2026-11-20T02:00:00+00:00"}
+    run = client.post("/api/v1/background-jobs/reconciliation-runs", json=body, headers=auth)
+    assert run.status_code == 202, run.get_json()
+    result = run.get_json()["result"]
+    stored = session.get_one(ReconciliationRun, result["run_id"])
+    assert (stored.line_count, stored.finding_count) == (result["lines"], result["findings"])
+    assert result["lines"] > 0
+    warnings = client.post("/api/v1/background-jobs/warnings", json={}, headers=auth)
+    assert warnings.status_code == 202, warnings.get_json()
+    job = warnings.get_json()
+    assert job["status"] == "succeeded"
+    assert job["progress_done"] == job["progress_total"] > 1  # one unit per daily rule
+    assert set(job["result"]) == {"day", "raised", "seen", "cleared"}
