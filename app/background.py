@@ -126,9 +126,11 @@ def submit_in(
     """Record a job in the caller's transaction (a scheduler tick) and send its start message
     once that transaction commits: a worker never looks for a job that is not there yet, and a
     tick that rolls back sends nothing. The same key (the next tick, a second scheduler) finds
-    the job already made and sends nothing more."""
-    job, created = create_job(session, actor, kind=kind, params=params, idempotency_key=key, now=clock.now())
-    if created:
+    the job already made: no second job."""
+    job, _created = create_job(session, actor, kind=kind, params=params, idempotency_key=key, now=clock.now())
+    # Still queued (new, or its message was lost with a broker that was down): send it (again);
+    # a second start message for a job already taken up plans nothing.
+    if job.status is BackgroundJobStatus.QUEUED:
         job_id = job.id
         event.listen(session, "after_commit", lambda _s: send_start(config, job_id), once=True)
     return job.id
