@@ -258,3 +258,6 @@ def init_app(app: Flask) -> None:
     from app import pki
 
     pki.init_app(app)
+    from app.cli_jobs import jobs_cli
+
+    app.cli.add_command(jobs_cli)

@@ -149,6 +149,10 @@ class Config:
     #: Connections go through PgBouncer in transaction mode (DEPLOYMENT.md): psycopg must not
     #: prepare statements on the server, since the next transaction may run on another backend.
     database_pgbouncer: bool = False
+    #: Background jobs (app/background.py): the task queue's broker, e.g. amqp://guest:guest@host//
+    #: (unset: no broker, jobs run in the requesting process) and the queue workers listen on.
+    broker_url: str | None = None
+    task_queue: str = "vbp"
 
     @property
     def testing(self) -> bool:
@@ -224,6 +228,8 @@ class Config:
             audit_lanes=int(env.get("VBP_AUDIT_LANES", str(cls.audit_lanes))),
             database_replica_url=env.get("VBP_DATABASE_REPLICA_URL") or None,
             database_pgbouncer=env.get("VBP_DATABASE_PGBOUNCER", "").strip().lower() in ("1", "true", "yes"),
+            broker_url=env.get("VBP_BROKER_URL") or None,
+            task_queue=env.get("VBP_TASK_QUEUE") or "vbp",
         )
 
     def payment_terms(self) -> Any:

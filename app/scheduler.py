@@ -105,6 +105,10 @@ def monthly_documents(session: Session, tick: datetime, ctx: JobContext) -> dict
     from reports.statements import write_pdfs
 
     period = clock.previous_month(clock.business_date(tick))
+    if ctx.config.broker_url:  # a task queue: the workers do the month's documents
+        from app.report_jobs import submit_monthly_documents
+
+        return submit_monthly_documents(session, tick, period, ctx.config, ctx.instance_path)
     options = reconcile.Options(invoice_grace_days=ctx.config.invoice_grace_days)
     result = statements.generate(
         session, Actor.system(), period=period, as_of=tick, now=tick, options=options

@@ -106,6 +106,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "succeeded": ("成功", "Succeeded"),
     "failed": ("失败", "Failed"),
     "running": ("运行中", "Running"),
+    "queued": ("排队中", "Queued"),
     # batch items (bureau item form and import)
     "oral_solid": ("口服常释剂型", "Oral solid"),
     "oral_liquid": ("口服液体剂型", "Oral liquid"),

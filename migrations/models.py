@@ -6,6 +6,7 @@ Migrations never import today's models in revision files; only env.py uses this.
 import bidding.models
 import bidding.publicity_models  # noqa: F401
 import core.audit
+import core.background
 import core.idempotency
 import core.jobs
 import core.login_throttle

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -123,7 +124,12 @@ def write_pdfs(
     written = []
     for n, statement in enumerate(current, start=1):
         path = out_dir / f"{statement.payload['number']}.pdf"
-        path.write_bytes(render_statement(to_document(session, statement, verify_url_base=verify_url_base)))
+        # Whole or not at all: a worker killed mid-write leaves no truncated PDF under the name.
+        partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+        partial.write_bytes(
+            render_statement(to_document(session, statement, verify_url_base=verify_url_base))
+        )
+        os.replace(partial, path)
         written.append(path)
         if progress:
             progress(n, len(current))

@@ -50,6 +50,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         agreements,
         audit,
         auth,
+        background_jobs,
         corrections,
         delivery,
         invoice_images,
@@ -102,6 +103,7 @@ def init_api(app: Flask, config: Config) -> VbpApi:
         public,
         agreements,
         publicity,
+        background_jobs,
     )
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{API_PREFIX}{module.PREFIX}")

@@ -38,6 +38,7 @@ def init_web(app: Flask) -> None:
     from app.web import (  # noqa: F401
         agreements,
         audit,
+        background_jobs,
         bureau,
         bureau_results,
         catalogue,

@@ -281,7 +281,16 @@ def bureau_jobs() -> ResponseReturnValue:
         stmt = stmt.where(JobRun.job == job)
     else:
         job = ""
-    return render_template("web/bureau_jobs.html", pager=paged(stmt), jobs=list(JOBS.values()), job=job)
+    from app.web.background_jobs import KIND_LABELS, recent_background_jobs
+
+    return render_template(
+        "web/bureau_jobs.html",
+        pager=paged(stmt),
+        jobs=list(JOBS.values()),
+        job=job,
+        background_jobs=recent_background_jobs(),
+        kind_labels=KIND_LABELS,
+    )
 
 
 from app.web import bureau_items, bureau_money, bureau_pickers, bureau_renewal, bureau_review  # noqa: E402, F401  (their views register on the blueprint)

@@ -27,6 +27,7 @@ from bidding.models import BatchStatus, Category, DosageFormGroup, RatioKind, Sc
 from bidding.rules import preset_names
 from core import clock, notices
 from core.actors import OrgKind, Role
+from core.background import BackgroundJob, BackgroundJobStatus
 from core.glossary import QUALIFIED, TERMS
 from core.jobs import JobRun, JobStatus
 from ledger.contracts.generation import generate_agreements
@@ -151,6 +152,20 @@ def _seed(db: Database) -> dict[str, Any]:
                     error=None if status is JobStatus.SUCCEEDED else "数据库连接中断",
                 )
             )
+        # A background job the bureau follows from its job history (app/web/background_jobs.py).
+        session.add(
+            BackgroundJob(
+                kind="statements",
+                params={},
+                status=BackgroundJobStatus.SUCCEEDED,
+                progress_done=4,
+                progress_total=4,
+                attempts=1,
+                result={"period": "2026-05", "new_versions": 2, "unchanged": 0, "pdfs": 2},
+                created_at=NOW,
+                finished_at=NOW,
+            )
+        )
         session.commit()
         return {}
 
