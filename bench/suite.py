@@ -1,4 +1,4 @@
-"""The benchmark suite: all seven benchmarks in one run, one table, one JSON result.
+"""The benchmark suite: every benchmark in one run, one table, one JSON result.
 
     python -m bench.suite --scale small                                  # SQLite, temporary files
     python -m bench.suite --scale province \\
@@ -11,7 +11,10 @@ count, platform, Python, database and server version, time, git commit).
 Databases: on PostgreSQL the URL names the province database (reconciliation, indicators and
 warnings, generated once per run and kept, so ``python -m bench.reconcile --reuse`` can use it
 later); API intake, bid opening and order import each drop and recreate a sibling database on the same
-server (<name>_intake, <name>_opening, <name>_import). On SQLite (the default for small) the
+server (<name>_intake, <name>_opening, <name>_import). On PostgreSQL only, the concurrent
+audited writers (<name>_audit) and the month-end statements on 1 and 2 Celery workers
+(<name>_workers; RabbitMQ at VBP_BROKER_URL, default amqp://guest:guest@127.0.0.1:5672//) run
+too: SQLite serializes every writer, so neither means anything there. On SQLite (the default for small) the
 URL names the province file and the others go to a temporary directory. ``--reuse`` keeps the
 province database of an earlier run instead of generating it.
 
@@ -38,7 +41,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import normalize_database_url  # noqa: E402
-from bench import api_intake, bid_opening, indicators, order_import, reconcile, statement_pdf  # noqa: E402
+from bench import (  # noqa: E402
+    api_intake,
+    audit_lanes,
+    bid_opening,
+    indicators,
+    order_import,
+    reconcile,
+    statement_pdf,
+    statements_workers,
+)
 from bench import trace_codes as trace_bench  # noqa: E402
 from bench import warnings as warning_bench  # noqa: E402
 from bench.common import (  # noqa: E402
@@ -74,13 +86,22 @@ class SuiteScale:
     import_lines: int
     statement_lines: int
     trace_codes: int = 100_000  #: codes attached to and matched on one shipment line
+    #: Month-end statements with PDFs on 1 and on 2 Celery workers (PostgreSQL and RabbitMQ only).
+    workers_hospitals: int = 200
+    #: Concurrent audited writers, one chain against the lanes (PostgreSQL only).
+    audit_threads: int = 8
+    audit_transactions: int = 300
 
 
 SCALES = {
     "small": SuiteScale("small", 50_000, 300, 500, 20, 2_000, 100, 100_000, 10_000),
-    "province": SuiteScale("province", 1_000_000, 2_000, 500, 20, 2_000, 100, 100_000, 10_000),
+    "province": SuiteScale(
+        "province", 1_000_000, 2_000, 500, 20, 2_000, 100, 100_000, 10_000, workers_hospitals=2_000
+    ),
     #: For the suite's own test: every benchmark runs, nothing takes long.
-    "tiny": SuiteScale("tiny", 2_000, 10, 4, 3, 20, 2, 200, 60, trace_codes=200),
+    "tiny": SuiteScale(
+        "tiny", 2_000, 10, 4, 3, 20, 2, 200, 60, trace_codes=200, workers_hospitals=4, audit_transactions=10
+    ),
 }
 
 
@@ -127,6 +148,24 @@ def run_suite(
             lambda tmp: trace_bench.run(_sibling(url, "trace", tmp), codes=scale.trace_codes),
         ),
     ]
+    if make_url(url).get_backend_name() == "postgresql":
+        # Several writers at once: meaningless on SQLite, which serializes every writer.
+        steps += [
+            (
+                "audit_lanes",
+                lambda tmp: audit_lanes.run(
+                    _sibling(url, "audit", tmp),
+                    threads=scale.audit_threads,
+                    transactions=scale.audit_transactions,
+                ),
+            ),
+            (
+                "statements_workers",
+                lambda tmp: statements_workers.run(
+                    _sibling(url, "workers", tmp), hospitals=scale.workers_hospitals
+                ),
+            ),
+        ]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, step in steps:
