@@ -86,6 +86,14 @@ def flag_overdue(session: Session, tick: datetime, ctx: JobContext) -> dict[str,
 def nightly_reconciliation(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
     from ledger import reconcile
 
+    if ctx.config.broker_url:  # a task queue: a worker stores the run
+        from app.background import submit_in
+        from app.queue_kinds import RECONCILIATION, reconciliation_params
+
+        params = reconciliation_params({}, as_of=tick, now=tick)
+        key = f"nightly:{RECONCILIATION}:{clock.business_date(tick)}"  # one run a night
+        job_id = submit_in(session, Actor.system(), RECONCILIATION, params, key=key, config=ctx.config)
+        return {"background_job": job_id}
     options = reconcile.Options(invoice_grace_days=ctx.config.invoice_grace_days)
     run = reconcile.run_reconciliation(
         session, Actor.system(), reconcile.Slice(), as_of=tick, now=tick, options=options
@@ -212,6 +220,15 @@ def supervision_warnings(session: Session, tick: datetime, ctx: JobContext) -> d
     """The daily warnings (预警): idempotent within a day, so a re-run creates nothing new."""
     from ledger.supervision.warnings import compute_warnings
 
+    if ctx.config.broker_url:  # a task queue: the workers run the rules, one unit each
+        from app.background import submit_in
+        from app.queue_kinds import WARNINGS
+
+        key = f"daily:{WARNINGS}:{clock.business_date(tick)}"
+        job_id = submit_in(
+            session, Actor.system(), WARNINGS, {"now": tick.isoformat()}, key=key, config=ctx.config
+        )
+        return {"background_job": job_id}
     return compute_warnings(session, now=tick, settings=ctx.config.supervision).as_dict()
 
 

@@ -70,3 +70,33 @@ def test_the_month_end_tick_enqueues_one_statement_job_and_one_report_job(
     assert (done.progress_done, done.progress_total) == (7, 7)
     assert "supervision-2031-02.pdf" in done.result["files"]
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == done.result["files"]
+
+
+@pytest.mark.parametrize(
+    ("job", "kind"), [("nightly_reconciliation", "reconciliation_run"), ("supervision_warnings", "warnings")]
+)
+def test_nightly_jobs_are_enqueued_once_a_day_and_a_worker_completes_them(
+    db: Database, session: Session, queue: str, tmp_path: Path, job: str, kind: str
+) -> None:
+    from app.queue_kinds import config_kinds
+
+    config = Config(env="testing", broker_url=BROKER, task_queue=queue)
+    ctx = JobContext(config=config, instance_path=tmp_path, sealer_factory=lambda: SEALER)
+    first = run_job(db, JOBS[job], TICK, ctx)
+    later = run_job(db, JOBS[job], TICK + timedelta(hours=1), ctx)  # a second tick the same day
+    assert first is not None
+    assert later is not None
+    assert first.status is JobStatus.SUCCEEDED, first.error
+    job_id = first.result["background_job"]
+    assert later.result["background_job"] == job_id
+    assert [j.kind for j in session.scalars(select(BackgroundJob).where(BackgroundJob.id == job_id))] == [
+        kind
+    ]
+    assert _waiting(queue) >= 1  # sent to the workers, not run by the scheduler
+    Runner(transaction=lambda: unit_of_work(db.sessionmaker()), kinds=config_kinds(config)).run_in_process(
+        job_id
+    )
+    session.expire_all()
+    done = session.get_one(BackgroundJob, job_id)
+    assert done.status is BackgroundJobStatus.SUCCEEDED, done.error
+    assert done.progress_done == done.progress_total > 0
