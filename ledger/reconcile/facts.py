@@ -119,6 +119,13 @@ def uninvoiced_receipt_before(order_line_id: Any, cutoff: date) -> ColumnElement
     )
 
 
+def deadline_passed(order_id: Any, moment: Any) -> ColumnElement[bool]:
+    """Whether the order's delivery deadline is before `moment`. A correlated EXISTS on the
+    order's primary key: looked up only for the lines the precedence reaches it with (the few not
+    yet shipped), not joined onto every line of the province."""
+    return exists().where(Order.id == order_id, Order.deadline_at < moment)
+
+
 def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
     """Per order line: the order's numbers and each flow's aggregates, one row per line. The money
     flow is read through the one payment clock (ledger.figures.payments) on the business day `on`."""
@@ -196,7 +203,6 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
             ol.cancelled_quantity,
             ol.pack_price_fen,
             ol.amount_fen,
-            Order.deadline_at,
             _zero(ship.c.shipped).label("shipped"),
             _zero(rcpt.c.accepted).label("accepted"),
             _zero(rcpt.c.rejected).label("rejected"),
@@ -214,7 +220,6 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
             _zero(inv.c.paid_fen).label("paid_fen"),
             _zero(inv.c.settle_disputed_fen).label("settle_disputed_fen"),
         )
-        .join(Order, Order.id == ol.order_id)
         .outerjoin(ship, ship.c.olid == ol.id)
         .outerjoin(rcpt, rcpt.c.olid == ol.id)
         .outerjoin(ret, ret.c.olid == ol.id)

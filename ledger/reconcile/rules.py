@@ -26,7 +26,14 @@ from core import clock
 from core.actors import Actor
 from core.glossary import terms_of
 from ledger.models import OrderLineStatus, ReconStatus
-from ledger.reconcile.facts import DEFAULTS, Options, Slice, facts, uninvoiced_receipt_before
+from ledger.reconcile.facts import (
+    DEFAULTS,
+    Options,
+    Slice,
+    deadline_passed,
+    facts,
+    uninvoiced_receipt_before,
+)
 
 #: One status per order line (stored by runs as ReconStatus); the precedence is `rules`.
 Status = ReconStatus
@@ -115,7 +122,7 @@ def rules(f: Any) -> list[Rule]:
         ),
         Rule(
             Status.SHIPMENT_OVERDUE,
-            and_(remaining > 0, f.c.deadline_at < AS_OF),
+            and_(remaining > 0, deadline_passed(f.c.order_id, AS_OF)),
             remaining,
             remaining * price,
         ),
