@@ -62,10 +62,10 @@ class ReconciliationFinding(Base):
 
     id: Mapped[IdPK]
     run_id: Mapped[int] = mapped_column(BigId, ForeignKey("reconciliation_runs.id"), index=True)
-    order_line_id: Mapped[int] = mapped_column(BigId, ForeignKey("order_lines.id"), index=True)
-    #: The order line's parties, copied by the statement that writes the run: the line's foreign
-    #: keys vouch for them, so they carry none of their own (a check per row and party was a
-    #: third of a province's run).
+    #: The order line and its parties, copied from order_lines by the statement that writes the
+    #: run: the line's own keys vouch for them, so they carry no foreign keys of their own (a
+    #: check per row and key was a third of a province's stored run on PostgreSQL).
+    order_line_id: Mapped[int] = mapped_column(BigId, index=True)
     hospital_id: Mapped[int] = mapped_column(BigId)
     distributor_id: Mapped[int] = mapped_column(BigId)
     manufacturer_id: Mapped[int] = mapped_column(BigId)
