@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, case, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.actors import Actor
@@ -100,6 +100,13 @@ def _zero(column: Any) -> ColumnElement[int]:
     return func.coalesce(column, 0)
 
 
+def _total(column: Any) -> ColumnElement[int]:
+    """A sum of packs or fen as a 64-bit integer: PostgreSQL sums bigints as numeric, and the
+    precedence's comparisons and differences over numeric cost as much as the joins (a province
+    is every line through every rule)."""
+    return cast(func.sum(column), BigInteger)
+
+
 def uninvoiced_receipt_before(order_line_id: Any, cutoff: date) -> ColumnElement[bool]:
     """Whether a receipt of the order line accepted before `cutoff` still has packs to invoice
     (accepted − returned − invoiced, red-letter lines netted): 超期未开票 is judged per receipt, so
@@ -119,6 +126,13 @@ def uninvoiced_receipt_before(order_line_id: Any, cutoff: date) -> ColumnElement
     )
 
 
+def deadline_passed(order_id: Any, moment: Any) -> ColumnElement[bool]:
+    """Whether the order's delivery deadline is before `moment`. A correlated EXISTS on the
+    order's primary key: looked up only for the lines the precedence reaches it with (the few not
+    yet shipped), not joined onto every line of the province."""
+    return exists().where(Order.id == order_id, Order.deadline_at < moment)
+
+
 def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
     """Per order line: the order's numbers and each flow's aggregates, one row per line. The money
     flow is read through the one payment clock (ledger.figures.payments) on the business day `on`."""
@@ -129,7 +143,7 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
         return [column.in_(ids)] if limited else []
 
     ship = (
-        select(ShipmentLine.order_line_id.label("olid"), func.sum(ShipmentLine.quantity).label("shipped"))
+        select(ShipmentLine.order_line_id.label("olid"), _total(ShipmentLine.quantity).label("shipped"))
         .where(*only(ShipmentLine.order_line_id))
         .group_by(ShipmentLine.order_line_id)
         .subquery("ship")
@@ -137,15 +151,15 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
     rcpt = (
         select(
             ReceiptLine.order_line_id.label("olid"),
-            func.sum(ReceiptLine.accepted_quantity).label("accepted"),
-            func.sum(ReceiptLine.rejected_quantity).label("rejected"),
+            _total(ReceiptLine.accepted_quantity).label("accepted"),
+            _total(ReceiptLine.rejected_quantity).label("rejected"),
         )
         .where(*only(ReceiptLine.order_line_id))
         .group_by(ReceiptLine.order_line_id)
         .subquery("rcpt")
     )
     ret = (
-        select(ReturnLine.order_line_id.label("olid"), func.sum(ReturnLine.quantity).label("returned"))
+        select(ReturnLine.order_line_id.label("olid"), _total(ReturnLine.quantity).label("returned"))
         .where(*only(ReturnLine.order_line_id))
         .group_by(ReturnLine.order_line_id)
         .subquery("ret")
@@ -159,22 +173,22 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
     inv = (
         select(
             il.c.order_line_id.label("olid"),
-            func.sum(case((counts, il.c.quantity), else_=0)).label("inv_qty"),
-            func.sum(case((counts, il.c.amount_fen), else_=0)).label("inv_fen"),
-            func.sum(case((is_disputed, il.c.quantity), else_=0)).label("inv_disputed_qty"),
-            func.sum(case((is_disputed, il.c.amount_fen), else_=0)).label("inv_disputed_fen"),
-            func.sum(case((price_bad, 1), else_=0)).label("price_bad_lines"),
-            func.sum(case((price_bad, il.c.quantity), else_=0)).label("price_bad_qty"),
-            func.sum(
+            _total(case((counts, il.c.quantity), else_=0)).label("inv_qty"),
+            _total(case((counts, il.c.amount_fen), else_=0)).label("inv_fen"),
+            _total(case((is_disputed, il.c.quantity), else_=0)).label("inv_disputed_qty"),
+            _total(case((is_disputed, il.c.amount_fen), else_=0)).label("inv_disputed_fen"),
+            _total(case((price_bad, 1), else_=0)).label("price_bad_lines"),
+            _total(case((price_bad, il.c.quantity), else_=0)).label("price_bad_qty"),
+            _total(
                 case((price_bad, il.c.quantity * (il.c.pack_price_fen - contract.pack_price_fen)), else_=0)
             ).label("price_diff_fen"),
-            func.sum(case((amount_bad, 1), else_=0)).label("amount_bad_lines"),
-            func.sum(
-                case((amount_bad, il.c.amount_fen - il.c.quantity * il.c.pack_price_fen), else_=0)
-            ).label("amount_diff_fen"),
-            func.sum(il.c.overdue).label("overdue_lines"),
-            func.sum(_zero(il.c.paid_fen)).label("paid_fen"),
-            func.sum(_zero(il.c.disputed_fen)).label("settle_disputed_fen"),
+            _total(case((amount_bad, 1), else_=0)).label("amount_bad_lines"),
+            _total(case((amount_bad, il.c.amount_fen - il.c.quantity * il.c.pack_price_fen), else_=0)).label(
+                "amount_diff_fen"
+            ),
+            _total(il.c.overdue).label("overdue_lines"),
+            _total(_zero(il.c.paid_fen)).label("paid_fen"),
+            _total(_zero(il.c.disputed_fen)).label("settle_disputed_fen"),
         )
         .join(contract, contract.id == il.c.order_line_id)
         .group_by(il.c.order_line_id)
@@ -196,7 +210,6 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
             ol.cancelled_quantity,
             ol.pack_price_fen,
             ol.amount_fen,
-            Order.deadline_at,
             _zero(ship.c.shipped).label("shipped"),
             _zero(rcpt.c.accepted).label("accepted"),
             _zero(rcpt.c.rejected).label("rejected"),
@@ -214,7 +227,6 @@ def facts(actor: Actor, where: Slice, *, on: date) -> Select[Any]:
             _zero(inv.c.paid_fen).label("paid_fen"),
             _zero(inv.c.settle_disputed_fen).label("settle_disputed_fen"),
         )
-        .join(Order, Order.id == ol.order_id)
         .outerjoin(ship, ship.c.olid == ol.id)
         .outerjoin(rcpt, rcpt.c.olid == ol.id)
         .outerjoin(ret, ret.c.olid == ol.id)

@@ -139,7 +139,7 @@ def orphans(session: Session, actor: Actor, where: Slice) -> list[Orphan]:
             results.append(Orphan(kind, record_type, row[0], row[1], int(row[2]), int(row[3]), detail))
     results += _payment_orphans(session, actor, where)
     results += _duplicate_invoices(session, actor, where)
-    results += [chain_orphan(session, chain) for chain in chains(session, actor, where) if chain.exceeded]
+    results += [chain_orphan(session, chain) for chain in chains(session, actor, where, exceeding_only=True)]
     return results
 
 

@@ -26,7 +26,14 @@ from core import clock
 from core.actors import Actor
 from core.glossary import terms_of
 from ledger.models import OrderLineStatus, ReconStatus
-from ledger.reconcile.facts import DEFAULTS, Options, Slice, facts, uninvoiced_receipt_before
+from ledger.reconcile.facts import (
+    DEFAULTS,
+    Options,
+    Slice,
+    deadline_passed,
+    facts,
+    uninvoiced_receipt_before,
+)
 
 #: One status per order line (stored by runs as ReconStatus); the precedence is `rules`.
 Status = ReconStatus
@@ -115,7 +122,7 @@ def rules(f: Any) -> list[Rule]:
         ),
         Rule(
             Status.SHIPMENT_OVERDUE,
-            and_(remaining > 0, f.c.deadline_at < AS_OF),
+            and_(remaining > 0, deadline_passed(f.c.order_id, AS_OF)),
             remaining,
             remaining * price,
         ),
@@ -146,6 +153,11 @@ def _pick(rule_list: list[Rule], attr: str, default: Any) -> ColumnElement[Any]:
     return case(*[(r.applies, getattr(r, attr)) for r in rule_list], else_=default)
 
 
+def _by_rule(rule_no: Any, values: list[Any], default: Any) -> ColumnElement[Any]:
+    """values[rule_no]: the rule's place in the precedence picks its value."""
+    return case(dict(enumerate(values)), value=rule_no, else_=default)
+
+
 def classified(actor: Actor, where: Slice, *, with_flags: bool = False) -> Select[Any]:
     """The facts plus `status`, `diff_qty`, `diff_fen` per line (and every applicable rule when
     `with_flags`: a line has one status but may break several rules). Execute it with
@@ -174,12 +186,32 @@ def _build_classified(actor: Actor, where: Slice, with_flags: bool) -> Select[An
     f = facts(actor, where, on=ON).subquery("f")
     rule_list = rules(f)
     assert tuple(r.status for r in rule_list) == PRECEDENCE  # noqa: S101 - one order, written twice
-    columns: list[Any] = [
-        *f.c,
-        _pick(rule_list, "status", literal(Status.COMPLETE.value)).label("status"),
-        _pick(rule_list, "diff_qty", literal(0)).label("diff_qty"),
-        _pick(rule_list, "diff_fen", literal(0)).label("diff_fen"),
-    ]
     if with_flags:
-        columns += [case((r.applies, true()), else_=False).label(f"flag_{r.status.value}") for r in rule_list]
-    return select(*columns)
+        # Lines one page at a time: every rule is evaluated anyway for the flags.
+        return select(
+            *f.c,
+            _pick(rule_list, "status", literal(Status.COMPLETE.value)).label("status"),
+            _pick(rule_list, "diff_qty", literal(0)).label("diff_qty"),
+            _pick(rule_list, "diff_fen", literal(0)).label("diff_fen"),
+            *[case((r.applies, true()), else_=False).label(f"flag_{r.status.value}") for r in rule_list],
+        )
+    # Whole slices (totals, stored runs): the precedence is evaluated once per line, as the
+    # number of the first rule that applies, and the status and differences are read by that
+    # number. OFFSET 0 keeps the planners (PostgreSQL, SQLite) from copying the CASE into each
+    # of its uses, which evaluated every condition, and the receipts' EXISTS, three times.
+    ranked = (
+        select(
+            *f.c,
+            case(*[(r.applies, n) for n, r in enumerate(rule_list)], else_=len(rule_list)).label("rule_no"),
+        )
+        .offset(0)
+        .subquery("ranked")
+    )
+    by_number = rules(ranked)
+    rule_no = ranked.c.rule_no
+    return select(
+        *[c for c in ranked.c if c.name != "rule_no"],
+        _by_rule(rule_no, [r.status.value for r in by_number], Status.COMPLETE.value).label("status"),
+        _by_rule(rule_no, [r.diff_qty for r in by_number], 0).label("diff_qty"),
+        _by_rule(rule_no, [r.diff_fen for r in by_number], 0).label("diff_fen"),
+    )

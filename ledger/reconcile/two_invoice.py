@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from core.actors import Actor
 from ledger.models import OrderLine, ReceiptLine, ShipmentLine
@@ -108,9 +109,23 @@ class Chain:
         return [*orgs, self.hospital_id]
 
 
-def chains(session: Session, actor: Actor, where: Slice, *, rules: TwoInvoiceRules = RULES) -> list[Chain]:
-    """The invoice chain of every delivered batch of the order lines the actor sees in `where`."""
+def chains(
+    session: Session,
+    actor: Actor,
+    where: Slice,
+    *,
+    rules: TwoInvoiceRules = RULES,
+    exceeding_only: bool = False,
+) -> list[Chain]:
+    """The invoice chain of every delivered batch of the order lines the actor sees in `where`.
+    `exceeding_only` keeps the batches whose chain may exceed the rule: the database drops the
+    others (a province's compliant batches) before they are walked."""
     ol, sl, rl = OrderLine, ShipmentLine, ReceiptLine
+    may_exceed = (
+        [_relations_back(ol.distributor_id, ol.product_id, sl.batch_no, rules.max_invoices)]
+        if exceeding_only and rules.max_invoices > 0
+        else []
+    )
     batches = session.execute(
         select(
             ol.hospital_id,
@@ -125,7 +140,11 @@ def chains(session: Session, actor: Actor, where: Slice, *, rules: TwoInvoiceRul
         )
         .join(sl, sl.id == rl.shipment_line_id)
         .join(ol, ol.id == rl.order_line_id)
-        .where(rl.accepted_quantity > 0, ol.id.in_(scoped_lines(actor, where).scalar_subquery()))
+        .where(
+            rl.accepted_quantity > 0,
+            ol.id.in_(scoped_lines(actor, where).scalar_subquery()),
+            *may_exceed,
+        )
         .group_by(ol.hospital_id, ol.distributor_id, ol.manufacturer_id, ol.product_id, sl.batch_no)
         .order_by(func.min(sl.id))
     ).all()
@@ -155,7 +174,16 @@ def chains(session: Session, actor: Actor, where: Slice, *, rules: TwoInvoiceRul
                 rules.max_invoices + (rules.remote_extra if remote else 0),
             )
         )
-    return out
+    return [chain for chain in out if chain.exceeded] if exceeding_only else out
+
+
+def _relations_back(buyer: Any, product: Any, batch_no: Any, depth: int) -> ColumnElement[bool]:
+    """Whether `depth` upstream relations of the batch lead back from `buyer` (any status, any
+    sign: a superset of the hops a walk counts). A chain of more than N invoices has at least N
+    counted hops, so a batch without N relations in a row cannot exceed a rule of N invoices."""
+    up = aliased(UpstreamInvoiceLine)
+    further = [_relations_back(up.seller_id, product, batch_no, depth - 1)] if depth > 1 else []
+    return exists().where(up.buyer_id == buyer, up.product_id == product, up.batch_no == batch_no, *further)
 
 
 def _upstream(

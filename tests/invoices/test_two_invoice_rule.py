@@ -206,3 +206,15 @@ def test_only_the_bureau_records_supply_chain_roles(market: Market) -> None:
     with pytest.raises(ValidationFailed) as err:
         set_role(d, d.distributor.org_id, remote_township=True)  # type: ignore[arg-type]
     assert "remote_township" in err.value.fields
+
+
+def test_only_batches_with_a_chain_long_enough_to_exceed_are_walked_for_findings(market: Market) -> None:
+    """A batch with fewer upstream relations than the rule's invoices can never exceed it; the
+    findings leave it to the database (a province's compliant batches never reach Python)."""
+    d = delivered(market)
+    sell(d, d.distributor, d.maker.id)  # two invoices: within the rule
+    assert chains(market.session, market.world.bureau, Slice(), exceeding_only=True) == []
+    d1 = three_hops(d)
+    (chain,) = chains(market.session, market.world.bureau, Slice(), exceeding_only=True)
+    assert chain.exceeded
+    assert chain.path()[1] == d1.id  # type: ignore[attr-defined]
