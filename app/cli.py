@@ -206,3 +206,6 @@ def init_app(app: Flask) -> None:
     from app import pki
 
     pki.init_app(app)
+    from app import cli_partitions
+
+    cli_partitions.init_app(app)

@@ -227,6 +227,15 @@ def finalize_publicity(session: Session, tick: datetime, ctx: JobContext) -> dic
     return {"finalized_batches": finalize_due(session, tick)}
 
 
+def maintain_partitions(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """Next months' partitions and archiving by retention (PostgreSQL; nothing on SQLite)."""
+    from app.cli_partitions import retention_from_env
+    from core import partitions
+
+    report = partitions.maintain(session, today=clock.business_date(tick), retention=retention_from_env())
+    return {"done": report.lines}
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -295,6 +304,12 @@ JOBS: dict[str, Job] = {
             "公示期满且无未答复异议的结果转为正式公布 (make results final after their publicity period)",
             {"minute": "*/5"},
             finalize_publicity,
+        ),
+        Job(
+            "maintain_partitions",
+            "每月创建后续月份分区并按保留期归档 (monthly partitions ahead, archive by retention)",
+            {"day": 1, "hour": 4, "minute": 30},
+            maintain_partitions,
         ),
     )
 }
