@@ -150,10 +150,15 @@ BEGIN
                 DETAIL = format('Key ({listed})=(%s) already exists.', concat_ws(', ', {values("NEW")}));
         END;
     END IF;
-    RETURN NULL;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
 END
 $$""",  # noqa: S608
-        f"CREATE TRIGGER {side} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        # BEFORE: a duplicate is refused here, under the original names, before the partition's
+        # own (key, partition key) index could refuse it under a partition's name.
+        f"CREATE TRIGGER {side} BEFORE INSERT OR UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {side}()",
     ]
 

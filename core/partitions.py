@@ -311,6 +311,11 @@ def _model_unique_keys() -> set[str]:
     }
 
 
+def is_partition_name(name: str) -> bool:
+    """Whether a table name is one of a partitioned table's months or its DEFAULT."""
+    return _partition_owner(name) is not None
+
+
 def drift_include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Alembic `include_object`: leave out of model/database comparison exactly what partitioning
     adds on PostgreSQL: the partitions, the global-key side tables, and the partition key

@@ -66,10 +66,11 @@ def test_a_code_stays_live_on_one_line_whatever_the_month(
         for c in TraceCode.__mapper__.column_attrs
         if c.key not in {"id", "sync_xid", "sync_seq"}
     }
+    for day in (live.attached_on, FAR):  # the same day (same partition) and another month
+        conflict = refused(session, TraceCode(**{**twin, "attached_on": day}))
+        assert conflict is not None
+        assert (conflict.table, conflict.constraint) == ("trace_codes", "one_live_line")
     twin["attached_on"] = FAR
-    conflict = refused(session, TraceCode(**twin))
-    assert conflict is not None
-    assert (conflict.table, conflict.constraint) == ("trace_codes", "one_live_line")
     # Released (no longer live), the code may go live on another line.
     session.execute(update(TraceCode).where(TraceCode.id == live.id).values(live_code=None))
     session.add(TraceCode(**twin))
