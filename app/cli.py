@@ -261,3 +261,6 @@ def init_app(app: Flask) -> None:
     from app.cli_jobs import jobs_cli
 
     app.cli.add_command(jobs_cli)
+    from app import cli_partitions
+
+    cli_partitions.init_app(app)

@@ -258,6 +258,15 @@ def audit_daily_root(session: Session, tick: datetime, ctx: JobContext) -> dict[
     return {"day": root.day.isoformat(), "root_hash": root.root_hash, "computed": made}
 
 
+def maintain_partitions(session: Session, tick: datetime, ctx: JobContext) -> dict[str, Any]:
+    """Next months' partitions and archiving by retention (PostgreSQL; nothing on SQLite)."""
+    from app.cli_partitions import retention_from_env
+    from core import partitions
+
+    report = partitions.maintain(session, today=clock.business_date(tick), retention=retention_from_env())
+    return {"done": report.lines}
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -332,6 +341,12 @@ JOBS: dict[str, Job] = {
             "每日审计日根：各通道链头的摘要 (daily root over every audit lane head)",
             {"hour": 0, "minute": 20},
             audit_daily_root,
+        ),
+        Job(
+            "maintain_partitions",
+            "每月创建后续月份分区并按保留期归档 (monthly partitions ahead, archive by retention)",
+            {"day": 1, "hour": 4, "minute": 30},
+            maintain_partitions,
         ),
     )
 }

@@ -625,6 +625,7 @@ def _post_confirmation(
                 "account_id": accounts[(purpose, party)],
                 "amount_fen": sign * amount,
                 "order_line_id": line_id,
+                "occurred_on": day,
             }
         )
 
@@ -707,6 +708,7 @@ def _settle(
                         "account_id": accounts[(purpose, party)],
                         "amount_fen": sign * line_amount,
                         "order_line_id": line_id,
+                        "occurred_on": paid_on,
                     }
                 )
         rows["payments"].append(

@@ -95,6 +95,7 @@ def post(
                     account_id=leg.account.id,
                     amount_fen=leg.amount_fen,
                     order_line_id=leg.order_line_id,
+                    occurred_on=occurred_on,
                 )
                 for leg in legs
             )

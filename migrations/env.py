@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, pool
 
 import migrations.models  # noqa: F401  (registers every model on the metadata)
 from core.db import Base, UTCDateTime
+from core.partitions import drift_include_object
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -59,6 +60,7 @@ def _run(connection: object) -> None:
         render_item=_render_item,
         render_as_batch=True,  # SQLite ALTERs via table copy
         compare_type=True,
+        include_object=drift_include_object,  # partitions and side tables are not models
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -154,5 +154,7 @@ class Posting(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     #: The order line this money belongs to (three-flow link), when there is one.
     order_line_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("order_lines.id"), index=True)
+    #: The entry's business date, repeated: the month partition key on PostgreSQL (core/partitions.py).
+    occurred_on: Mapped[date] = mapped_column(Date)
 
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
