@@ -43,7 +43,7 @@ class Database:
         if replica_url:
             from app.replica import Replica
 
-            self.replica = Replica(replica_url)
+            self.replica = Replica(replica_url, pgbouncer=pgbouncer)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

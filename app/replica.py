@@ -41,15 +41,24 @@ RETRY_AFTER = 10.0
 class Replica:
     """The replica's engine and sessions (read-only transactions) and whether it may serve a read."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pgbouncer: bool = False) -> None:
+        # Read-only even if the URL names a writable server by mistake; give up fast if down.
+        connect_args: dict[str, Any] = {"connect_timeout": 3}
+        if pgbouncer:
+            # PgBouncer refuses the `options` startup parameter and pools by transaction: no
+            # server-side prepared statements; read-only is asked per transaction instead.
+            connect_args["prepare_threshold"] = None
+        else:
+            connect_args["options"] = "-c default_transaction_read_only=on"
         self.engine = create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=10,
-            max_overflow=20,
-            # Read-only even if the URL names a writable server by mistake; give up fast if down.
-            connect_args={"connect_timeout": 3, "options": "-c default_transaction_read_only=on"},
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
         )
+        if pgbouncer:
+
+            @event.listens_for(self.engine, "begin")
+            def _read_only(connection: Any) -> None:
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._down_until = 0.0
 

@@ -36,3 +36,22 @@ def test_with_the_setting_nothing_is_prepared_on_the_server(databases: Databases
 def test_the_setting_is_read_from_the_environment() -> None:
     assert Config.from_env({"VBP_DATABASE_PGBOUNCER": "true"}).database_pgbouncer is True
     assert Config.from_env({}).database_pgbouncer is False
+
+
+def test_the_replica_behind_pgbouncer_prepares_nothing_and_still_refuses_writes(databases: Databases) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from app.replica import Replica
+
+    # A writable server named by mistake: the replica's transactions are read-only all the same.
+    replica = Replica(databases.new(), pgbouncer=True)
+    try:
+        with replica.engine.connect() as conn:
+            for n in range(REPEATS):
+                conn.execute(text("SELECT :n + 1"), {"n": n})
+            assert conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one() == 0
+            conn.rollback()
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                conn.execute(text("CREATE TABLE written_on_the_replica (id int)"))
+    finally:
+        replica.engine.dispose()
