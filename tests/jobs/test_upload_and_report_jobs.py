@@ -16,8 +16,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.order_upload import uploader
 from core.actors import Actor, OrgKind, Role
 from core.background import BackgroundJob, BackgroundJobInput
+from core.errors import PermissionDenied
 from core.organizations import User
 from ledger.models import Order, OrderLine
 from ledger.services import listings
@@ -198,3 +200,15 @@ def test_the_months_reports_as_a_job_list_their_files_for_the_bureau(
     bad = client.post("/api/v1/background-jobs/reports", json={"period": "2031-13"}, headers=auth)
     assert bad.status_code == 422
     assert "period" in bad.get_json()["error"]["fields"]
+
+
+def test_the_worker_acts_as_the_uploader_as_they_are_now(session: Session) -> None:
+    hospital = make_org(session, OrgKind.HOSPITAL)
+    user = make_user(session, hospital, Role.OPERATOR)
+    assert uploader(session, user.id).org_id == hospital.id
+    user.role = Role.AUDITOR  # no longer a writer: the route's gate, held again on the worker
+    with pytest.raises(PermissionDenied):
+        uploader(session, user.id)
+    user.role, user.active = Role.OPERATOR, False
+    with pytest.raises(PermissionDenied):
+        uploader(session, user.id)
