@@ -153,6 +153,8 @@ class Config:
     #: (unset: no broker, jobs run in the requesting process) and the queue workers listen on.
     broker_url: str | None = None
     task_queue: str = "vbp"
+    #: Uploads with more data rows than this run on the background workers (202 with the job).
+    upload_job_rows: int = 2_000
 
     @property
     def testing(self) -> bool:
@@ -230,6 +232,7 @@ class Config:
             database_pgbouncer=env.get("VBP_DATABASE_PGBOUNCER", "").strip().lower() in ("1", "true", "yes"),
             broker_url=env.get("VBP_BROKER_URL") or None,
             task_queue=env.get("VBP_TASK_QUEUE") or "vbp",
+            upload_job_rows=int(env.get("VBP_UPLOAD_JOB_ROWS", str(cls.upload_job_rows))),
         )
 
     def payment_terms(self) -> Any:

@@ -84,4 +84,11 @@ class WarningsJob:
 
 
 def config_kinds(config: Config) -> dict[str, Any]:
-    return {RECONCILIATION: ReconciliationRunJob(config), WARNINGS: WarningsJob(config)}
+    from app.order_upload import KIND as ORDER_UPLOAD
+    from app.order_upload import OrderUploadJob
+
+    return {
+        RECONCILIATION: ReconciliationRunJob(config),
+        WARNINGS: WarningsJob(config),
+        ORDER_UPLOAD: OrderUploadJob(config),
+    }

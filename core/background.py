@@ -15,10 +15,21 @@ manual retry. Every move is audited.
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, Select, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -89,6 +100,42 @@ class BackgroundJobUnit(Base):
     #: What the unit did (counts), summed into the job's result at the end.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     done_at: Mapped[datetime]
+
+
+class BackgroundJobInput(Base):
+    """A file a job works on (an upload above the size the request handles itself), kept in the
+    database so any worker, on any machine, reads the same bytes; dropped when the job succeeds."""
+
+    __tablename__ = "background_job_inputs"
+    __table_args__ = (UniqueConstraint("job_id", "name", name="one_input_per_name"),)
+
+    id: Mapped[IdPK]
+    job_id: Mapped[int] = mapped_column(BigId, ForeignKey("background_jobs.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Hex digest of `content`: a retried request with the same key must send the same file.
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+def store_input(session: Session, job: BackgroundJob, name: str, content: bytes) -> BackgroundJobInput:
+    row = BackgroundJobInput(
+        job_id=job.id, name=name, content=content, sha256=hashlib.sha256(content).hexdigest()
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def job_input(session: Session, input_id: int) -> BackgroundJobInput:
+    found = session.get(BackgroundJobInput, input_id)
+    if found is None:
+        raise NotFound("后台任务的输入文件不存在 (the job's input file is gone)")
+    return found
+
+
+def drop_input(session: Session, found: BackgroundJobInput) -> None:
+    session.delete(found)
+    session.flush()
 
 
 def jobs_visible_to(actor: Actor) -> Select[tuple[BackgroundJob]]:

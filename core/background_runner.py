@@ -32,6 +32,7 @@ from core.background import (
     unit_done,
     unit_results,
 )
+from core.errors import DomainError
 from core.integrity import ConstraintViolated
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,13 @@ class Runner:
             job = self._lock(session, job_id)
             if job.status is BackgroundJobStatus.RUNNING:
                 error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+                # A refusal on purpose (a bad cell of an upload) keeps its field-level errors, as
+                # the synchronous answer would have them; anything else is its message only.
+                result = (
+                    {"code": exc.code, "message": exc.message, "errors": exc.fields}
+                    if isinstance(exc, DomainError)
+                    else job.result
+                )
                 move(
                     session,
                     Actor.system(),
@@ -192,6 +200,7 @@ class Runner:
                     BackgroundJobStatus.FAILED,
                     now=clock.now(),
                     error=error,
+                    result=result,
                     finished_at=clock.now(),
                 )
 

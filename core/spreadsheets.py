@@ -236,6 +236,11 @@ _MSG_INJECTION = (
 _MSG_DAMAGED = MSG_DAMAGED
 
 
+class RowLimitExceeded(SpreadsheetError):
+    """More data rows than the limit: a caller that read with a lower limit on purpose (to tell
+    a small upload from one for the background workers) tells this apart from other errors."""
+
+
 def _too_many_errors(n: int) -> RowError:
     """The file-level note closing an error list cut at `n` entries."""
     return RowError(None, None, f"错误过多，仅列出前 {n} 条 (too many errors; only the first {n} are listed)")
@@ -482,10 +487,11 @@ def _build_table(
             mapping = _map_header(number, cells, columns, lookup)
             continue
         if len(result) >= limits.max_rows:
-            raise _file_error(
+            message = (
                 f"数据行超过 {limits.max_rows} 行的上限，请拆分后分批上传 "
                 f"(more than {limits.max_rows} data rows; split the file)"
             )
+            raise RowLimitExceeded([RowError(None, None, message)])
         values: dict[str, str | None] = {c.key: None for c in columns}
         for index, cell in enumerate(cells):
             if cell is None:

@@ -4,20 +4,26 @@ by the requesting organization and the bureau only."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from flask import request, url_for
+from flask import Response, current_app, request, send_file, url_for
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
+from app.api.files import XLSX, file_responses
 from app.api.warnings import ComputeSchema
 from app.auth import WRITERS, current_actor, requires
 from app.background import enqueue, enqueue_statements
 from app.db import request_session
 from app.queue_kinds import RECONCILIATION, WARNINGS, reconciliation_params
+from app.report_jobs import KIND as REPORTS
+from app.report_jobs import report_params
 from core import clock
 from core.actors import Actor, OrgKind
 from core.background import BackgroundJob, BackgroundJobStatus, get_job
+from core.errors import NotFound
 from core.validation import BaseSchema
 from ledger.schemas import RunStartSchema, StatementGenerateSchema
 
@@ -99,6 +105,52 @@ def start_warnings(data: dict[str, Any]) -> Any:
     actor = current_actor()
     params = {"now": clock.now().isoformat(), "rules": data.get("rules") or None}
     return _accepted(enqueue(actor, WARNINGS, params, idempotency_key=_key(actor)))
+
+
+class ReportJobSchema(BaseSchema):
+    period = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
+    )
+
+
+@blp.route("/background-jobs/reports", methods=["POST"])
+@requires(OrgKind.BUREAU, roles=WRITERS)
+@blp.arguments(ReportJobSchema)
+@blp.response(202, BackgroundJobSchema)
+def start_reports(data: dict[str, Any]) -> Any:
+    """The month's indicator reports (PDF and xlsx, by month, region and hospital) and the
+    supervision report, on the workers: one unit per file. The finished job lists its files,
+    downloaded at /background-jobs/{id}/files/{name}."""
+    actor = current_actor()
+    period = date.fromisoformat(f"{data['period']}-01")
+    out_dir = Path(current_app.instance_path) / "reports"
+    params = report_params(period=period, now=clock.now(), out_dir=out_dir)
+    return _accepted(enqueue(actor, REPORTS, params, idempotency_key=_key(actor)))
+
+
+def _job_file(job_id: int, name: str) -> Response:
+    """A file a finished job wrote: only a name its result lists (no path reaches the disk)."""
+    job = get_job(request_session(), current_actor(), job_id)
+    result = job.result or {}
+    if job.status is not BackgroundJobStatus.SUCCEEDED or name not in result.get("files", []):
+        raise NotFound("文件不存在 (no such file of this job)")
+    return send_file(Path(result["folder"]) / name, as_attachment=True, download_name=name)
+
+
+@blp.route("/background-jobs/<int:job_id>/files/<string:stem>.pdf", methods=["GET"])
+@requires(OrgKind.BUREAU)
+@blp.doc(**file_responses("application/pdf"))
+def job_file_pdf(job_id: int, stem: str) -> Response:
+    """A PDF a finished job wrote (bureau)."""
+    return _job_file(job_id, f"{stem}.pdf")
+
+
+@blp.route("/background-jobs/<int:job_id>/files/<string:stem>.xlsx", methods=["GET"])
+@requires(OrgKind.BUREAU)
+@blp.doc(**file_responses(XLSX))
+def job_file_xlsx(job_id: int, stem: str) -> Response:
+    """An xlsx workbook a finished job wrote (bureau)."""
+    return _job_file(job_id, f"{stem}.xlsx")
 
 
 @blp.route("/background-jobs/<int:job_id>", methods=["GET"])

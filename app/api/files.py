@@ -27,6 +27,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def uploaded_table(columns: Sequence[Column]) -> Table:
     """The `file` part of a multipart upload, read as a table (422 naming the problem otherwise)."""
+    from app.upload_jobs import screened_table
+
+    already = screened_table()  # read by the size check (app/upload_jobs.py)
+    if already is not None:
+        return already
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationFailed(

@@ -3,7 +3,6 @@ orders (API with Idempotency-Key, or xlsx/CSV upload), agreed-volume progress, o
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from flask import current_app
@@ -16,13 +15,16 @@ from app.api.tendering import UploadSchema
 from app.auth import WRITERS, current_actor, requires
 from app.db import request_session, unit_of_work
 from app.idempotency import idempotent
+from app.order_upload import KIND as ORDER_UPLOAD
+from app.order_upload import ORDER_COLUMNS, import_orders, upload_params
+from app.upload_jobs import above_threshold_as_job
 from core import clock
 from core.actors import OrgKind
 from core.errors import ValidationFailed
 from core.spreadsheets import Column
 from ledger import queries
 from ledger.models import DistributionAuthorization, Listing, OffPlatformPurchase, Order, ReferencePrice
-from ledger.order_views import order_summary, order_view, order_views, where_status
+from ledger.order_views import order_view, order_views, where_status
 from ledger.schemas import (
     AuthorizationCreateSchema,
     AuthorizationSchema,
@@ -35,7 +37,6 @@ from ledger.schemas import (
     OffPlatformSchema,
     OrderCreateSchema,
     OrderQuerySchema,
-    OrderRowSchema,
     OrderSchema,
     OrderSummarySchema,
     PriceLinkedApplySchema,
@@ -44,20 +45,12 @@ from ledger.schemas import (
     ReferencePriceCreateSchema,
     ReferencePriceSchema,
 )
-from ledger.services import authorizations, listings, order_item_codes, ordering, purchases
+from ledger.services import authorizations, listings, ordering, purchases
 from ledger.supervision import supply
 from ledger.supervision.listing_facts import annotate
 
 PREFIX = ""
 blp = Blueprint("ordering", __name__, description="挂网与订单 (listings and orders)")
-
-ORDER_COLUMNS = (
-    Column("listing_id", ("挂网ID", "listing_id"), required=False),
-    Column("item_code", ("院内编码", "国家医保编码", "item_code"), required=False),
-    Column("quantity", ("数量(包装)", "数量", "quantity")),
-    Column("distributor_id", ("配送企业ID", "distributor_id")),
-    Column("urgency", ("紧急程度", "urgency"), required=False),
-)
 
 
 def deadlines() -> Any:
@@ -232,44 +225,23 @@ def place_order(data: dict[str, Any]) -> Any:
 
 @blp.route("/orders/upload", methods=["POST"])
 @requires(OrgKind.HOSPITAL, roles=WRITERS)
+@above_threshold_as_job(
+    ORDER_COLUMNS,
+    ORDER_UPLOAD,
+    lambda actor, filename, digest: upload_params(actor, filename=filename, sha256=digest, now=clock.now()),
+)
 @idempotent()
 @blp.arguments(UploadSchema, location="files")
 @blp.response(201, OrderSummarySchema(many=True))
+@blp.alt_response(202, description="后台任务 (a background job: more rows than VBP_UPLOAD_JOB_ROWS)")
 def upload_orders(_files: dict[str, Any]) -> Any:
     """Orders from xlsx/CSV (挂网ID or 院内编码/国家医保编码, 数量, 配送企业ID, 紧急程度): an item
     code is resolved through the hospital's item-code mapping. One order per distributor and
-    urgency; every bad row is reported and nothing is written unless all rows are good."""
-    errors: dict[str, list[str]] = {}
-    rows = validated_rows(uploaded_table(ORDER_COLUMNS), OrderRowSchema(), collect=errors)
-    errors.update(order_item_codes.fill_listing_ids(request_session(), current_actor().org_id, rows))
-    rows = [(number, row) for number, row in rows if row["listing_id"] is not None]
-    groups: dict[tuple[int, Any], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-    for number, row in rows:
-        groups[(row["distributor_id"], row["urgency"])].append((number, row))
-    now, created = clock.now(), []
+    urgency; every bad row is reported and nothing is written unless all rows are good. More
+    rows than VBP_UPLOAD_JOB_ROWS: 202 with a background job doing the same import on a worker."""
+    table = uploaded_table(ORDER_COLUMNS)
     with unit_of_work() as session:
-        for (distributor_id, urgency), group in groups.items():
-            try:
-                with session.begin_nested():
-                    created.append(
-                        ordering.place_orders(
-                            session,
-                            current_actor(),
-                            distributor_id=distributor_id,
-                            urgency=urgency,
-                            now=now,
-                            lines=[ordering.LineRequest(r["listing_id"], r["quantity"]) for _, r in group],
-                            line_names=[f"row {n}" for n, _ in group],
-                            deadlines=deadlines(),
-                        )
-                    )
-            except ordering.ValidationFailed as exc:
-                errors.update(exc.fields)
-        if errors:
-            raise ordering.ValidationFailed(
-                "订单表格有误，未写入任何数据 (nothing was written)", fields=errors
-            )
-        return [order_summary(session, current_actor(), order) for order in created]
+        return import_orders(session, current_actor(), table, now=clock.now(), deadlines=deadlines())
 
 
 @blp.route("/orders", methods=["GET"])

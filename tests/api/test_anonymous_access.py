@@ -29,6 +29,8 @@ PUBLIC = {
     ("GET", "/api/v1/public/sharing/shortage.xlsx"),
     # Anyone holding an agreement PDF may check its signatures and version (no amounts shown).
     ("POST", "/api/v1/procurement-agreements/verify"),
+    # The audit chain's daily roots, published so anyone can hold the platform to them.
+    ("GET", "/api/v1/public/audit-roots"),
 }
 #: Pages open to strangers on purpose (every other page carries the @page gate, which sends them
 #: to the login): logging in and out, the language switch, the page's own styles and scripts, and

@@ -124,6 +124,11 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     ("POST", "/background-jobs/reconciliation-runs"): ("B", WRITE),
     ("POST", "/background-jobs/warnings"): ("B", WRITE),
     ("GET", "/background-jobs/<int:job_id>"): ("BDHM", READ),
+    ("POST", "/background-jobs/reports"): ("B", WRITE),
+    # The daily audit roots are published (issue 21 item 4): the merge left them out of the policy.
+    ("GET", "/public/audit-roots"): PUBLIC,
+    ("GET", "/background-jobs/<int:job_id>/files/<string:stem>.pdf"): ("B", READ),
+    ("GET", "/background-jobs/<int:job_id>/files/<string:stem>.xlsx"): ("B", READ),
     ("GET", "/listings"): ("BDHM", READ),
     ("POST", "/listings/<int:listing_id>/status"): ("B", WRITE),
     ("POST", "/listings/filed"): ("H", WRITE),
