@@ -250,7 +250,6 @@ POLICY: dict[tuple[str, str], tuple[str, str] | str] = {
     # Public disclosure (信息公开, issue 20): anyone, signed in or not, the same answer.
     ("GET", "/public/batches"): PUBLIC,
     ("GET", "/public/proposals"): PUBLIC,
-    ("GET", "/public/audit-roots"): PUBLIC,
     ("GET", "/public/batches/<int:batch_id>"): PUBLIC,
     ("GET", "/public/listings"): PUBLIC,
     ("GET", "/public/credit-ratings"): PUBLIC,
