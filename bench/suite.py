@@ -78,7 +78,8 @@ class SuiteScale:
 
 SCALES = {
     "small": SuiteScale("small", 50_000, 300, 500, 20, 2_000, 100, 100_000, 10_000),
-    "province": SuiteScale("province", 1_000_000, 2_000, 500, 20, 2_000, 100, 100_000, 10_000),
+    #: Bid opening at the issue's province size: 10,000 hospitals, 1,000,000 allocations.
+    "province": SuiteScale("province", 1_000_000, 2_000, 500, 20, 10_000, 100, 100_000, 10_000),
     #: For the suite's own test: every benchmark runs, nothing takes long.
     "tiny": SuiteScale("tiny", 2_000, 10, 4, 3, 20, 2, 200, 60, trace_codes=200),
 }
