@@ -8,8 +8,11 @@ The API is served by ``gunicorn wsgi:app`` worker processes, as in production; t
 threads run in this process. The API path does everything a hospital's HIS call does: TLS
 aside, HTTP parsing, bearer-token authentication, validation, listing and authorization checks,
 price freezing, the audit event, one transaction per order. The baseline writes the same order
-and line rows, one transaction per order, with SQLAlchemy Core on the same driver. Prints
-orders/s for both and the ratio (target ≥ 50 %), and writes a JSON result.
+and line rows, one transaction per order, with SQLAlchemy Core on the same driver. A second
+baseline sends the same orders to a bare Flask route on the same gunicorn that does those same
+inserts and nothing else (bench/bare_flask_app.py): API ÷ bare Flask is what our own checks
+cost, bare Flask ÷ direct what HTTP and the framework cost. Prints orders/s for all three and
+the ratios (target ≥ 50 % of direct inserts), and writes a JSON result.
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,11 +44,12 @@ from app import create_app  # noqa: E402
 from app.cli import alembic_config  # noqa: E402
 from app.config import Config, normalize_database_url  # noqa: E402
 from app.db import get_db  # noqa: E402
+from bench.bare_flask_app import first_hospital, insert_order, price_table  # noqa: E402
 from bench.common import RESULTS, Result, Row, Target, fresh_database, report  # noqa: E402
 from bench.order_import import seed  # noqa: E402
-from core.db import Base  # noqa: E402
-from ledger.models import Listing, OrderLine  # noqa: E402
+from ledger.models import OrderLine  # noqa: E402
 
+BARE_APP = "bench.bare_flask_app:create_app()"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/vbp_bench_intake"
 #: gunicorn's default sync workers, one per core of the 2-core machine. Not gthread: its workers
 #: keep keep-alive connections, and the first to wake accepted all four clients' connections and
@@ -73,9 +77,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, instance: str, workers: int) -> Iterator[int]:
+def gunicorn(
+    url: str, instance: str, workers: int, *, app: str = "wsgi:app", ready: str = "/api/v1/openapi.json"
+) -> Iterator[int]:
     """``gunicorn wsgi:app`` as production runs it (README), configured from the environment:
-    worker processes of their own, so the server does not share the clients' interpreter."""
+    worker processes of their own, so the server does not share the clients' interpreter. `app`
+    names another WSGI app for a baseline on the same server (bench/bare_flask_app.py)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -86,7 +93,7 @@ def gunicorn(url: str, instance: str, workers: int) -> Iterator[int]:
     }
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "wsgi:app",
+            sys.executable, "-m", "gunicorn", app,
             "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers),
             "--worker-class", "sync",
@@ -100,7 +107,7 @@ def gunicorn(url: str, instance: str, workers: int) -> Iterator[int]:
         while True:  # ready once a request is answered (the workers have imported the app)
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/api/v1/openapi.json")
+                conn.request("GET", ready)
                 conn.getresponse().read()
                 conn.close()
                 break
@@ -114,7 +121,9 @@ def gunicorn(url: str, instance: str, workers: int) -> Iterator[int]:
         server.wait(timeout=30)
 
 
-def through_api(port: int, token: str, bodies: list[dict[str, Any]], threads: int) -> float:
+def through_api(
+    port: int, token: str, bodies: list[dict[str, Any]], threads: int, path: str = "/api/v1/orders"
+) -> float:
     chunks = [bodies[i::threads] for i in range(threads)]
 
     def client(chunk: list[dict[str, Any]]) -> int:
@@ -123,7 +132,7 @@ def through_api(port: int, token: str, bodies: list[dict[str, Any]], threads: in
         for body in chunk:
             conn.request(
                 "POST",
-                "/api/v1/orders",
+                path,
                 body=json.dumps(body),
                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             )
@@ -142,54 +151,16 @@ def through_api(port: int, token: str, bodies: list[dict[str, Any]], threads: in
     return seconds
 
 
-def direct(
-    url: str, hospital_id: int, bodies: list[dict[str, Any]], prices: dict[int, tuple[int, int, int]]
-) -> float:
+def direct(url: str, bodies: list[dict[str, Any]]) -> float:
     """The same rows, one transaction per order, same driver, no HTTP and no checks."""
     engine = create_engine(url)
-    orders, lines = Base.metadata.tables["orders"], Base.metadata.tables["order_lines"]
+    with engine.connect() as conn:
+        prices, hospital_id = price_table(conn), first_hospital(conn)
     now = datetime.now(UTC)
     start = time.perf_counter()
     for body in bodies:
         with engine.begin() as conn:
-            order_id = conn.execute(
-                insert(orders).returning(orders.c.id),
-                {
-                    "hospital_id": hospital_id,
-                    "distributor_id": body["distributor_id"],
-                    "region_code": "510104",
-                    "status": "submitted",
-                    "urgency": "normal",
-                    "deadline_at": now + timedelta(hours=24),
-                    "submitted_at": now,
-                },
-            ).scalar_one()
-            conn.execute(
-                insert(lines),
-                [
-                    {
-                        "order_id": order_id,
-                        "hospital_id": hospital_id,
-                        "manufacturer_id": prices[x["listing_id"]][1],
-                        "distributor_id": body["distributor_id"],
-                        "region_code": "510104",
-                        "listing_id": x["listing_id"],
-                        "product_id": prices[x["listing_id"]][2],
-                        "mode": "price_linked",
-                        "quantity": x["quantity"],
-                        "pack_price_fen": prices[x["listing_id"]][0],
-                        "amount_fen": x["quantity"] * prices[x["listing_id"]][0],
-                        "shipped_quantity": 0,
-                        "accepted_quantity": 0,
-                        "rejected_quantity": 0,
-                        "returned_quantity": 0,
-                        "cancelled_quantity": 0,
-                        "status": "open",
-                        "ordered_on": now.date(),
-                    }
-                    for x in body["lines"]
-                ],
-            )
+            insert_order(conn, hospital_id, body, prices, now)
     seconds = time.perf_counter() - start
     engine.dispose()
     return seconds
@@ -203,31 +174,24 @@ def run(
     threads: int = 4,
     workers: int = WORKERS,
 ) -> Result:
-    """A fresh database, the orders through the API, then the same rows inserted directly."""
+    """A fresh database, the orders through the API, the same orders through the bare Flask route,
+    then the same rows inserted directly."""
     fresh_database(url)
     command.upgrade(alembic_config(url), "head")
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Config(env="development", database_url=url, secret_key="b" * 40, instance_path=tmp))
         token, listing_ids, distributor_id = seed(app, 200)
         db = get_db(app)
-        with db.sessionmaker() as session:
-            prices = {
-                lid: (price, maker, product)
-                for lid, price, maker, product in session.execute(
-                    select(Listing.id, Listing.pack_price_fen, Listing.manufacturer_id, Listing.product_id)
-                )
-            }
-            hospital_id = session.scalar(
-                text("SELECT id FROM organizations WHERE kind = 'hospital' ORDER BY id LIMIT 1")
-            )
         bodies = _bodies(orders, lines, listing_ids, distributor_id)
         with gunicorn(url, tmp, workers) as port:
             api_s = through_api(port, token, bodies, threads)
-        direct_s = direct(url, hospital_id, bodies, prices)
+        with gunicorn(url, tmp, workers, app=BARE_APP, ready="/ready") as port:
+            bare_s = through_api(port, token, bodies, threads, path="/orders")
+        direct_s = direct(url, bodies)
         with db.sessionmaker() as session:
             stored = session.scalar(select(func.count()).select_from(OrderLine))
         db.engine.dispose()
-    assert stored == 2 * orders * lines, stored
+    assert stored == 3 * orders * lines, stored
     return Result(
         "api_intake",
         [
@@ -240,7 +204,15 @@ def run(
                 orders / direct_s,
                 "direct inserts, same driver",
                 Target("ratio", ">=", 0.5, "≥ 50 % of baseline"),
-            )
+            ),
+            Row(
+                "api_intake",
+                f"order intake through the HTTP API beside a bare Flask route, {orders:,} orders",
+                orders / api_s,
+                "orders/s",
+                orders / bare_s,
+                "the same inserts behind a bare Flask route, same gunicorn",
+            ),
         ],
         {
             "orders": orders,
@@ -248,7 +220,10 @@ def run(
             "client_threads": threads,
             "server": f"gunicorn wsgi:app, {workers} sync workers",
             "api_seconds": round(api_s, 2),
+            "bare_flask_seconds": round(bare_s, 2),
             "direct_seconds": round(direct_s, 2),
+            #: What HTTP, gunicorn and Flask cost by themselves, apart from our checks.
+            "bare_flask_vs_direct": round(direct_s / bare_s, 3),
         },
         url,
     )

@@ -2,13 +2,17 @@
 
     python -m bench.bid_opening                       # 500 items × 20 bids, 2,000 hospitals, SQLite
     python -m bench.bid_opening --database-url postgresql://postgres@127.0.0.1/vbp_bench_opening
+    python -m bench.bid_opening --hospitals 10000 --database-url …   # the province: 1,000,000 allocations
 
 The data is written with bulk inserts in one process (the database is dropped and recreated);
 the opening then runs in a fresh process so its peak memory (max RSS) is the opening's own.
 The baseline, in the same process after the opening: the rows the opening wrote (bid results,
 awards, region assignments, item results, volume allocations) deleted and bulk-inserted again
 as they are, then rolled back — the cost of the writes alone, foreign keys and indexes included.
-Prints the figures and writes a JSON result.
+Both write through core.db.bulk_insert (COPY on PostgreSQL, streamed; executemany elsewhere),
+item results (JSON columns) excepted: the floor inserts those with executemany, the opening
+through the ORM. Target: the opening within 1.3× its floor. Prints the figures and writes a
+JSON result.
 """
 
 from __future__ import annotations
@@ -224,13 +228,24 @@ def setup(
                         "reported_at": T0,
                     }
                 )
-        for start in range(0, len(demand_rows), 50_000):
-            session.execute(insert(DemandReport), demand_rows[start : start + 50_000])
+        bulk_insert(session, DemandReport.__table__, demand_rows)  # COPY on PostgreSQL: 1,000,000 rows
+    with engine.connect() as conn:  # statistics, as a live database has them (not left to autovacuum)
+        conn.execute(text("ANALYZE"))
+        conn.commit()
     engine.dispose()
 
 
 #: What the opening writes, parents first; the baseline writes the same rows again.
 WRITTEN = (BidResult, Award, RegionAssignment, ItemResult, VolumeAllocation)
+
+
+def _checkpoint(session: Session) -> None:
+    """PostgreSQL: flush dirty pages before a timed write (on its own connection), so neither the
+    opening nor its floor pays for a checkpoint the other's writes brought on."""
+    engine = session.get_bind()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("CHECKPOINT"))
 
 
 def write_floor(session: Session) -> float:
@@ -241,6 +256,7 @@ def write_floor(session: Session) -> float:
     for t in reversed(tables):
         session.execute(delete(t))
     session.flush()
+    _checkpoint(session)
     started = time.perf_counter()
     for t in tables:
         if t.name == "item_results":  # JSON columns: not for COPY
@@ -263,6 +279,7 @@ def open_batch(url: str, key: str) -> dict[str, float | int]:
     with maker() as session:
         batch_id = session.scalar(select(ProcurementBatch.id))
         session.execute(text("SELECT 1"))
+        _checkpoint(session)
         started = time.perf_counter()
         summary = open_bids(
             session,
@@ -324,7 +341,7 @@ def run(
                 "s",
                 figures["write_floor_seconds"],
                 "bulk writes of the same rows",
-                Target("figure", "<=", 10, "≤ 10 s"),
+                Target("ratio", "<=", 1.3, "≤ 1.3× write floor"),
             )
         ],
         {

@@ -96,7 +96,7 @@ class SuiteScale:
 SCALES = {
     "small": SuiteScale("small", 50_000, 300, 500, 20, 2_000, 100, 100_000, 10_000),
     "province": SuiteScale(
-        "province", 1_000_000, 2_000, 500, 20, 2_000, 100, 100_000, 10_000, workers_hospitals=2_000
+        "province", 1_000_000, 2_000, 500, 20, 10_000, 100, 100_000, 10_000, workers_hospitals=2_000
     ),
     #: For the suite's own test: every benchmark runs, nothing takes long.
     "tiny": SuiteScale(

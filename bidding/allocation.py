@@ -4,7 +4,7 @@ among the region's hospitals (and suppliers) by largest remainder so the parts s
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import TypeVar
 
 from core.money import quantize
@@ -23,11 +23,18 @@ def split_by_largest_remainder(total: int, weights: Mapping[K, int], ratio: Deci
     Each part gets floor(ratio × weight); the units left over go to the largest fractional parts,
     ties broken by key order, so the result is deterministic and sums exactly to `total`.
     """
-    exact = {key: ratio * weight for key, weight in weights.items()}
-    parts = {key: int(value.to_integral_value(rounding=ROUND_FLOOR)) for key, value in exact.items()}
+    # In integers: ratio = p/q exactly (a Decimal is a fraction with a power-of-ten
+    # denominator), so floor(ratio × w) = w·p // q and the fractional part is (w·p mod q)/q: the
+    # same parts and the same order as Decimal arithmetic, without a Decimal per weight.
+    p, q = ratio.as_integer_ratio()
+    parts: dict[K, int] = {}
+    remainders: dict[K, int] = {}
+    for key, weight in weights.items():
+        parts[key], remainders[key] = divmod(weight * p, q)
     left = total - sum(parts.values())
     if left < 0 or left > len(parts):
         raise ValueError("total does not match ratio × weights")
-    for key in sorted(parts, key=lambda k: (-(exact[k] - parts[k]), str(k)))[:left]:
-        parts[key] += 1
+    if left:
+        for key in sorted(parts, key=lambda k: (-remainders[k], str(k)))[:left]:
+            parts[key] += 1
     return parts

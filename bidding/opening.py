@@ -4,8 +4,10 @@ award, allocate regions and agreed volumes — one transaction, every decision s
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -45,6 +47,21 @@ from core.organizations import Organization
 from core.regions import province_of
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a province's opening loads and derives millions
+    of small objects: each full collection walks all of them again (the opening of 1,000,000
+    allocations spent a large share of its time there), and they form no cycles to collect
+    (reference counting frees them). Resumed, if it was on, whatever happens."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True)
 class OpeningSummary:
     batch_id: int
@@ -66,6 +83,8 @@ class _BatchData:
     product_codes: dict[int, str]
     #: Alliance led here: item → member region → imported demand (bidding/alliance.py).
     member_bases: dict[int, dict[str, int]]
+    #: USCC → hospital id, the way back from the split's keys (built once, not per item).
+    hospital_of: dict[str, int]
 
 
 def _load(session: Session, batch: ProcurementBatch) -> _BatchData:
@@ -123,7 +142,8 @@ def _load(session: Session, batch: ProcurementBatch) -> _BatchData:
     for item_id, product_id, qty in brand_volume_members:
         key = (item_id, product_id)
         brand_volume[key] = brand_volume.get(key, 0) + int(qty)
-    return _BatchData(bids, brand_volume, demand, usccs, product_codes, member_bases)
+    hospital_of = {uscc: hospital_id for hospital_id, uscc in usccs.items()}
+    return _BatchData(bids, brand_volume, demand, usccs, product_codes, member_bases, hospital_of)
 
 
 def open_bids(
@@ -138,10 +158,11 @@ def open_bids(
         raise InvalidState("批次不在待开标状态 (the batch is not sealed)", code="illegal_transition")
     if now < batch.opening_at:
         raise RuleViolation("未到开标时间 (before the opening time)", code="before_opening_time")
-    data = _load(session, batch)
-    bid_count, winners, allocations = _derive(
-        session, batch, batch.items, data, price_of=lambda bid: _unseal(sealer, bid), excluded={}
-    )
+    with _no_cycle_collection():
+        data = _load(session, batch)
+        bid_count, winners, allocations = _derive(
+            session, batch, batch.items, data, price_of=lambda bid: _unseal(sealer, bid), excluded={}
+        )
     move(session, actor, batch, BatchStatus.OPENED, now=now)
     batch.opened_at = now
     summary = OpeningSummary(batch.id, len(batch.items), bid_count, winners, allocations)
@@ -460,8 +481,7 @@ def _allocate(
         primary_of=lambda region: code_of[a.id] if (a := primary_of.get(unit(region))) else None,
         winners=award_of_code,
     )
-    hospital_of = {uscc: hospital_id for hospital_id, uscc in data.usccs.items()}
-    rows = allocation_rows(batch.id, item.id, volumes, hospital_of=hospital_of, award_of=award_of_code)
+    rows = allocation_rows(batch.id, item.id, volumes, hospital_of=data.hospital_of, award_of=award_of_code)
     return regions.log_as_json(), rows
 
 

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from bidding.allocation import region_agreed_volume, split_by_largest_remainder
 
 
-@dataclass(frozen=True)
-class Demand:
-    """One demand report: hospital USCC, its region, the named brand's product code or None."""
+class Demand(NamedTuple):
+    """One demand report: hospital USCC, its region, the named brand's product code or None.
+    (Named tuples, not frozen dataclasses: a province's opening makes a million of each.)"""
 
     hospital: str
     region: str
@@ -29,8 +28,7 @@ class Demand:
     quantity: int
 
 
-@dataclass(frozen=True)
-class AgreedVolume:
+class AgreedVolume(NamedTuple):
     """A hospital's agreed quantity from one supplier (a winning product's code) in a region."""
 
     hospital: str

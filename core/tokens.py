@@ -87,8 +87,9 @@ def revoke_token(session: Session, actor: Actor, token_id: int, *, now: datetime
     return token
 
 
-def actor_for_token(session: Session, *, token: str, now: datetime) -> Actor | None:
-    """Resolve a presented bearer token to its user's Actor; None if unknown, revoked or expired."""
+def user_for_token(session: Session, *, token: str, now: datetime) -> User | None:
+    """The active user (organization loaded) a presented bearer token stands for; None if the
+    token is unknown, revoked or expired, or its user or organization inactive."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     row = session.scalars(
@@ -101,7 +102,13 @@ def actor_for_token(session: Session, *, token: str, now: datetime) -> Actor | N
     user = row.user
     if not user.active or not user.organization.active:
         return None
-    return actor_for_user(user)
+    return user
+
+
+def actor_for_token(session: Session, *, token: str, now: datetime) -> Actor | None:
+    """Resolve a presented bearer token to its user's Actor; None if unknown, revoked or expired."""
+    user = user_for_token(session, token=token, now=now)
+    return actor_for_user(user) if user is not None else None
 
 
 def revoke_tokens_of(session: Session, user_ids: Sequence[int], *, now: datetime) -> int:

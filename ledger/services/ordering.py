@@ -110,6 +110,32 @@ def _lock_order(session: Session, order_id: int) -> Order:
     ).one()
 
 
+def _distributor_and_listings(
+    session: Session, distributor_id: int, listing_ids: set[int], regions: tuple[str, ...]
+) -> list[tuple[Organization, Listing | None, bool]]:
+    """The distributor with each requested listing and whether the distributor is authorized
+    for it in one of `regions` (an authorization for the product, or for all the maker's
+    products: key 0), in one round trip: one row per listing found, (distributor, None, False)
+    if none is, no row if there is no such organization."""
+    authorized = (
+        select(DistributionAuthorization.id)
+        .where(
+            DistributionAuthorization.distributor_id == distributor_id,
+            DistributionAuthorization.active.is_(True),
+            DistributionAuthorization.manufacturer_id == Listing.manufacturer_id,
+            DistributionAuthorization.product_key.in_([Listing.product_id, 0]),
+            DistributionAuthorization.region_code.in_(regions),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(Organization, Listing, authorized)
+        .outerjoin(Listing, Listing.id.in_(listing_ids))
+        .where(Organization.id == distributor_id)
+    ).all()
+    return [(org, listing, bool(ok)) for org, listing, ok in rows]
+
+
 def place_orders(
     session: Session,
     actor: Actor,
@@ -129,31 +155,16 @@ def place_orders(
     names = line_names or [f"lines.{i}" for i in range(len(lines))]
     if not lines:
         raise ValidationFailed(fields={"lines": ["至少一行 (at least one line)"]})
-    parties = {
-        org.id: org
-        for org in session.scalars(
-            select(Organization).where(Organization.id.in_({actor.org_id, distributor_id}))
-        )
-    }
-    hospital, distributor = parties[actor.org_id], parties.get(distributor_id)
+    # The hospital is the caller's own organization: the token or session lookup of this request
+    # has it in the session already (no query then).
+    hospital = session.get_one(Organization, actor.org_id)
+    regions = (prefecture(hospital.region_code), province(hospital.region_code))
+    found = _distributor_and_listings(session, distributor_id, {line.listing_id for line in lines}, regions)
+    distributor = found[0][0] if found else None
     if distributor is None or distributor.kind is not OrgKind.DISTRIBUTOR or not distributor.active:
         raise ValidationFailed(fields={"distributor_id": ["不是有效的配送企业 (not an active distributor)"]})
-    ids = {line.listing_id for line in lines}
-    listings = {
-        listing.id: listing for listing in session.scalars(select(Listing).where(Listing.id.in_(ids)))
-    }
-    auths = session.execute(
-        select(
-            DistributionAuthorization.manufacturer_id,
-            DistributionAuthorization.product_key,
-            DistributionAuthorization.region_code,
-        ).where(
-            DistributionAuthorization.distributor_id == distributor_id,
-            DistributionAuthorization.active.is_(True),
-        )
-    ).all()
-    authorized = {(m, p, r) for m, p, r in auths}
-    regions = {prefecture(hospital.region_code), province(hospital.region_code)}
+    listings = {listing.id: listing for _, listing, _ in found if listing is not None}
+    authorized = {listing.id for _, listing, ok in found if listing is not None and ok}
     errors: dict[str, list[str]] = {}
     for name, line in zip(names, lines, strict=True):
         listing = listings.get(line.listing_id)
@@ -171,11 +182,7 @@ def place_orders(
         if listing.mode is not ListingMode.FILED and not covers(listing.region_code, hospital.region_code):
             errors[f"{name}.listing_id"] = ["不在本地区挂网 (not listed in your region)"]
             continue
-        if not any(
-            (listing.manufacturer_id, key, region) in authorized
-            for key in (listing.product_id, 0)
-            for region in regions
-        ):
+        if listing.id not in authorized:
             errors[f"{name}.distributor_id"] = [
                 "该配送企业未获此产品在本地区的配送授权 "
                 "(distributor not authorized for this product and region)"

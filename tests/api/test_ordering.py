@@ -12,13 +12,13 @@ import pytest
 from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.cli import alembic_config
 from app.config import Config
-from app.db import get_db
+from app.db import Database, get_db
 from core.organizations import User
 from ledger.models import ListingStatus, Order, OrderLine, ReceiptLine
 from ledger.services import listings
@@ -59,6 +59,32 @@ def test_retried_order_with_the_same_key_returns_the_first_order(
     assert (again.status_code, again.get_json()["id"]) == (201, first.get_json()["id"])
     assert _counts(session) == counts
     assert first.get_json()["lines"][0]["amount"] == "240.00"
+
+
+def test_an_api_order_is_checked_and_written_in_eight_statements(
+    client: FlaskClient, session: Session, market: Market, db: Database
+) -> None:
+    """Token, then distributor + listings + authorizations in one query (the caller's own
+    organization comes with the token), the order, its lines, and the audit event with its
+    chain head and message. Every check still runs (the refusals are tested below)."""
+    headers = _headers(session, market.hospital_actor)
+    body = {
+        "distributor_id": market.distributor.id,
+        "lines": [{"listing_id": market.listing.id, "quantity": 2}],
+    }
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement.split(None, 1)[0])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        placed = client.post("/api/v1/orders", json=body, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert placed.status_code == 201, placed.get_json()
+    assert len(statements) <= 8, statements
 
 
 @pytest.mark.parametrize(
