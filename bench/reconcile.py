@@ -86,6 +86,17 @@ def prepare(url: str, *, order_lines: int, seed: int = 1, progress: bool = True)
         )
     seconds = time.perf_counter() - t
     if engine.dialect.name == "postgresql":
+        # The generated history is in the past: give its months their partitions, as the monthly
+        # `flask partitions maintain` would have, instead of leaving it all in DEFAULT. Nothing
+        # is archived (the benchmark reads every month).
+        from core import partitions
+
+        with Session(engine) as session, session.begin():
+            partitions.maintain(
+                session,
+                today=AS_OF.date(),
+                retention={policy.table: None for policy in partitions.POLICIES},
+            )
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
@@ -98,9 +109,14 @@ def run(url: str, *, order_lines: int = 1_000_000, seed: int = 1, reuse: bool = 
     engine = create_engine(url)
     system, where = Actor.system(), reconcile.Slice()
 
-    def baseline() -> Any:
-        with engine.connect() as conn:
-            return conn.execute(text(PLAIN_AGGREGATE)).one()
+    def baseline(jit: bool) -> Callable[[], Any]:
+        def aggregate() -> Any:
+            with engine.connect() as conn:
+                if not jit and engine.dialect.name == "postgresql":
+                    conn.execute(text("SET LOCAL jit = off"))
+                return conn.execute(text(PLAIN_AGGREGATE)).one()
+
+        return aggregate
 
     def summarize() -> Any:
         with Session(engine) as session:
@@ -111,7 +127,10 @@ def run(url: str, *, order_lines: int = 1_000_000, seed: int = 1, reuse: bool = 
             run = reconcile.run_reconciliation(session, system, where, as_of=AS_OF, now=AS_OF)
             return run.line_count, run.finding_count, run.orphan_count
 
-    base_s, base_row = _best_of_two(baseline)
+    # The baseline at its fastest: the reconciliation turns PostgreSQL's JIT off for its own
+    # transactions (ledger/reconcile/facts.py without_jit), so the plain aggregate is timed both
+    # with and without it, and the faster counts.
+    base_s, base_row = min(_best_of_two(baseline(True)), _best_of_two(baseline(False)), key=lambda t: t[0])
     summary_s, summary = _best_of_two(summarize)
     run_s, (lines, findings, orphans) = _best_of_two(stored_run)
     engine.dispose()

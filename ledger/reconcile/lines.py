@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from ledger.reconcile.facts import DEFAULTS, Options, Slice
+from ledger.reconcile.facts import DEFAULTS, Options, Slice, without_jit
 from ledger.reconcile.rules import LABELS, PRECEDENCE, Status, classified, judged_at
 
 
@@ -89,6 +89,7 @@ def reconcile_lines(
     status and one page (statements and drill-down; province totals aggregate in SQL, see
     `summarize` and `run_reconciliation`). `order_by` = (one of SORTABLE, descending) sorts the
     whole slice in SQL before paging, order-line order breaking ties."""
+    without_jit(session)
     stmt, c = _line_select(actor, where, status)
     precedence = PRECEDENCE
     results = []
@@ -144,6 +145,7 @@ def summarize(
     session: Session, actor: Actor, where: Slice, *, as_of: datetime, options: Options = DEFAULTS
 ) -> list[StatusSummary]:
     """Lines, ordered amount and differences per status, aggregated by the database."""
+    without_jit(session)
     c = classified(actor, where).subquery("c")
     rows = session.execute(
         select(

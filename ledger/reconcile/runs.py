@@ -16,7 +16,7 @@ from core import audit
 from core.actors import Actor
 from core.errors import PermissionDenied
 from ledger.models import ReconciliationFinding, ReconciliationRun, ReconciliationTotal
-from ledger.reconcile.facts import DEFAULTS, Options, Slice
+from ledger.reconcile.facts import DEFAULTS, Options, Slice, without_jit
 from ledger.reconcile.orphans import orphans
 from ledger.reconcile.rules import SETTLED, classified, judged_at
 
@@ -49,6 +49,7 @@ def run_reconciliation(
     )
     session.add(run)
     session.flush()
+    without_jit(session)
     full = classified(actor, where).subquery("full")
     judged = judged_at(as_of, options)
     run_id = literal(run.id, BigInteger)

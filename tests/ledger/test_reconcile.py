@@ -505,3 +505,18 @@ def test_a_runs_parties_are_copied_from_its_order_lines_and_checked_once_there(m
         "reconciliation_findings": {("run_id",)},
         "reconciliation_totals": {("run_id",)},
     }
+
+
+@pytest.mark.postgresql_only
+def test_reconciliation_runs_without_jit_in_its_own_transaction_only(session: Session) -> None:
+    from sqlalchemy import text
+
+    def jit() -> str:
+        return str(session.execute(text("SHOW jit")).scalar_one())
+
+    session.commit()
+    before = jit()
+    reconcile.summarize(session, Actor.system(), Slice(), as_of=NOW)
+    assert jit() == "off"  # LLVM would compile the precedence plan for every query (facts.py)
+    session.rollback()
+    assert jit() == before  # SET LOCAL: the connection's next transaction has the server's setting
