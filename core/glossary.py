@@ -279,6 +279,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "confirmation_window": ("医院确认时限提醒", "Hospital confirmation window"),
     "finalize_publicity": ("公示期满确定结果", "Make results final after publicity"),
     "audit_daily_root": ("审计日根", "Daily audit root"),
+    "maintain_partitions": ("分区维护", "Monthly partition upkeep"),
     "supervision_warnings": ("每日监督预警", "Daily supervision warnings"),
     # supply guarantee (供应保障, issue 18): the void job, its warning rules and messages
     "void_unshipped_lines": ("超期未配送订单行作废", "Void lines not shipped in time"),

@@ -4,13 +4,12 @@ by the requesting organization and the bureau only."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app, request, send_file, url_for
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from app.api.files import XLSX, file_responses
 from app.api.warnings import ComputeSchema
@@ -24,7 +23,7 @@ from core import clock
 from core.actors import Actor, OrgKind
 from core.background import BackgroundJob, BackgroundJobStatus, get_job
 from core.errors import NotFound
-from core.validation import BaseSchema
+from core.validation import BaseSchema, Month
 from ledger.schemas import RunStartSchema, StatementGenerateSchema
 
 PREFIX = ""
@@ -108,9 +107,7 @@ def start_warnings(data: dict[str, Any]) -> Any:
 
 
 class ReportJobSchema(BaseSchema):
-    period = fields.String(
-        required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
-    )
+    period = Month(required=True, metadata={"description": "YYYY-MM"})
 
 
 @blp.route("/background-jobs/reports", methods=["POST"])
@@ -122,7 +119,7 @@ def start_reports(data: dict[str, Any]) -> Any:
     supervision report, on the workers: one unit per file. The finished job lists its files,
     downloaded at /background-jobs/{id}/files/{name}."""
     actor = current_actor()
-    period = date.fromisoformat(f"{data['period']}-01")
+    period = data["period"]
     out_dir = Path(current_app.instance_path) / "reports"
     params = report_params(period=period, now=clock.now(), out_dir=out_dir)
     return _accepted(enqueue(actor, REPORTS, params, idempotency_key=_key(actor)))

@@ -197,9 +197,10 @@ def test_the_months_reports_as_a_job_list_their_files_for_the_bureau(
     pdf.close()  # the file sent
     missing = client.get(f"/api/v1/background-jobs/{job['id']}/files/statements.pdf", headers=auth)
     assert missing.status_code == 404
-    bad = client.post("/api/v1/background-jobs/reports", json={"period": "2031-13"}, headers=auth)
-    assert bad.status_code == 422
-    assert "period" in bad.get_json()["error"]["fields"]
+    for period in ("2031-13", "0000-01", "1999-12"):  # not a month; year 0 (no date); out of range
+        bad = client.post("/api/v1/background-jobs/reports", json={"period": period}, headers=auth)
+        assert bad.status_code == 422, period
+        assert "period" in bad.get_json()["error"]["fields"]
 
 
 def test_the_worker_acts_as_the_uploader_as_they_are_now(session: Session) -> None:

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, MetaData, Table, inspect, select
+from sqlalchemy import text as sql_text
 
 #: Runs of base64 (standard and urlsafe alphabets) and of hex digits worth decoding.
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{8,}={0,2}")
@@ -133,16 +134,36 @@ def _decoded(data: bytes, depth: int = 2) -> Iterator[bytes]:
 _reflected: dict[str, MetaData] = {}
 
 
+def _partitions(connection: Connection) -> set[str]:
+    """PostgreSQL's monthly partitions (core/partitions.py): their rows are read through their
+    parent table, which is scanned and reported under its own name."""
+    if connection.dialect.name != "postgresql":
+        return set()
+    return set(
+        connection.execute(
+            sql_text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+            )
+        ).scalars()
+    )
+
+
 def _tables(connection: Connection) -> Iterable[Table]:
-    """The live schema's tables (reflected once per database: the schema does not change)."""
+    """The live schema's tables, and the months archived out of it (schema `archive`), once per
+    database: the schema does not change."""
     url = connection.engine.url.render_as_string()
     if url not in _reflected:
         metadata = MetaData()
         metadata.reflect(connection)
+        if "archive" in inspect(connection).get_schema_names():
+            metadata.reflect(connection, schema="archive")
         _reflected[url] = metadata
     tables = _reflected[url].tables
-    assert set(tables) == set(inspect(connection).get_table_names()), "the schema changed"
-    return [tables[name] for name in sorted(tables)]
+    live = {name for name, table in tables.items() if table.schema is None}
+    assert live == set(inspect(connection).get_table_names()), "the schema changed"
+    partitions = _partitions(connection)
+    return [tables[name] for name in sorted(tables) if tables[name].name not in partitions]
 
 
 def columns_in_schema(connection: Connection) -> set[tuple[str, str]]:
