@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, clock, partitions
+from core import audit, audit_search, clock, partitions
 from core.actors import Actor
 from core.audit import AuditEvent
 from core.idempotency import IdempotencyRecord
@@ -75,9 +75,9 @@ def test_a_period_query_reads_only_the_partition_of_that_month(session: Session)
     month = clock.month_start(clock.business_date(clock.now()))
     after = clock.next_month(month)
     queries: dict[str, Select[Any]] = {
-        # app/api/audit.py: ?since=&until= on the event time
-        "audit_events": select(AuditEvent.id).where(
-            AuditEvent.at >= clock.local(month), AuditEvent.at < clock.local(after)
+        # GET /api/v1/audit?since=&until= (app/api/audit.py reads this select)
+        "audit_events": audit_search.search(
+            Actor.system(), since=clock.local(month), until=clock.local(after)
         ),
         "postings": select(func.sum(Posting.amount_fen)).where(
             Posting.occurred_on >= month, Posting.occurred_on < after
