@@ -8,7 +8,6 @@ from flask.typing import ResponseReturnValue
 
 from app.db import request_session
 from app.web.common import actor, page, web
-from core.actors import OrgKind
 from core.background import JOB_STATES, BackgroundJob, get_job, jobs_visible_to
 
 #: The job kinds' names on the page.
@@ -17,6 +16,7 @@ KIND_LABELS = {
     "monthly_reports": "月度指标与监督报告 (monthly reports)",
     "reconciliation_run": "全省对账运行 (stored reconciliation run)",
     "warnings": "监督预警计算 (supervision warnings)",
+    "order_upload": "订单批量上传 (order upload)",
 }
 #: The words for what a job's result holds (the page never shows a bare key).
 RESULT_LABELS = {
@@ -33,7 +33,24 @@ RESULT_LABELS = {
     "raised": "新增预警",
     "seen": "仍存在",
     "cleared": "已消除",
+    "rows": "行数",
+    "orders": "订单",
+    "code": "错误代码",
+    "message": "说明",
+    "errors": "错误",
 }
+
+
+def shown(value: object) -> str:
+    """A result value as the page shows it (static/job-progress.js does the same): a list of
+    records by their count, a mapping as its pairs, a list as its items."""
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return f"{len(value)} 项"
+        return "，".join(shown(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}: {shown(v)}" for k, v in value.items())
+    return str(value)
 
 
 def recent_background_jobs(limit: int = 20) -> list[BackgroundJob]:
@@ -43,7 +60,7 @@ def recent_background_jobs(limit: int = 20) -> list[BackgroundJob]:
 
 
 @web.route("/jobs/<int:job_id>")
-@page(OrgKind.BUREAU)  # the province's jobs are the bureau's; the API serves any requester
+@page()  # whoever requested the job (a hospital's large upload) and the bureau: get_job scopes it
 def background_job_page(job_id: int) -> ResponseReturnValue:
     job = get_job(request_session(), actor(), job_id)
     return render_template(
@@ -52,4 +69,5 @@ def background_job_page(job_id: int) -> ResponseReturnValue:
         kind_label=KIND_LABELS.get(job.kind, job.kind),
         states={s.value: JOB_STATES.label(s) for s in JOB_STATES.states},
         result_labels=RESULT_LABELS,
+        result_rows=[(RESULT_LABELS.get(k, ""), shown(v)) for k, v in (job.result or {}).items()],
     )

@@ -5,6 +5,17 @@
   if (!box) { return; }
   var states = JSON.parse(box.getAttribute("data-states"));
   var labels = JSON.parse(box.getAttribute("data-labels"));
+  // As the page renders it (app/web/background_jobs.py shown()).
+  function describe(value) {
+    if (Array.isArray(value)) {
+      if (value.length && value[0] !== null && typeof value[0] === "object") { return value.length + " 项"; }
+      return value.map(describe).join("，");
+    }
+    if (value !== null && typeof value === "object") {
+      return Object.keys(value).map(function (k) { return k + ": " + describe(value[k]); }).join("；");
+    }
+    return String(value);
+  }
   function show(job) {
     box.querySelector(".job-status").textContent = states[job.status] || job.status;
     box.querySelector(".job-attempts").textContent = job.attempts;
@@ -23,7 +34,7 @@
       var value = document.createElement("dd");
       var shown = job.result[key];
       term.textContent = labels[key] || "";
-      value.textContent = Array.isArray(shown) ? shown.join("，") : String(shown);
+      value.textContent = describe(shown);
       result.append(term, value);
     });
     return job.status === "succeeded" || job.status === "failed";
