@@ -47,9 +47,12 @@ class BackgroundJobSchema(BaseSchema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    page = fields.Method("_page")
+    page = fields.Method("_page", allow_none=True)
 
-    def _page(self, job: BackgroundJob) -> str:
+    def _page(self, job: BackgroundJob) -> str | None:
+        # The progress page is the bureau's (app/web/background_jobs.py); others follow the API.
+        if not current_actor().is_bureau:
+            return None
         return url_for("web.background_job_page", job_id=job.id)
 
 

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from app.db import request_session
 from app.web.common import actor, page, web
+from core.actors import OrgKind
 from core.background import JOB_STATES, BackgroundJob, get_job, jobs_visible_to
 
 #: The job kinds' names on the page.
@@ -60,7 +61,7 @@ def recent_background_jobs(limit: int = 20) -> list[BackgroundJob]:
 
 
 @web.route("/jobs/<int:job_id>")
-@page()  # whoever requested the job (a hospital's large upload) and the bureau: get_job scopes it
+@page(OrgKind.BUREAU)  # the province's jobs; a hospital's API upload job is followed by the API
 def background_job_page(job_id: int) -> ResponseReturnValue:
     job = get_job(request_session(), actor(), job_id)
     return render_template(

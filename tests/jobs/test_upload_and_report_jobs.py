@@ -101,13 +101,14 @@ def test_a_large_upload_runs_as_a_job_and_writes_what_the_request_would(
     assert session.scalar(select(func.count()).select_from(BackgroundJobInput)) == 0  # dropped once done
     other = _headers(session, market.other_hospital_actor)
     assert client.get(answer.headers["Location"], headers=other).status_code == 404
-    # The uploading hospital follows it on the job's page too; another hospital finds nothing.
-    login(client, session.get_one(User, market.hospital_actor.user_id))
-    page = client.get(job["page"]).get_data(as_text=True)
+    assert job["page"] is None  # the progress page is the bureau's: no link it could not open
+    # The bureau follows it on the page, a list of records shown by its count.
+    bureau = make_user(session, make_org(session, OrgKind.BUREAU), Role.OPERATOR)
+    session.commit()
+    login(client, bureau)
+    page = client.get(f"/jobs/{job['id']}").get_data(as_text=True)
     assert "订单批量上传" in page
-    assert "<dt>订单</dt><dd>1 项</dd>" in page  # one order of three lines, shown by its count
-    login(client, session.get_one(User, market.other_hospital_actor.user_id))
-    assert client.get(job["page"]).status_code == 404
+    assert "<dt>订单</dt><dd>1 项</dd>" in page  # one order of three lines
 
 
 def test_a_large_upload_with_bad_cells_fails_its_job_naming_them_and_writes_nothing(
