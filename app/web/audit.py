@@ -9,13 +9,13 @@ from typing import Any
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select
 from sqlalchemy.orm import aliased
 
 from app.db import request_session
 from app.web.common import actor, page, web
 from app.web.tables import DATETIME, INT, TERM, Column, Table
-from core import privacy
+from core import audit_search, privacy
 from core.actors import Actor, Role
 from core.audit import AuditEvent
 from core.organizations import Organization, User
@@ -62,16 +62,13 @@ class AuditRow:
 def audit_events(who: Actor) -> Select[Any]:
     """The events `who` may read, with the acting user's username and organization: the bureau
     all, anyone else those of its own organization (as subject or as actor)."""
-    stmt = (
-        select(AuditEvent)
+    # The API's search (core/audit_search.py): one scoping rule and one order for both.
+    return (
+        audit_search.search(who)
         .add_columns(_user.username.label("username"), _org.name.label("organization"))
         .outerjoin(_user, _user.id == AuditEvent.actor_user_id)
         .outerjoin(_org, _org.id == AuditEvent.actor_org_id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
-    if not who.is_bureau:
-        stmt = stmt.where(or_(AuditEvent.subject_org_id == who.org_id, AuditEvent.actor_org_id == who.org_id))
-    return stmt
 
 
 def _rows(who: Actor, rows: list[Any]) -> list[AuditRow]:
